@@ -1,0 +1,276 @@
+/* eipc-bus.c: the sd-bus connection, its GSource, names and paths
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#include "config.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <string.h>
+
+#include <gio/gio.h>
+
+#include "eipc-private.h"
+
+/* How many messages one dispatch may process before it lets the other
+ * sources of the main context run. */
+#define DISPATCH_BATCH 64
+
+typedef struct {
+  GSource            source;
+  sd_bus            *bus;
+  gpointer           fd_tag;
+  int                fd_events;
+  guint64            deadline;     /* CLOCK_MONOTONIC µs, G_MAXUINT64 = none */
+  gboolean           closed;
+  EipcBusClosedFunc  closed_func;
+  gpointer           closed_data;
+} EipcBusSource;
+
+int
+eipc_bus_open (const char  *address,
+               sd_bus     **ret)
+{
+  g_autoptr(sd_bus) bus = NULL;
+  int r;
+
+  if (address == NULL)
+    {
+      r = sd_bus_open_user (&bus);
+      if (r < 0)
+        return r;
+    }
+  else
+    {
+      r = sd_bus_new (&bus);
+      if (r < 0)
+        return r;
+      r = sd_bus_set_address (bus, address);
+      if (r < 0)
+        return r;
+      r = sd_bus_set_bus_client (bus, 1);
+      if (r < 0)
+        return r;
+      /* Access control is the bus policy's job (and the main process
+       * checks identities itself): without this, sd-bus would query the
+       * caller's credentials, blocking, for every method call. */
+      r = sd_bus_set_trusted (bus, 1);
+      if (r < 0)
+        return r;
+      r = sd_bus_start (bus);
+      if (r < 0)
+        return r;
+    }
+
+  *ret = g_steal_pointer (&bus);
+  return 0;
+}
+
+static void
+bus_source_update (EipcBusSource *self)
+{
+  int events = 0;
+  guint64 until = G_MAXUINT64;
+
+  if (!self->closed)
+    {
+      int r = sd_bus_get_events (self->bus);
+
+      if (r > 0)
+        events = r;
+      r = sd_bus_get_timeout (self->bus, &until);
+      if (r < 0)
+        until = G_MAXUINT64;
+    }
+
+  if (events != self->fd_events)
+    {
+      GIOCondition cond = 0;
+
+      if (events & POLLIN)
+        cond |= G_IO_IN;
+      if (events & POLLOUT)
+        cond |= G_IO_OUT;
+      g_source_modify_unix_fd (&self->source, self->fd_tag, cond);
+      self->fd_events = events;
+    }
+  self->deadline = until;
+}
+
+static gboolean
+bus_source_prepare (GSource *source,
+                    gint    *timeout)
+{
+  EipcBusSource *self = (EipcBusSource *) source;
+  gint64 now;
+
+  bus_source_update (self);
+
+  *timeout = -1;
+  if (self->deadline == G_MAXUINT64)
+    return FALSE;
+  /* A deadline of 0 means messages already wait inside sd-bus (read
+   * during a blocking call): dispatch without waiting for the fd. */
+  now = g_source_get_time (source);
+  if (self->deadline <= (guint64) now)
+    {
+      *timeout = 0;
+      return TRUE;
+    }
+  *timeout = (gint) MIN ((self->deadline - now + 999) / 1000, G_MAXINT);
+  return FALSE;
+}
+
+static gboolean
+bus_source_check (GSource *source)
+{
+  EipcBusSource *self = (EipcBusSource *) source;
+
+  if (self->fd_events != 0 &&
+      g_source_query_unix_fd (source, self->fd_tag) != 0)
+    return TRUE;
+  return self->deadline != G_MAXUINT64 &&
+         self->deadline <= (guint64) g_source_get_time (source);
+}
+
+static gboolean
+bus_source_dispatch (GSource     *source,
+                     GSourceFunc  callback,
+                     gpointer     user_data)
+{
+  EipcBusSource *self = (EipcBusSource *) source;
+  int r = 0;
+
+  if (self->closed)
+    return G_SOURCE_CONTINUE;
+
+  /* sd_bus_process() handles one message per call; keep going until it
+   * is idle, but yield to other sources after a batch. While the bus is
+   * closing, this is what fails the pending calls and delivers
+   * Disconnected. */
+  for (guint i = 0; i < DISPATCH_BATCH; i++)
+    {
+      r = sd_bus_process (self->bus, NULL);
+      if (r <= 0)
+        break;
+    }
+
+  if (r < 0 && r != -EBUSY)
+    {
+      g_debug ("eipc: bus connection closed: %s", g_strerror (-r));
+      self->closed = TRUE;
+      bus_source_update (self);
+      if (self->closed_func != NULL)
+        self->closed_func (self->closed_data);
+    }
+
+  return G_SOURCE_CONTINUE;
+}
+
+static void
+bus_source_finalize (GSource *source)
+{
+  EipcBusSource *self = (EipcBusSource *) source;
+
+  sd_bus_unref (self->bus);
+}
+
+static GSourceFuncs bus_source_funcs = {
+  .prepare = bus_source_prepare,
+  .check = bus_source_check,
+  .dispatch = bus_source_dispatch,
+  .finalize = bus_source_finalize,
+};
+
+/* Makes the GSource that drives @bus on the thread-default main context:
+ * fd events from sd_bus_get_events(), timeouts from sd_bus_get_timeout(),
+ * sd_bus_process() until idle. @closed runs once when the connection is
+ * gone. */
+GSource *
+eipc_bus_source_new (sd_bus            *bus,
+                     EipcBusClosedFunc  closed,
+                     gpointer           user_data)
+{
+  GSource *source;
+  EipcBusSource *self;
+
+  source = g_source_new (&bus_source_funcs, sizeof (EipcBusSource));
+  self = (EipcBusSource *) source;
+  self->bus = sd_bus_ref (bus);
+  self->closed_func = closed;
+  self->closed_data = user_data;
+  self->deadline = G_MAXUINT64;
+  self->fd_events = -1;
+  self->fd_tag = g_source_add_unix_fd (source, sd_bus_get_fd (bus), 0);
+  g_source_set_static_name (source, "[eipc] sd-bus");
+  g_source_set_priority (source, G_PRIORITY_DEFAULT);
+  g_source_attach (source, g_main_context_get_thread_default ());
+  return source;
+}
+
+gboolean
+eipc_app_id_check (const char  *app_id,
+                   GError     **error)
+{
+  if (app_id == NULL || !g_dbus_is_name (app_id) || g_dbus_is_unique_name (app_id))
+    {
+      g_set_error (error, EIPC_ERROR, EIPC_ERROR_INVALID_ARGS,
+                   "'%s' is not a valid app id (a well-known D-Bus name in "
+                   "reverse-DNS form)", app_id != NULL ? app_id : "(null)");
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* org.example.Editor -> /org/example/Editor; every byte that is not
+ * [A-Za-z0-9] is escaped as _XX, the way sd-bus escapes path labels. */
+char *
+eipc_app_id_to_path (const char *app_id)
+{
+  GString *path = g_string_sized_new (strlen (app_id) + 8);
+
+  g_string_append_c (path, '/');
+  for (const char *p = app_id; *p != '\0'; p++)
+    {
+      if (*p == '.')
+        g_string_append_c (path, '/');
+      else if (g_ascii_isalnum (*p))
+        g_string_append_c (path, *p);
+      else
+        g_string_append_printf (path, "_%02x", (guchar) *p);
+    }
+  return g_string_free (path, FALSE);
+}
+
+char *
+eipc_web_contents_path (const char *base_path,
+                        guint64     id)
+{
+  return g_strdup_printf ("%s" EIPC_WEB_CONTENTS_SUFFIX "/%" G_GUINT64_FORMAT,
+                          base_path, id);
+}
+
+/* Parses BASE/WebContents/ID; FALSE for any other path. */
+gboolean
+eipc_web_contents_path_parse (const char *base_path,
+                              const char *path,
+                              guint64    *id)
+{
+  gsize base_len = strlen (base_path);
+  const char *p;
+  guint64 value;
+
+  if (path == NULL || strncmp (path, base_path, base_len) != 0)
+    return FALSE;
+  p = path + base_len;
+  if (!g_str_has_prefix (p, EIPC_WEB_CONTENTS_SUFFIX "/"))
+    return FALSE;
+  p += strlen (EIPC_WEB_CONTENTS_SUFFIX "/");
+  if (!g_ascii_isdigit (*p) || (p[0] == '0' && p[1] != '\0'))
+    return FALSE;
+  if (!g_ascii_string_to_unsigned (p, 10, 0, G_MAXUINT64, &value, NULL))
+    return FALSE;
+  *id = value;
+  return TRUE;
+}

@@ -1,0 +1,173 @@
+/* eipc-call.c: an asynchronous method call behind a GTask
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * Used by invoke in both directions and by the routed sends. Each call
+ * keeps its own sd-bus slot: unref'ing it cancels the call, which is how
+ * a GCancellable, or the peer going away, ends it at once.
+ */
+
+#include "config.h"
+
+#include "eipc-private.h"
+
+typedef struct {
+  sd_bus_slot    *slot;
+  GHashTable     *pending;     /* the owner's set of calls in flight */
+  gulong          cancelled_id;
+  EipcCallResult  result;
+} EipcCall;
+
+static void
+call_free (gpointer data)
+{
+  EipcCall *call = data;
+
+  g_assert (call->slot == NULL);
+  g_free (call);
+}
+
+/* Ends the call: forgets the slot and the pending entry; the caller then
+ * returns the task. Returns FALSE if the call had ended already. */
+static gboolean
+call_end (GTask *task)
+{
+  EipcCall *call = g_task_get_task_data (task);
+  GCancellable *cancellable = g_task_get_cancellable (task);
+
+  if (call->slot == NULL)
+    return FALSE;
+  g_clear_pointer (&call->slot, sd_bus_slot_unref);
+  if (call->cancelled_id != 0)
+    {
+      g_cancellable_disconnect (cancellable, call->cancelled_id);
+      call->cancelled_id = 0;
+    }
+  /* Drops the pending set's reference; the caller holds its own. */
+  g_hash_table_remove (call->pending, task);
+  return TRUE;
+}
+
+static int
+call_done (sd_bus_message *reply,
+           void           *userdata,
+           sd_bus_error   *ret_error)
+{
+  g_autoptr(GTask) task = g_object_ref (userdata);
+  EipcCall *call = g_task_get_task_data (task);
+  const sd_bus_error *error = sd_bus_message_get_error (reply);
+  g_autoptr(GError) local_error = NULL;
+
+  if (!call_end (task))
+    return 0;
+
+  if (error != NULL)
+    {
+      eipc_set_error_from_bus_error (&local_error, error, -EIO);
+      g_task_return_error (task, g_steal_pointer (&local_error));
+      return 0;
+    }
+
+  if (call->result == EIPC_CALL_RESULT_NONE)
+    {
+      g_task_return_boolean (task, TRUE);
+      return 0;
+    }
+
+  {
+    const char *text = NULL;
+    JsonNode *node;
+    int r = sd_bus_message_read (reply, "s", &text);
+
+    if (r < 0)
+      {
+        g_task_return_new_error (task, EIPC_ERROR, EIPC_ERROR_INVALID_ARGS,
+                                 "The reply is not (s): %s", g_strerror (-r));
+        return 0;
+      }
+    if (!eipc_json_check (text, FALSE, &local_error) ||
+        (node = eipc_json_parse (text, &local_error)) == NULL)
+      {
+        g_prefix_error (&local_error, "Bad result: ");
+        g_task_return_error (task, g_steal_pointer (&local_error));
+        return 0;
+      }
+    g_task_return_pointer (task, node, (GDestroyNotify) json_node_unref);
+  }
+  return 0;
+}
+
+static void
+call_cancelled (GCancellable *cancellable,
+                gpointer      user_data)
+{
+  g_autoptr(GTask) task = g_object_ref (user_data);
+
+  /* Unref'ing the slot cancels the call inside sd-bus. The handler id is
+   * cleared first: disconnecting from inside the handler would deadlock. */
+  ((EipcCall *) g_task_get_task_data (task))->cancelled_id = 0;
+  if (call_end (task))
+    g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_CANCELLED,
+                             "The call was cancelled");
+}
+
+GHashTable *
+eipc_call_pending_new (void)
+{
+  return g_hash_table_new_full (NULL, NULL, g_object_unref, NULL);
+}
+
+/* Sends @message and returns @task when the reply comes, the call fails,
+ * its cancellable fires, or eipc_call_fail_all() ends it. */
+void
+eipc_call_start (sd_bus          *bus,
+                 sd_bus_message  *message,
+                 GTask           *task,
+                 EipcCallResult   result,
+                 GHashTable      *pending)
+{
+  GCancellable *cancellable = g_task_get_cancellable (task);
+  EipcCall *call;
+  int r;
+
+  if (g_task_return_error_if_cancelled (task))
+    return;
+
+  call = g_new0 (EipcCall, 1);
+  call->pending = pending;
+  call->result = result;
+  g_task_set_task_data (task, call, call_free);
+
+  r = sd_bus_call_async (bus, &call->slot, message, call_done, task, 0);
+  if (r < 0)
+    {
+      g_autoptr(GError) error = NULL;
+
+      eipc_set_error_from_errno (&error, r, "Cannot send the call");
+      g_task_return_error (task, g_steal_pointer (&error));
+      return;
+    }
+  g_hash_table_add (pending, g_object_ref (task));
+  if (cancellable != NULL)
+    call->cancelled_id = g_cancellable_connect (cancellable,
+                                                G_CALLBACK (call_cancelled),
+                                                task, NULL);
+}
+
+/* Ends every call in @pending with @error, at once. */
+void
+eipc_call_fail_all (GHashTable   *pending,
+                    const GError *error)
+{
+  g_autofree gpointer *tasks = NULL;
+  guint n;
+
+  tasks = g_hash_table_get_keys_as_array (pending, &n);
+  for (guint i = 0; i < n; i++)
+    {
+      g_autoptr(GTask) task = g_object_ref (tasks[i]);
+
+      if (call_end (task))
+        g_task_return_error (task, g_error_copy (error));
+    }
+}

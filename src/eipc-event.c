@@ -1,0 +1,519 @@
+/* eipc-event.c: the event handed to listeners and handlers
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#include "config.h"
+
+#include "eipc-private.h"
+
+struct _EipcEvent
+{
+  GObject          parent_instance;
+
+  EipcEventKind    kind;
+  sd_bus_message  *message;    /* the inbound message; owns the texts */
+  const char      *channel;
+  const char      *args_json;
+  JsonArray       *args;       /* parsed on first use */
+  guint64          sender_id;
+  EipcMain        *main;       /* main side */
+  EipcWebContents *sender;     /* main side, NULL for unattached clients */
+  EipcRenderer    *renderer;   /* renderer side */
+  gboolean         answered;
+};
+
+G_DEFINE_FINAL_TYPE (EipcEvent, eipc_event, G_TYPE_OBJECT)
+
+static gboolean
+event_expects_answer (EipcEvent *self)
+{
+  return self->kind == EIPC_EVENT_INVOKE || self->kind == EIPC_EVENT_SEND_SYNC;
+}
+
+static void
+eipc_event_finalize (GObject *object)
+{
+  EipcEvent *self = EIPC_EVENT (object);
+
+  /* Nobody answered and nobody can any more: tell the caller now rather
+   * than let it wait for its timeout. */
+  if (event_expects_answer (self) && !self->answered)
+    {
+      if (self->kind == EIPC_EVENT_INVOKE)
+        eipc_reply_error (self->message, EIPC_ERROR_NO_RETURN_VALUE,
+                          "Error invoking remote method '%s': Error: the "
+                          "handler released the event without replying",
+                          self->channel);
+      else
+        eipc_reply_error (self->message, EIPC_ERROR_NO_RETURN_VALUE,
+                          "No listener set a return value for sendSync on '%s'",
+                          self->channel);
+    }
+
+  g_clear_pointer (&self->args, json_array_unref);
+  g_clear_pointer (&self->message, sd_bus_message_unref);
+  g_clear_object (&self->sender);
+  g_clear_object (&self->main);
+  g_clear_object (&self->renderer);
+
+  G_OBJECT_CLASS (eipc_event_parent_class)->finalize (object);
+}
+
+static void
+eipc_event_class_init (EipcEventClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  object_class->finalize = eipc_event_finalize;
+}
+
+static void
+eipc_event_init (EipcEvent *self)
+{
+}
+
+/* @channel and @args_json point into @message, which the event keeps. */
+EipcEvent *
+eipc_event_new (EipcEventKind   kind,
+                sd_bus_message *message,
+                const char     *channel,
+                const char     *args_json,
+                guint64         sender_id)
+{
+  EipcEvent *self = g_object_new (EIPC_TYPE_EVENT, NULL);
+
+  self->kind = kind;
+  self->message = sd_bus_message_ref (message);
+  self->channel = channel;
+  self->args_json = args_json;
+  self->sender_id = sender_id;
+  return self;
+}
+
+void
+eipc_event_set_main (EipcEvent       *self,
+                     EipcMain        *main,
+                     EipcWebContents *sender)
+{
+  g_set_object (&self->main, main);
+  g_set_object (&self->sender, sender);
+}
+
+void
+eipc_event_set_renderer (EipcEvent    *self,
+                         EipcRenderer *renderer)
+{
+  g_set_object (&self->renderer, renderer);
+}
+
+/* Answers an invoke nobody handles, with Electron's text. */
+void
+eipc_event_reject_no_handler (EipcEvent *self)
+{
+  g_assert (!self->answered);
+  self->answered = TRUE;
+  eipc_reply_error (self->message, EIPC_ERROR_NO_HANDLER,
+                    "No handler registered for '%s'", self->channel);
+}
+
+/**
+ * eipc_event_get_kind:
+ * @self: an #EipcEvent
+ *
+ * Tells which kind of message the event carries.
+ *
+ * Returns: the #EipcEventKind
+ */
+EipcEventKind
+eipc_event_get_kind (EipcEvent *self)
+{
+  g_return_val_if_fail (EIPC_IS_EVENT (self), EIPC_EVENT_SEND);
+  return self->kind;
+}
+
+/**
+ * eipc_event_get_channel:
+ * @self: an #EipcEvent
+ *
+ * Gets the channel the message was sent on.
+ *
+ * Returns: (transfer none): the channel
+ */
+const char *
+eipc_event_get_channel (EipcEvent *self)
+{
+  g_return_val_if_fail (EIPC_IS_EVENT (self), NULL);
+  return self->channel;
+}
+
+/**
+ * eipc_event_get_args:
+ * @self: an #EipcEvent
+ *
+ * Gets the arguments of the message, Electron's `...args`. The JSON text
+ * is parsed on the first call only; a listener that only wants the text
+ * should call eipc_event_get_args_json() instead.
+ *
+ * Returns: (transfer none): the arguments
+ */
+JsonArray *
+eipc_event_get_args (EipcEvent *self)
+{
+  g_return_val_if_fail (EIPC_IS_EVENT (self), NULL);
+
+  if (self->args == NULL)
+    {
+      g_autoptr(GError) error = NULL;
+      g_autoptr(JsonNode) root = eipc_json_parse (self->args_json, &error);
+
+      if (root != NULL && JSON_NODE_HOLDS_ARRAY (root))
+        self->args = json_node_dup_array (root);
+      else
+        {
+          /* The text passed the validator before the event was made. */
+          g_warning ("eipc: json-glib refused arguments the validator "
+                     "accepted: %s", error != NULL ? error->message : "not an array");
+          self->args = json_array_new ();
+        }
+    }
+  return self->args;
+}
+
+/**
+ * eipc_event_get_args_json:
+ * @self: an #EipcEvent
+ *
+ * Gets the arguments as the JSON text that travelled (a JSON array),
+ * without parsing it.
+ *
+ * Returns: (transfer none): the arguments as JSON text
+ */
+const char *
+eipc_event_get_args_json (EipcEvent *self)
+{
+  g_return_val_if_fail (EIPC_IS_EVENT (self), NULL);
+  return self->args_json;
+}
+
+/**
+ * eipc_event_get_sender_id:
+ * @self: an #EipcEvent
+ *
+ * Gets the webContentsId of the sender, as the main process knows it from
+ * the sender's bus connection (never from the payload). On the main side
+ * it is 0 for a client that never attached; on the renderer side it is 0
+ * for messages from the main process.
+ *
+ * Returns: the sender's webContentsId
+ */
+guint64
+eipc_event_get_sender_id (EipcEvent *self)
+{
+  g_return_val_if_fail (EIPC_IS_EVENT (self), 0);
+  return self->sender_id;
+}
+
+/**
+ * eipc_event_get_process_id:
+ * @self: an #EipcEvent
+ *
+ * Gets the process id of the sending renderer, from the bus credentials
+ * taken when it attached (Electron's `event.processId`). It is 0 when not
+ * known: for a client that never attached, and on the renderer side.
+ *
+ * Returns: the sender's process id, or 0
+ */
+guint32
+eipc_event_get_process_id (EipcEvent *self)
+{
+  g_return_val_if_fail (EIPC_IS_EVENT (self), 0);
+  return self->sender != NULL ? eipc_web_contents_get_process_id (self->sender) : 0;
+}
+
+/**
+ * eipc_event_get_sender_name:
+ * @self: an #EipcEvent
+ *
+ * Gets the unique bus name of the connection the message came from.
+ *
+ * Returns: (transfer none): the sender's unique bus name
+ */
+const char *
+eipc_event_get_sender_name (EipcEvent *self)
+{
+  g_return_val_if_fail (EIPC_IS_EVENT (self), NULL);
+  return sd_bus_message_get_sender (self->message);
+}
+
+/**
+ * eipc_event_get_sender:
+ * @self: an #EipcEvent
+ *
+ * Gets the webContents that sent the message (Electron's `event.sender`),
+ * on the main side.
+ *
+ * Returns: (transfer none) (nullable): the sender, or %NULL for a client
+ *   that never attached and on the renderer side
+ */
+EipcWebContents *
+eipc_event_get_sender (EipcEvent *self)
+{
+  g_return_val_if_fail (EIPC_IS_EVENT (self), NULL);
+  return self->sender;
+}
+
+/**
+ * eipc_event_is_answered:
+ * @self: an #EipcEvent
+ *
+ * Tells whether an invoke or a sendSync has had its answer.
+ *
+ * Returns: %TRUE once eipc_event_resolve(), eipc_event_reject() or
+ *   eipc_event_set_return_value() succeeded
+ */
+gboolean
+eipc_event_is_answered (EipcEvent *self)
+{
+  g_return_val_if_fail (EIPC_IS_EVENT (self), FALSE);
+  return self->answered;
+}
+
+static gboolean
+event_answer_text (EipcEvent  *self,
+                   const char *text)
+{
+  int r;
+
+  if (self->answered)
+    return FALSE;
+  self->answered = TRUE;
+  r = sd_bus_reply_method_return (self->message, "s", text);
+  if (r < 0)
+    g_debug ("eipc: could not answer '%s': %s", self->channel, g_strerror (-r));
+  return TRUE;
+}
+
+static gboolean
+event_answer_node (EipcEvent *self,
+                   JsonNode  *value)
+{
+  g_autofree char *text = NULL;
+
+  if (self->answered)
+    return FALSE;
+  text = eipc_json_node_to_string (value);
+  return event_answer_text (self, text);
+}
+
+static gboolean
+event_answer_json (EipcEvent   *self,
+                   const char  *json,
+                   GError     **error)
+{
+  if (json == NULL || !g_utf8_validate (json, -1, NULL))
+    {
+      g_set_error_literal (error, EIPC_ERROR, EIPC_ERROR_INVALID_ARGS,
+                           "The value is not valid UTF-8 text");
+      return FALSE;
+    }
+  if (!eipc_json_check (json, FALSE, error))
+    return FALSE;
+  if (self->answered)
+    {
+      g_set_error (error, EIPC_ERROR, EIPC_ERROR_FAILED,
+                   "The event of '%s' was answered already", self->channel);
+      return FALSE;
+    }
+  return event_answer_text (self, json);
+}
+
+/**
+ * eipc_event_set_return_value:
+ * @self: an #EipcEvent of kind %EIPC_EVENT_SEND_SYNC
+ * @value: (nullable): the value, %NULL for JSON `null`
+ *
+ * Sets Electron's `event.returnValue`: the renderer's blocked sendSync
+ * returns @value. The first value set is the answer; the call may happen
+ * after the listener returned, as long as the event is kept alive.
+ *
+ * Returns: %TRUE if this was the answer, %FALSE if the event was answered
+ *   already
+ */
+gboolean
+eipc_event_set_return_value (EipcEvent *self,
+                             JsonNode  *value)
+{
+  g_return_val_if_fail (EIPC_IS_EVENT (self), FALSE);
+  g_return_val_if_fail (self->kind == EIPC_EVENT_SEND_SYNC, FALSE);
+  return event_answer_node (self, value);
+}
+
+/**
+ * eipc_event_set_return_value_json:
+ * @self: an #EipcEvent of kind %EIPC_EVENT_SEND_SYNC
+ * @json: the value as JSON text
+ * @error: return location for a #GError
+ *
+ * Like eipc_event_set_return_value(), with the value as JSON text, which
+ * travels as it is once checked.
+ *
+ * Returns: %TRUE on success; %FALSE with @error set if @json is not valid
+ *   JSON or the event was answered already
+ */
+gboolean
+eipc_event_set_return_value_json (EipcEvent   *self,
+                                  const char  *json,
+                                  GError     **error)
+{
+  g_return_val_if_fail (EIPC_IS_EVENT (self), FALSE);
+  g_return_val_if_fail (self->kind == EIPC_EVENT_SEND_SYNC, FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+  return event_answer_json (self, json, error);
+}
+
+/**
+ * eipc_event_resolve:
+ * @self: an #EipcEvent of kind %EIPC_EVENT_INVOKE
+ * @result: (nullable): the result, %NULL for JSON `null`
+ *
+ * Answers an invoke with a value: what the promise of an Electron handler
+ * resolves to. May be called after the handler returned (deferred reply)
+ * as long as the event is kept alive.
+ *
+ * Returns: %TRUE if this was the answer, %FALSE if the event was answered
+ *   already
+ */
+gboolean
+eipc_event_resolve (EipcEvent *self,
+                    JsonNode  *result)
+{
+  g_return_val_if_fail (EIPC_IS_EVENT (self), FALSE);
+  g_return_val_if_fail (event_expects_answer (self), FALSE);
+  return event_answer_node (self, result);
+}
+
+/**
+ * eipc_event_resolve_json:
+ * @self: an #EipcEvent of kind %EIPC_EVENT_INVOKE
+ * @json: the result as JSON text
+ * @error: return location for a #GError
+ *
+ * Like eipc_event_resolve(), with the result as JSON text, which travels
+ * as it is once checked.
+ *
+ * Returns: %TRUE on success; %FALSE with @error set if @json is not valid
+ *   JSON or the event was answered already
+ */
+gboolean
+eipc_event_resolve_json (EipcEvent   *self,
+                         const char  *json,
+                         GError     **error)
+{
+  g_return_val_if_fail (EIPC_IS_EVENT (self), FALSE);
+  g_return_val_if_fail (event_expects_answer (self), FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+  return event_answer_json (self, json, error);
+}
+
+/**
+ * eipc_event_reject:
+ * @self: an #EipcEvent of kind %EIPC_EVENT_INVOKE or %EIPC_EVENT_SEND_SYNC
+ * @message: the error message
+ *
+ * Answers with an error: what an Electron handler does by throwing. The
+ * caller sees %EIPC_ERROR_HANDLER_FAILED with Electron's text,
+ * `Error invoking remote method 'CHANNEL': Error: MESSAGE`.
+ *
+ * Returns: %TRUE if this was the answer, %FALSE if the event was answered
+ *   already
+ */
+gboolean
+eipc_event_reject (EipcEvent  *self,
+                   const char *message)
+{
+  int r;
+
+  g_return_val_if_fail (EIPC_IS_EVENT (self), FALSE);
+  g_return_val_if_fail (event_expects_answer (self), FALSE);
+  g_return_val_if_fail (message != NULL, FALSE);
+
+  if (self->answered)
+    return FALSE;
+  self->answered = TRUE;
+  r = eipc_reply_error (self->message, EIPC_ERROR_HANDLER_FAILED,
+                        "Error invoking remote method '%s': Error: %s",
+                        self->channel, message);
+  if (r < 0)
+    g_debug ("eipc: could not answer '%s': %s", self->channel, g_strerror (-r));
+  return TRUE;
+}
+
+/**
+ * eipc_event_reply:
+ * @self: an #EipcEvent
+ * @channel: the channel to answer on
+ * @args: (nullable): the arguments, %NULL for none
+ * @error: return location for a #GError
+ *
+ * Electron's `event.reply`: sends a message back to whoever sent this
+ * one. On the main side it reaches exactly the renderer that sent the
+ * event (on its `BASE/WebContents/ID` path); on the renderer side it goes
+ * to the main process, or, for a message routed from another renderer,
+ * back to that renderer.
+ *
+ * Returns: %TRUE on success; %FALSE with @error set if the sender never
+ *   attached or is gone
+ */
+gboolean
+eipc_event_reply (EipcEvent   *self,
+                  const char  *channel,
+                  JsonArray   *args,
+                  GError     **error)
+{
+  g_autofree char *text = NULL;
+
+  g_return_val_if_fail (EIPC_IS_EVENT (self), FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  text = eipc_json_array_to_string (args);
+  return eipc_event_reply_json (self, channel, text, error);
+}
+
+/**
+ * eipc_event_reply_json:
+ * @self: an #EipcEvent
+ * @channel: the channel to answer on
+ * @args_json: the arguments as the text of a JSON array
+ * @error: return location for a #GError
+ *
+ * Like eipc_event_reply(), with the arguments as JSON text.
+ *
+ * Returns: %TRUE on success; %FALSE with @error set otherwise
+ */
+gboolean
+eipc_event_reply_json (EipcEvent   *self,
+                       const char  *channel,
+                       const char  *args_json,
+                       GError     **error)
+{
+  g_return_val_if_fail (EIPC_IS_EVENT (self), FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  if (self->renderer != NULL)
+    {
+      if (self->sender_id == 0)
+        return eipc_renderer_send_json (self->renderer, channel, args_json, error);
+      return eipc_renderer_queue_send_to (self->renderer, self->sender_id,
+                                          channel, args_json, error);
+    }
+
+  if (self->sender == NULL)
+    {
+      g_set_error (error, EIPC_ERROR, EIPC_ERROR_NOT_ATTACHED,
+                   "Cannot reply to %s: it never attached, so it has no "
+                   "webContents", eipc_event_get_sender_name (self));
+      return FALSE;
+    }
+  return eipc_web_contents_send_json (self->sender, channel, args_json, error);
+}

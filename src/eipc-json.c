@@ -1,0 +1,404 @@
+/* eipc-json.c: checking, writing and reading the JSON that travels
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * Inbound text is checked by a small validator that builds nothing
+ * (strict RFC 8259, depth-limited, never recursive), so a message can be
+ * refused with a clear error before any listener runs, and json-glib only
+ * parses it when a listener asks for the values.
+ */
+
+#include "config.h"
+
+#include <string.h>
+
+#include "eipc-private.h"
+
+gboolean
+eipc_channel_check (const char  *channel,
+                    GError     **error)
+{
+  gsize len;
+
+  if (channel == NULL || channel[0] == '\0')
+    {
+      g_set_error_literal (error, EIPC_ERROR, EIPC_ERROR_INVALID_ARGS,
+                           "The channel must be a non-empty string");
+      return FALSE;
+    }
+  len = strnlen (channel, EIPC_MAX_CHANNEL_LENGTH + 1);
+  if (len > EIPC_MAX_CHANNEL_LENGTH)
+    {
+      g_set_error (error, EIPC_ERROR, EIPC_ERROR_INVALID_ARGS,
+                   "The channel is longer than %d bytes",
+                   EIPC_MAX_CHANNEL_LENGTH);
+      return FALSE;
+    }
+  if (!g_utf8_validate_len (channel, len, NULL))
+    {
+      g_set_error_literal (error, EIPC_ERROR, EIPC_ERROR_INVALID_ARGS,
+                           "The channel is not valid UTF-8");
+      return FALSE;
+    }
+  return TRUE;
+}
+
+typedef struct {
+  const char *start;
+  const char *p;
+  const char *error;
+} Scan;
+
+static inline void
+skip_ws (Scan *s)
+{
+  while (*s->p == ' ' || *s->p == '\t' || *s->p == '\n' || *s->p == '\r')
+    s->p++;
+}
+
+static inline gboolean
+is_hex (char c)
+{
+  return g_ascii_isxdigit (c);
+}
+
+static guint
+hex4 (const char *p)
+{
+  return (g_ascii_xdigit_value (p[0]) << 12) | (g_ascii_xdigit_value (p[1]) << 8) |
+         (g_ascii_xdigit_value (p[2]) << 4) | g_ascii_xdigit_value (p[3]);
+}
+
+static gboolean
+scan_string (Scan *s)
+{
+  g_assert (*s->p == '"');
+  s->p++;
+  for (;;)
+    {
+      guchar c = (guchar) *s->p;
+
+      if (c == '"')
+        {
+          s->p++;
+          return TRUE;
+        }
+      if (c == '\0')
+        {
+          s->error = "unterminated string";
+          return FALSE;
+        }
+      if (c < 0x20)
+        {
+          s->error = "control character in string";
+          return FALSE;
+        }
+      if (c != '\\')
+        {
+          s->p++;
+          continue;
+        }
+      s->p++;
+      switch (*s->p)
+        {
+        case '"': case '\\': case '/': case 'b':
+        case 'f': case 'n': case 'r': case 't':
+          s->p++;
+          break;
+        case 'u':
+          {
+            guint u;
+
+            if (!is_hex (s->p[1]) || !is_hex (s->p[2]) ||
+                !is_hex (s->p[3]) || !is_hex (s->p[4]))
+              {
+                s->error = "bad \\u escape";
+                return FALSE;
+              }
+            u = hex4 (s->p + 1);
+            s->p += 5;
+            if (u >= 0xDC00 && u <= 0xDFFF)
+              {
+                s->error = "lone low surrogate";
+                return FALSE;
+              }
+            if (u >= 0xD800 && u <= 0xDBFF)
+              {
+                if (s->p[0] != '\\' || s->p[1] != 'u' ||
+                    !is_hex (s->p[2]) || !is_hex (s->p[3]) ||
+                    !is_hex (s->p[4]) || !is_hex (s->p[5]))
+                  {
+                    s->error = "lone high surrogate";
+                    return FALSE;
+                  }
+                u = hex4 (s->p + 2);
+                if (u < 0xDC00 || u > 0xDFFF)
+                  {
+                    s->error = "lone high surrogate";
+                    return FALSE;
+                  }
+                s->p += 6;
+              }
+            if (u == 0)
+              {
+                s->error = "\\u0000 is not supported";
+                return FALSE;
+              }
+          }
+          break;
+        default:
+          s->error = "bad escape in string";
+          return FALSE;
+        }
+    }
+}
+
+static gboolean
+scan_number (Scan *s)
+{
+  if (*s->p == '-')
+    s->p++;
+  if (*s->p == '0')
+    s->p++;
+  else if (*s->p >= '1' && *s->p <= '9')
+    while (g_ascii_isdigit (*s->p))
+      s->p++;
+  else
+    goto bad;
+  if (*s->p == '.')
+    {
+      s->p++;
+      if (!g_ascii_isdigit (*s->p))
+        goto bad;
+      while (g_ascii_isdigit (*s->p))
+        s->p++;
+    }
+  if (*s->p == 'e' || *s->p == 'E')
+    {
+      s->p++;
+      if (*s->p == '+' || *s->p == '-')
+        s->p++;
+      if (!g_ascii_isdigit (*s->p))
+        goto bad;
+      while (g_ascii_isdigit (*s->p))
+        s->p++;
+    }
+  return TRUE;
+
+bad:
+  s->error = "bad number";
+  return FALSE;
+}
+
+static gboolean
+scan_literal (Scan       *s,
+              const char *word)
+{
+  gsize len = strlen (word);
+
+  if (strncmp (s->p, word, len) != 0)
+    {
+      s->error = "unexpected character";
+      return FALSE;
+    }
+  s->p += len;
+  return TRUE;
+}
+
+/* Checks that @text is exactly one JSON value (an array when @want_array),
+ * nested at most EIPC_MAX_JSON_DEPTH deep. Iterative: the nesting is kept
+ * in a bit stack, so hostile input cannot exhaust the C stack. The
+ * caller guarantees valid UTF-8 (D-Bus strings always are). */
+gboolean
+eipc_json_check (const char  *text,
+                 gboolean     want_array,
+                 GError     **error)
+{
+  guint8 stack[EIPC_MAX_JSON_DEPTH / 8 + 1];  /* 1 = object, 0 = array */
+  guint depth = 0;
+  Scan s = { text, text, NULL };
+
+  if (text == NULL)
+    {
+      g_set_error_literal (error, EIPC_ERROR, EIPC_ERROR_INVALID_ARGS,
+                           "The arguments are missing");
+      return FALSE;
+    }
+
+  skip_ws (&s);
+  if (want_array && *s.p != '[')
+    {
+      g_set_error_literal (error, EIPC_ERROR, EIPC_ERROR_INVALID_ARGS,
+                           "The arguments must be a JSON array");
+      return FALSE;
+    }
+
+value:
+  skip_ws (&s);
+  switch (*s.p)
+    {
+    case '[':
+    case '{':
+      {
+        gboolean is_object = *s.p == '{';
+
+        if (depth == EIPC_MAX_JSON_DEPTH)
+          {
+            g_set_error (error, EIPC_ERROR, EIPC_ERROR_INVALID_ARGS,
+                         "The JSON nests deeper than %d levels",
+                         EIPC_MAX_JSON_DEPTH);
+            return FALSE;
+          }
+        if (is_object)
+          stack[depth / 8] |= (guint8) (1u << (depth % 8));
+        else
+          stack[depth / 8] &= (guint8) ~(1u << (depth % 8));
+        depth++;
+        s.p++;
+        skip_ws (&s);
+        if (*s.p == (is_object ? '}' : ']'))
+          {
+            depth--;
+            s.p++;
+            goto after_value;
+          }
+        if (is_object)
+          goto key;
+        goto value;
+      }
+    case '"':
+      if (!scan_string (&s))
+        goto fail;
+      goto after_value;
+    case 't':
+      if (!scan_literal (&s, "true"))
+        goto fail;
+      goto after_value;
+    case 'f':
+      if (!scan_literal (&s, "false"))
+        goto fail;
+      goto after_value;
+    case 'n':
+      if (!scan_literal (&s, "null"))
+        goto fail;
+      goto after_value;
+    case '\0':
+      s.error = "unexpected end of text";
+      goto fail;
+    default:
+      if (*s.p == '-' || g_ascii_isdigit (*s.p))
+        {
+          if (!scan_number (&s))
+            goto fail;
+          goto after_value;
+        }
+      s.error = "unexpected character";
+      goto fail;
+    }
+
+key:
+  skip_ws (&s);
+  if (*s.p != '"')
+    {
+      s.error = "expected a string key";
+      goto fail;
+    }
+  if (!scan_string (&s))
+    goto fail;
+  skip_ws (&s);
+  if (*s.p != ':')
+    {
+      s.error = "expected ':'";
+      goto fail;
+    }
+  s.p++;
+  goto value;
+
+after_value:
+  skip_ws (&s);
+  if (depth == 0)
+    {
+      if (*s.p != '\0')
+        {
+          s.error = "trailing characters after the value";
+          goto fail;
+        }
+      return TRUE;
+    }
+  {
+    gboolean in_object = (stack[(depth - 1) / 8] >> ((depth - 1) % 8)) & 1;
+
+    if (*s.p == ',')
+      {
+        s.p++;
+        if (in_object)
+          goto key;
+        goto value;
+      }
+    if (*s.p == (in_object ? '}' : ']'))
+      {
+        s.p++;
+        depth--;
+        goto after_value;
+      }
+    s.error = in_object ? "expected ',' or '}'" : "expected ',' or ']'";
+    goto fail;
+  }
+
+fail:
+  g_set_error (error, EIPC_ERROR, EIPC_ERROR_INVALID_ARGS,
+               "The arguments are not valid JSON: %s at offset %" G_GSIZE_FORMAT,
+               s.error, (gsize) (s.p - s.start));
+  return FALSE;
+}
+
+/* Checks arguments given as text by a local caller. */
+gboolean
+eipc_args_check (const char  *args_json,
+                 GError     **error)
+{
+  if (args_json == NULL || !g_utf8_validate (args_json, -1, NULL))
+    {
+      g_set_error_literal (error, EIPC_ERROR, EIPC_ERROR_INVALID_ARGS,
+                           "The arguments are not valid UTF-8 text");
+      return FALSE;
+    }
+  return eipc_json_check (args_json, TRUE, error);
+}
+
+char *
+eipc_json_node_to_string (JsonNode *node)
+{
+  g_autoptr(JsonGenerator) generator = NULL;
+
+  if (node == NULL)
+    return g_strdup ("null");
+  generator = json_generator_new ();
+  json_generator_set_root (generator, node);
+  return json_generator_to_data (generator, NULL);
+}
+
+char *
+eipc_json_array_to_string (JsonArray *array)
+{
+  g_autoptr(JsonNode) node = NULL;
+
+  if (array == NULL)
+    return g_strdup ("[]");
+  node = json_node_new (JSON_NODE_ARRAY);
+  json_node_set_array (node, array);
+  return eipc_json_node_to_string (node);
+}
+
+/* Parses text already known to be valid; the error is for the
+ * impossible case where json-glib disagrees with the validator. */
+JsonNode *
+eipc_json_parse (const char  *text,
+                 GError     **error)
+{
+  g_autoptr(JsonParser) parser = json_parser_new_immutable ();
+
+  if (!json_parser_load_from_data (parser, text, -1, error))
+    return NULL;
+  return json_parser_steal_root (parser);
+}

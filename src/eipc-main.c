@@ -1,0 +1,1365 @@
+/* eipc-main.c: the main process (ipcMain)
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#include "config.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include "eipc-private.h"
+
+#define DBUS_SERVICE    "org.freedesktop.DBus"
+#define DBUS_PATH       "/org/freedesktop/DBus"
+#define DBUS_INTERFACE  "org.freedesktop.DBus"
+
+struct _EipcMain
+{
+  GObject           parent_instance;
+
+  char             *app_id;
+  char             *path;           /* BASE */
+  char             *broadcast_path; /* BASE/WebContents */
+  sd_bus           *bus;
+  GSource          *source;
+  sd_bus_slot      *vtable_slot;
+  sd_bus_slot      *message_slot;
+  sd_bus_slot      *owner_slot;
+
+  EipcListenerList  listeners;
+  EipcHandlerTable  handlers;
+
+  GHashTable       *by_id;          /* guint64* -> EipcWebContents */
+  GHashTable       *by_name;        /* unique name -> EipcWebContents */
+  GHashTable       *attaching;      /* PendingAttach set */
+  guint64           last_id;
+  gboolean          strict;
+};
+
+typedef struct {
+  EipcMain       *main;
+  sd_bus_message *call;
+  sd_bus_slot    *slot;
+  guint64         host_id;
+} PendingAttach;
+
+enum {
+  SIGNAL_WEB_CONTENTS_ATTACHED,
+  SIGNAL_MESSAGE_REJECTED,
+  SIGNAL_DISCONNECTED,
+  N_SIGNALS
+};
+
+static guint signals[N_SIGNALS];
+
+G_DEFINE_FINAL_TYPE (EipcMain, eipc_main, G_TYPE_OBJECT)
+
+static void
+pending_attach_free (gpointer data)
+{
+  PendingAttach *pending = data;
+
+  sd_bus_slot_unref (pending->slot);
+  sd_bus_message_unref (pending->call);
+  g_free (pending);
+}
+
+static void
+main_properties_changed (EipcMain   *self,
+                         const char *property)
+{
+  int r;
+
+  r = sd_bus_emit_properties_changed (self->bus, self->path,
+                                      EIPC_MAIN_INTERFACE, property, NULL);
+  if (r < 0)
+    g_debug ("eipc: PropertiesChanged(%s) failed: %s", property, g_strerror (-r));
+}
+
+static void
+main_reject (EipcMain       *self,
+             sd_bus_message *m,
+             const GError   *error)
+{
+  const char *sender = sd_bus_message_get_sender (m);
+
+  g_debug ("eipc: dropped a message from %s: %s",
+           sender != NULL ? sender : "(unknown)", error->message);
+  g_signal_emit (self, signals[SIGNAL_MESSAGE_REJECTED], 0, sender, error);
+}
+
+/* Who sent @m, and may it send? Sets *ret to its webContents, or NULL
+ * for a client that never attached. */
+static gboolean
+main_check_sender (EipcMain         *self,
+                   sd_bus_message   *m,
+                   EipcWebContents **ret,
+                   GError          **error)
+{
+  const char *sender = sd_bus_message_get_sender (m);
+  EipcWebContents *wc = NULL;
+
+  if (sender != NULL)
+    wc = g_hash_table_lookup (self->by_name, sender);
+  if (wc == NULL && self->strict)
+    {
+      g_set_error (error, EIPC_ERROR, EIPC_ERROR_NOT_ATTACHED,
+                   "%s has not attached to %s; this main process only serves "
+                   "attached renderers", sender != NULL ? sender : "The sender",
+                   self->app_id);
+      return FALSE;
+    }
+  *ret = wc;
+  return TRUE;
+}
+
+static gboolean
+main_check_message (EipcMain    *self,
+                    const char  *channel,
+                    const char  *args,
+                    GError     **error)
+{
+  return eipc_channel_check (channel, error) &&
+         eipc_json_check (args, TRUE, error);
+}
+
+static EipcWebContents *
+main_lookup (EipcMain *self,
+             guint64   id)
+{
+  return g_hash_table_lookup (self->by_id, &id);
+}
+
+static int
+main_reply_no_such_web_contents (sd_bus_message *m,
+                                 guint64         id)
+{
+  return eipc_reply_error (m, EIPC_ERROR_NO_SUCH_WEB_CONTENTS,
+                           "No webContents with id %" G_GUINT64_FORMAT
+                           " is attached", id);
+}
+
+static int
+read_attach_options (sd_bus_message *m,
+                     guint64        *host_id)
+{
+  int r;
+
+  r = sd_bus_message_enter_container (m, 'a', "{sv}");
+  if (r < 0)
+    return r;
+  while ((r = sd_bus_message_enter_container (m, 'e', "sv")) > 0)
+    {
+      const char *key;
+
+      r = sd_bus_message_read (m, "s", &key);
+      if (r < 0)
+        return r;
+      if (strcmp (key, "host") == 0)
+        {
+          r = sd_bus_message_read (m, "v", "t", host_id);
+          if (r < 0)
+            return r;
+        }
+      else
+        {
+          /* Unknown options are ignored, for later versions. */
+          r = sd_bus_message_skip (m, "v");
+          if (r < 0)
+            return r;
+        }
+      r = sd_bus_message_exit_container (m);
+      if (r < 0)
+        return r;
+    }
+  if (r < 0)
+    return r;
+  return sd_bus_message_exit_container (m);
+}
+
+static int
+read_credentials (sd_bus_message *reply,
+                  guint32        *pid,
+                  guint32        *uid)
+{
+  int r;
+
+  r = sd_bus_message_enter_container (reply, 'a', "{sv}");
+  if (r < 0)
+    return r;
+  while ((r = sd_bus_message_enter_container (reply, 'e', "sv")) > 0)
+    {
+      const char *key;
+
+      r = sd_bus_message_read (reply, "s", &key);
+      if (r < 0)
+        return r;
+      if (strcmp (key, "ProcessID") == 0)
+        r = sd_bus_message_read (reply, "v", "u", pid);
+      else if (strcmp (key, "UnixUserID") == 0)
+        r = sd_bus_message_read (reply, "v", "u", uid);
+      else
+        r = sd_bus_message_skip (reply, "v");
+      if (r < 0)
+        return r;
+      r = sd_bus_message_exit_container (reply);
+      if (r < 0)
+        return r;
+    }
+  if (r < 0)
+    return r;
+  return sd_bus_message_exit_container (reply);
+}
+
+static int
+reply_attached (sd_bus_message  *call,
+                EipcWebContents *wc)
+{
+  return sd_bus_reply_method_return (call, "to",
+                                     eipc_web_contents_get_id (wc),
+                                     eipc_web_contents_get_object_path (wc));
+}
+
+static int
+attach_credentials_done (sd_bus_message *reply,
+                         void           *userdata,
+                         sd_bus_error   *ret_error)
+{
+  PendingAttach *pending = userdata;
+  EipcMain *self = pending->main;
+  const char *sender = sd_bus_message_get_sender (pending->call);
+  const sd_bus_error *error = sd_bus_message_get_error (reply);
+  guint32 pid = 0, uid = G_MAXUINT32;
+  EipcWebContents *wc;
+  int r;
+
+  if (error != NULL)
+    {
+      /* The client is gone already (or the bus refused): no webContents. */
+      eipc_reply_error (pending->call, EIPC_ERROR_DISCONNECTED,
+                        "Cannot read the credentials of %s: %s", sender,
+                        error->message);
+      goto out;
+    }
+
+  r = read_credentials (reply, &pid, &uid);
+  if (r < 0)
+    {
+      eipc_reply_error (pending->call, EIPC_ERROR_FAILED,
+                        "Cannot parse the credentials of %s: %s", sender,
+                        g_strerror (-r));
+      goto out;
+    }
+
+  wc = g_hash_table_lookup (self->by_name, sender);
+  if (wc != NULL)
+    {
+      /* Two Attach calls raced: both get the one webContents. */
+      reply_attached (pending->call, wc);
+      goto out;
+    }
+  if (pending->host_id != 0 && main_lookup (self, pending->host_id) == NULL)
+    {
+      main_reply_no_such_web_contents (pending->call, pending->host_id);
+      goto out;
+    }
+
+  wc = eipc_web_contents_new (self, ++self->last_id, sender, pid, uid,
+                              pending->host_id);
+  g_hash_table_insert (self->by_id, g_memdup2 (&self->last_id, sizeof (guint64)), wc);
+  g_hash_table_insert (self->by_name, g_strdup (sender), g_object_ref (wc));
+  reply_attached (pending->call, wc);
+  main_properties_changed (self, "WebContents");
+  g_signal_emit (self, signals[SIGNAL_WEB_CONTENTS_ATTACHED], 0, wc);
+
+out:
+  g_hash_table_remove (self->attaching, pending);
+  return 1;
+}
+
+static int
+method_attach (sd_bus_message *m,
+               void           *userdata,
+               sd_bus_error   *ret_error)
+{
+  EipcMain *self = userdata;
+  const char *sender = sd_bus_message_get_sender (m);
+  EipcWebContents *wc;
+  PendingAttach *pending;
+  guint64 host_id = 0;
+  int r;
+
+  r = read_attach_options (m, &host_id);
+  if (r < 0)
+    return eipc_reply_error (m, EIPC_ERROR_INVALID_ARGS,
+                             "Bad attach options (option 'host' takes a 't'): %s",
+                             g_strerror (-r));
+
+  wc = g_hash_table_lookup (self->by_name, sender);
+  if (wc != NULL)
+    return reply_attached (m, wc);
+  if (host_id != 0 && main_lookup (self, host_id) == NULL)
+    return main_reply_no_such_web_contents (m, host_id);
+
+  /* The credentials come from the bus, once, asynchronously: the main
+   * process never blocks on a client. */
+  pending = g_new0 (PendingAttach, 1);
+  pending->main = self;
+  pending->call = sd_bus_message_ref (m);
+  pending->host_id = host_id;
+  r = sd_bus_call_method_async (self->bus, &pending->slot, DBUS_SERVICE,
+                                DBUS_PATH, DBUS_INTERFACE,
+                                "GetConnectionCredentials",
+                                attach_credentials_done, pending, "s", sender);
+  if (r < 0)
+    {
+      pending_attach_free (pending);
+      return r;
+    }
+  g_hash_table_add (self->attaching, pending);
+  return 1;
+}
+
+static void
+main_remove_web_contents (EipcMain        *self,
+                          EipcWebContents *wc,
+                          const char      *reason)
+{
+  g_autoptr(EipcWebContents) hold = g_object_ref (wc);
+  guint64 id = eipc_web_contents_get_id (wc);
+
+  g_hash_table_remove (self->by_name, eipc_web_contents_get_unique_name (wc));
+  g_hash_table_remove (self->by_id, &id);
+  main_properties_changed (self, "WebContents");
+  eipc_web_contents_destroy (wc, reason);
+}
+
+static int
+method_detach (sd_bus_message *m,
+               void           *userdata,
+               sd_bus_error   *ret_error)
+{
+  EipcMain *self = userdata;
+  EipcWebContents *wc;
+
+  wc = g_hash_table_lookup (self->by_name, sd_bus_message_get_sender (m));
+  if (wc == NULL)
+    return eipc_reply_error (m, EIPC_ERROR_NOT_ATTACHED,
+                             "%s is not attached", sd_bus_message_get_sender (m));
+  main_remove_web_contents (self, wc, "detached");
+  return sd_bus_reply_method_return (m, NULL);
+}
+
+static int
+method_invoke (sd_bus_message *m,
+               void           *userdata,
+               sd_bus_error   *ret_error)
+{
+  EipcMain *self = userdata;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(EipcEvent) event = NULL;
+  EipcWebContents *wc;
+  const char *channel, *args;
+  int r;
+
+  r = sd_bus_message_read (m, "ss", &channel, &args);
+  if (r < 0)
+    return r;
+  if (!main_check_sender (self, m, &wc, &error) ||
+      !main_check_message (self, channel, args, &error))
+    return eipc_reply_gerror (m, error);
+
+  event = eipc_event_new (EIPC_EVENT_INVOKE, m, channel, args,
+                          wc != NULL ? eipc_web_contents_get_id (wc) : 0);
+  eipc_event_set_main (event, self, wc);
+  if (!eipc_handler_table_dispatch (&self->handlers, channel, event))
+    {
+      /* The event must not answer again when it goes. */
+      eipc_event_reject_no_handler (event);
+      return 1;
+    }
+  return 1;
+}
+
+static int
+method_send_sync (sd_bus_message *m,
+                  void           *userdata,
+                  sd_bus_error   *ret_error)
+{
+  EipcMain *self = userdata;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(EipcEvent) event = NULL;
+  EipcWebContents *wc;
+  const char *channel, *args;
+  int r;
+
+  r = sd_bus_message_read (m, "ss", &channel, &args);
+  if (r < 0)
+    return r;
+  if (!main_check_sender (self, m, &wc, &error) ||
+      !main_check_message (self, channel, args, &error))
+    return eipc_reply_gerror (m, error);
+  if (eipc_listener_list_count (&self->listeners, channel) == 0)
+    return eipc_reply_error (m, EIPC_ERROR_NO_LISTENER,
+                             "No listener registered for sendSync on '%s'",
+                             channel);
+
+  event = eipc_event_new (EIPC_EVENT_SEND_SYNC, m, channel, args,
+                          wc != NULL ? eipc_web_contents_get_id (wc) : 0);
+  eipc_event_set_main (event, self, wc);
+  eipc_listener_list_emit (&self->listeners, channel, event);
+  return 1;
+}
+
+static EipcWebContents *
+main_attached_sender (EipcMain        *self,
+                      sd_bus_message  *m,
+                      GError         **error)
+{
+  const char *sender = sd_bus_message_get_sender (m);
+  EipcWebContents *wc = g_hash_table_lookup (self->by_name, sender);
+
+  if (wc == NULL)
+    g_set_error (error, EIPC_ERROR, EIPC_ERROR_NOT_ATTACHED,
+                 "%s must attach before it can route messages", sender);
+  return wc;
+}
+
+static int
+method_send_to (sd_bus_message *m,
+                void           *userdata,
+                sd_bus_error   *ret_error)
+{
+  EipcMain *self = userdata;
+  g_autoptr(GError) error = NULL;
+  EipcWebContents *wc, *target;
+  const char *channel, *args;
+  guint64 id;
+  int r;
+
+  r = sd_bus_message_read (m, "tss", &id, &channel, &args);
+  if (r < 0)
+    return r;
+  wc = main_attached_sender (self, m, &error);
+  if (wc == NULL || !main_check_message (self, channel, args, &error))
+    return eipc_reply_gerror (m, error);
+  target = main_lookup (self, id);
+  if (target == NULL)
+    return main_reply_no_such_web_contents (m, id);
+  /* The text is passed on untouched; the sender id comes from the bus. */
+  if (!eipc_main_deliver (self, target, "Message", channel, args,
+                          eipc_web_contents_get_id (wc), &error))
+    return eipc_reply_gerror (m, error);
+  return sd_bus_reply_method_return (m, NULL);
+}
+
+static int
+method_send_to_host (sd_bus_message *m,
+                     void           *userdata,
+                     sd_bus_error   *ret_error)
+{
+  EipcMain *self = userdata;
+  g_autoptr(GError) error = NULL;
+  EipcWebContents *wc, *host;
+  const char *channel, *args;
+  guint64 host_id;
+  int r;
+
+  r = sd_bus_message_read (m, "ss", &channel, &args);
+  if (r < 0)
+    return r;
+  wc = main_attached_sender (self, m, &error);
+  if (wc == NULL || !main_check_message (self, channel, args, &error))
+    return eipc_reply_gerror (m, error);
+  host_id = eipc_web_contents_get_host_id (wc);
+  if (host_id == 0)
+    return eipc_reply_error (m, EIPC_ERROR_NO_HOST,
+                             "webContents %" G_GUINT64_FORMAT " is not a guest: "
+                             "it has no host to send to",
+                             eipc_web_contents_get_id (wc));
+  host = main_lookup (self, host_id);
+  if (host == NULL)
+    return main_reply_no_such_web_contents (m, host_id);
+  if (!eipc_main_deliver (self, host, "HostMessage", channel, args,
+                          eipc_web_contents_get_id (wc), &error))
+    return eipc_reply_gerror (m, error);
+  return sd_bus_reply_method_return (m, NULL);
+}
+
+static gint
+compare_web_contents (gconstpointer a,
+                      gconstpointer b)
+{
+  guint64 ia = eipc_web_contents_get_id (*(EipcWebContents **) a);
+  guint64 ib = eipc_web_contents_get_id (*(EipcWebContents **) b);
+
+  return ia < ib ? -1 : ia > ib;
+}
+
+static int
+property_get_web_contents (sd_bus         *bus,
+                           const char     *path,
+                           const char     *interface,
+                           const char     *property,
+                           sd_bus_message *reply,
+                           void           *userdata,
+                           sd_bus_error   *ret_error)
+{
+  EipcMain *self = userdata;
+  g_autoptr(GPtrArray) all = eipc_main_list_web_contents (self);
+  int r;
+
+  r = sd_bus_message_open_container (reply, 'a', "(tsut)");
+  if (r < 0)
+    return r;
+  for (guint i = 0; i < all->len; i++)
+    {
+      EipcWebContents *wc = g_ptr_array_index (all, i);
+
+      r = sd_bus_message_append (reply, "(tsut)",
+                                 eipc_web_contents_get_id (wc),
+                                 eipc_web_contents_get_unique_name (wc),
+                                 eipc_web_contents_get_process_id (wc),
+                                 eipc_web_contents_get_host_id (wc));
+      if (r < 0)
+        return r;
+    }
+  return sd_bus_message_close_container (reply);
+}
+
+static int
+property_get_channels (sd_bus         *bus,
+                       const char     *path,
+                       const char     *interface,
+                       const char     *property,
+                       sd_bus_message *reply,
+                       void           *userdata,
+                       sd_bus_error   *ret_error)
+{
+  EipcMain *self = userdata;
+  g_auto(GStrv) channels = eipc_handler_table_channels (&self->handlers);
+
+  return sd_bus_message_append_strv (reply, channels);
+}
+
+static int
+property_get_strict (sd_bus         *bus,
+                     const char     *path,
+                     const char     *interface,
+                     const char     *property,
+                     sd_bus_message *reply,
+                     void           *userdata,
+                     sd_bus_error   *ret_error)
+{
+  EipcMain *self = userdata;
+
+  return sd_bus_message_append (reply, "b", self->strict);
+}
+
+static const sd_bus_vtable main_vtable[] = {
+  SD_BUS_VTABLE_START (0),
+  SD_BUS_METHOD_WITH_ARGS ("Attach",
+                           SD_BUS_ARGS ("a{sv}", options),
+                           SD_BUS_RESULT ("t", id, "o", path),
+                           method_attach, SD_BUS_VTABLE_UNPRIVILEGED),
+  SD_BUS_METHOD_WITH_ARGS ("Detach",
+                           SD_BUS_NO_ARGS, SD_BUS_NO_RESULT,
+                           method_detach, SD_BUS_VTABLE_UNPRIVILEGED),
+  SD_BUS_METHOD_WITH_ARGS ("Invoke",
+                           SD_BUS_ARGS ("s", channel, "s", args),
+                           SD_BUS_RESULT ("s", result),
+                           method_invoke, SD_BUS_VTABLE_UNPRIVILEGED),
+  SD_BUS_METHOD_WITH_ARGS ("SendSync",
+                           SD_BUS_ARGS ("s", channel, "s", args),
+                           SD_BUS_RESULT ("s", result),
+                           method_send_sync, SD_BUS_VTABLE_UNPRIVILEGED),
+  SD_BUS_METHOD_WITH_ARGS ("SendTo",
+                           SD_BUS_ARGS ("t", web_contents_id, "s", channel, "s", args),
+                           SD_BUS_NO_RESULT,
+                           method_send_to, SD_BUS_VTABLE_UNPRIVILEGED),
+  SD_BUS_METHOD_WITH_ARGS ("SendToHost",
+                           SD_BUS_ARGS ("s", channel, "s", args),
+                           SD_BUS_NO_RESULT,
+                           method_send_to_host, SD_BUS_VTABLE_UNPRIVILEGED),
+  SD_BUS_PROPERTY ("WebContents", "a(tsut)", property_get_web_contents, 0,
+                   SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+  SD_BUS_PROPERTY ("Channels", "as", property_get_channels, 0,
+                   SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+  SD_BUS_PROPERTY ("Strict", "b", property_get_strict, 0,
+                   SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+  SD_BUS_VTABLE_END
+};
+
+/* org.eipc.Renderer1.Message: a renderer's ipcRenderer.send. */
+static int
+on_renderer_message (sd_bus_message *m,
+                     void           *userdata,
+                     sd_bus_error   *ret_error)
+{
+  EipcMain *self = userdata;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(EipcEvent) event = NULL;
+  const char *destination = sd_bus_message_get_destination (m);
+  const char *path = sd_bus_message_get_path (m);
+  const char *unique_name = NULL;
+  const char *channel, *args;
+  EipcWebContents *wc;
+  int r;
+
+  sd_bus_get_unique_name (self->bus, &unique_name);
+  if (destination == NULL ||
+      (strcmp (destination, self->app_id) != 0 &&
+       g_strcmp0 (destination, unique_name) != 0))
+    {
+      g_set_error (&error, EIPC_ERROR, EIPC_ERROR_ACCESS_DENIED,
+                   "A Message signal must be sent to %s, not broadcast",
+                   self->app_id);
+      main_reject (self, m, error);
+      return 0;
+    }
+  if (!main_check_sender (self, m, &wc, &error))
+    {
+      main_reject (self, m, error);
+      return 0;
+    }
+  /* A renderer speaks only from its own path; a client that never
+   * attached speaks from BASE. */
+  if (g_strcmp0 (path, wc != NULL ? eipc_web_contents_get_object_path (wc)
+                                  : self->path) != 0)
+    {
+      g_set_error (&error, EIPC_ERROR, EIPC_ERROR_ACCESS_DENIED,
+                   "%s may not send from %s (its path is %s)",
+                   sd_bus_message_get_sender (m), path,
+                   wc != NULL ? eipc_web_contents_get_object_path (wc) : self->path);
+      main_reject (self, m, error);
+      return 0;
+    }
+  r = sd_bus_message_read (m, "ss", &channel, &args);
+  if (r < 0)
+    {
+      g_set_error (&error, EIPC_ERROR, EIPC_ERROR_INVALID_ARGS,
+                   "A Message signal carries (ss), not (%s)",
+                   sd_bus_message_get_signature (m, TRUE));
+      main_reject (self, m, error);
+      return 0;
+    }
+  if (!main_check_message (self, channel, args, &error))
+    {
+      main_reject (self, m, error);
+      return 0;
+    }
+
+  event = eipc_event_new (EIPC_EVENT_SEND, m, channel, args,
+                          wc != NULL ? eipc_web_contents_get_id (wc) : 0);
+  eipc_event_set_main (event, self, wc);
+  eipc_listener_list_emit (&self->listeners, channel, event);
+  return 0;
+}
+
+/* A unique name left the bus: if it was a renderer, its webContents is
+ * destroyed at once. */
+static int
+on_name_owner_changed (sd_bus_message *m,
+                       void           *userdata,
+                       sd_bus_error   *ret_error)
+{
+  EipcMain *self = userdata;
+  const char *name, *old_owner, *new_owner;
+  EipcWebContents *wc;
+
+  if (sd_bus_message_read (m, "sss", &name, &old_owner, &new_owner) < 0)
+    return 0;
+  if (name[0] != ':' || new_owner[0] != '\0')
+    return 0;
+  wc = g_hash_table_lookup (self->by_name, name);
+  if (wc != NULL)
+    main_remove_web_contents (self, wc, "the renderer left the bus");
+  return 0;
+}
+
+static void
+main_bus_closed (gpointer user_data)
+{
+  EipcMain *self = user_data;
+  g_autoptr(GPtrArray) all = eipc_main_list_web_contents (self);
+
+  for (guint i = 0; i < all->len; i++)
+    main_remove_web_contents (self, g_ptr_array_index (all, i),
+                              "the bus connection closed");
+  g_signal_emit (self, signals[SIGNAL_DISCONNECTED], 0);
+}
+
+static void
+eipc_main_dispose (GObject *object)
+{
+  EipcMain *self = EIPC_MAIN (object);
+
+  if (self->by_id != NULL)
+    {
+      g_autoptr(GPtrArray) all = eipc_main_list_web_contents (self);
+
+      for (guint i = 0; i < all->len; i++)
+        eipc_web_contents_destroy (g_ptr_array_index (all, i),
+                                   "the main process object was disposed");
+      g_hash_table_remove_all (self->by_name);
+      g_hash_table_remove_all (self->by_id);
+    }
+  if (self->attaching != NULL)
+    g_hash_table_remove_all (self->attaching);
+
+  eipc_listener_list_clear (&self->listeners);
+  eipc_handler_table_clear (&self->handlers);
+
+  G_OBJECT_CLASS (eipc_main_parent_class)->dispose (object);
+}
+
+static void
+eipc_main_finalize (GObject *object)
+{
+  EipcMain *self = EIPC_MAIN (object);
+
+  g_clear_pointer (&self->vtable_slot, sd_bus_slot_unref);
+  g_clear_pointer (&self->message_slot, sd_bus_slot_unref);
+  g_clear_pointer (&self->owner_slot, sd_bus_slot_unref);
+  if (self->source != NULL)
+    {
+      g_source_destroy (self->source);
+      g_clear_pointer (&self->source, g_source_unref);
+    }
+  g_clear_pointer (&self->bus, sd_bus_flush_close_unref);
+  g_clear_pointer (&self->by_id, g_hash_table_unref);
+  g_clear_pointer (&self->by_name, g_hash_table_unref);
+  g_clear_pointer (&self->attaching, g_hash_table_unref);
+  g_free (self->app_id);
+  g_free (self->path);
+  g_free (self->broadcast_path);
+
+  G_OBJECT_CLASS (eipc_main_parent_class)->finalize (object);
+}
+
+static void
+eipc_main_class_init (EipcMainClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  object_class->dispose = eipc_main_dispose;
+  object_class->finalize = eipc_main_finalize;
+
+  /**
+   * EipcMain::web-contents-attached:
+   * @self: the #EipcMain
+   * @web_contents: the new #EipcWebContents
+   *
+   * A renderer attached and was given its webContentsId.
+   */
+  signals[SIGNAL_WEB_CONTENTS_ATTACHED] =
+    g_signal_new ("web-contents-attached", G_TYPE_FROM_CLASS (klass),
+                  G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+                  G_TYPE_NONE, 1, EIPC_TYPE_WEB_CONTENTS);
+
+  /**
+   * EipcMain::message-rejected:
+   * @self: the #EipcMain
+   * @sender: the unique bus name of the sender
+   * @error: why the message was dropped
+   *
+   * A signal (a renderer's send) was dropped because it was not valid:
+   * bad JSON, a bad channel, a path that is not the sender's own, a
+   * broadcast instead of a unicast. Method calls get a D-Bus error
+   * instead; signals cannot, so they are logged (at debug level) and
+   * reported here.
+   */
+  signals[SIGNAL_MESSAGE_REJECTED] =
+    g_signal_new ("message-rejected", G_TYPE_FROM_CLASS (klass),
+                  G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+                  G_TYPE_NONE, 2, G_TYPE_STRING, G_TYPE_ERROR);
+
+  /**
+   * EipcMain::disconnected:
+   * @self: the #EipcMain
+   *
+   * The bus connection closed (the bus went away): every webContents was
+   * destroyed and the app name is lost.
+   */
+  signals[SIGNAL_DISCONNECTED] =
+    g_signal_new ("disconnected", G_TYPE_FROM_CLASS (klass),
+                  G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL, G_TYPE_NONE, 0);
+}
+
+static void
+eipc_main_init (EipcMain *self)
+{
+  eipc_listener_list_init (&self->listeners);
+  eipc_handler_table_init (&self->handlers);
+  self->by_id = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free,
+                                       g_object_unref);
+  self->by_name = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+                                         g_object_unref);
+  self->attaching = g_hash_table_new_full (NULL, NULL, pending_attach_free, NULL);
+}
+
+static gboolean
+main_start (EipcMain    *self,
+            const char  *address,
+            GError     **error)
+{
+  g_autofree char *rule = NULL;
+  int r;
+
+  r = eipc_bus_open (address, &self->bus);
+  if (r < 0)
+    {
+      eipc_set_error_from_errno (error, r, address != NULL
+                                 ? "Cannot connect to the bus"
+                                 : "Cannot connect to the session bus");
+      return FALSE;
+    }
+
+  r = sd_bus_add_object_vtable (self->bus, &self->vtable_slot, self->path,
+                                EIPC_MAIN_INTERFACE, main_vtable, self);
+  if (r < 0)
+    goto fail;
+  r = sd_bus_match_signal (self->bus, &self->message_slot, NULL, NULL,
+                           EIPC_RENDERER_INTERFACE, "Message",
+                           on_renderer_message, self);
+  if (r < 0)
+    goto fail;
+  /* One rule for every connection that leaves the bus, installed before
+   * any renderer can attach, so no exit is missed. */
+  rule = g_strdup ("type='signal',sender='" DBUS_SERVICE "',path='" DBUS_PATH
+                   "',interface='" DBUS_INTERFACE "',member='NameOwnerChanged',"
+                   "arg2=''");
+  r = sd_bus_add_match (self->bus, &self->owner_slot, rule,
+                        on_name_owner_changed, self);
+  if (r < 0)
+    goto fail;
+
+  /* No queueing: a second main process for the app fails at once. */
+  r = sd_bus_request_name (self->bus, self->app_id, 0);
+  if (r == -EEXIST || r == -EALREADY)
+    {
+      g_set_error (error, EIPC_ERROR, EIPC_ERROR_NAME_TAKEN,
+                   "The bus name %s is already owned: another main process "
+                   "of this app is running", self->app_id);
+      return FALSE;
+    }
+  if (r < 0)
+    goto fail;
+
+  self->source = eipc_bus_source_new (self->bus, main_bus_closed, self);
+  return TRUE;
+
+fail:
+  eipc_set_error_from_errno (error, r, "Cannot set up the main process");
+  return FALSE;
+}
+
+/**
+ * eipc_main_new:
+ * @app_id: the app id, a well-known bus name such as `org.example.Editor`
+ * @error: return location for a #GError
+ *
+ * Creates the main process of @app_id on the session bus
+ * (`DBUS_SESSION_BUS_ADDRESS`, else `$XDG_RUNTIME_DIR/bus`) and owns the
+ * app's bus name. The object belongs to the thread-default main context.
+ *
+ * Returns: (transfer full): the main process, or %NULL with @error set;
+ *   %EIPC_ERROR_NAME_TAKEN if another process owns the name
+ */
+EipcMain *
+eipc_main_new (const char  *app_id,
+               GError     **error)
+{
+  return eipc_main_new_for_address (app_id, NULL, error);
+}
+
+/**
+ * eipc_main_new_for_address:
+ * @app_id: the app id, a well-known bus name such as `org.example.Editor`
+ * @address: (nullable): a D-Bus address, %NULL for the session bus
+ * @error: return location for a #GError
+ *
+ * Like eipc_main_new(), on the bus at @address.
+ *
+ * Returns: (transfer full): the main process, or %NULL with @error set
+ */
+EipcMain *
+eipc_main_new_for_address (const char  *app_id,
+                           const char  *address,
+                           GError     **error)
+{
+  g_autoptr(EipcMain) self = NULL;
+
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  if (!eipc_app_id_check (app_id, error))
+    return NULL;
+
+  self = g_object_new (EIPC_TYPE_MAIN, NULL);
+  self->app_id = g_strdup (app_id);
+  self->path = eipc_app_id_to_path (app_id);
+  self->broadcast_path = g_strconcat (self->path, EIPC_WEB_CONTENTS_SUFFIX, NULL);
+  if (!main_start (self, address, error))
+    return NULL;
+  return g_steal_pointer (&self);
+}
+
+/**
+ * eipc_main_get_app_id:
+ * @self: an #EipcMain
+ *
+ * Gets the app id, which is also the bus name the main process owns.
+ *
+ * Returns: (transfer none): the app id
+ */
+const char *
+eipc_main_get_app_id (EipcMain *self)
+{
+  g_return_val_if_fail (EIPC_IS_MAIN (self), NULL);
+  return self->app_id;
+}
+
+/**
+ * eipc_main_get_object_path:
+ * @self: an #EipcMain
+ *
+ * Gets the base path, where the `org.eipc.Main1` object lives.
+ *
+ * Returns: (transfer none): the base object path
+ */
+const char *
+eipc_main_get_object_path (EipcMain *self)
+{
+  g_return_val_if_fail (EIPC_IS_MAIN (self), NULL);
+  return self->path;
+}
+
+/**
+ * eipc_main_get_unique_name:
+ * @self: an #EipcMain
+ *
+ * Gets the unique bus name of the main process's connection.
+ *
+ * Returns: (transfer none) (nullable): the unique name
+ */
+const char *
+eipc_main_get_unique_name (EipcMain *self)
+{
+  const char *name = NULL;
+
+  g_return_val_if_fail (EIPC_IS_MAIN (self), NULL);
+  if (sd_bus_get_unique_name (self->bus, &name) < 0)
+    return NULL;
+  return name;
+}
+
+/**
+ * eipc_main_set_strict:
+ * @self: an #EipcMain
+ * @strict: whether to refuse clients that never attached
+ *
+ * In strict mode, send, invoke and sendSync from a client that never
+ * attached get %EIPC_ERROR_NOT_ATTACHED (a dropped signal for send). The
+ * default accepts them with sender id 0, so `busctl call` works.
+ */
+void
+eipc_main_set_strict (EipcMain *self,
+                      gboolean  strict)
+{
+  g_return_if_fail (EIPC_IS_MAIN (self));
+
+  strict = !!strict;
+  if (self->strict == strict)
+    return;
+  self->strict = strict;
+  main_properties_changed (self, "Strict");
+}
+
+/**
+ * eipc_main_get_strict:
+ * @self: an #EipcMain
+ *
+ * Tells whether the main process refuses clients that never attached.
+ *
+ * Returns: %TRUE in strict mode
+ */
+gboolean
+eipc_main_get_strict (EipcMain *self)
+{
+  g_return_val_if_fail (EIPC_IS_MAIN (self), FALSE);
+  return self->strict;
+}
+
+/**
+ * eipc_main_on:
+ * @self: an #EipcMain
+ * @channel: the channel
+ * @listener: (scope notified): the listener
+ * @user_data: data for @listener
+ * @destroy: (nullable): frees @user_data when the listener goes
+ *
+ * `ipcMain.on`: @listener runs for every send and sendSync on @channel,
+ * after the listeners added before it.
+ *
+ * Returns: the listener's id, for eipc_main_remove_listener_by_id()
+ */
+guint
+eipc_main_on (EipcMain         *self,
+              const char       *channel,
+              EipcListenerFunc  listener,
+              gpointer          user_data,
+              GDestroyNotify    destroy)
+{
+  g_return_val_if_fail (EIPC_IS_MAIN (self), 0);
+  g_return_val_if_fail (channel != NULL, 0);
+  g_return_val_if_fail (listener != NULL, 0);
+  return eipc_listener_list_add (&self->listeners, channel, listener,
+                                 user_data, destroy, FALSE);
+}
+
+/**
+ * eipc_main_once:
+ * @self: an #EipcMain
+ * @channel: the channel
+ * @listener: (scope notified): the listener
+ * @user_data: data for @listener
+ * @destroy: (nullable): frees @user_data when the listener goes
+ *
+ * `ipcMain.once`: like eipc_main_on(), but the listener is removed before
+ * it runs for the first message.
+ *
+ * Returns: the listener's id
+ */
+guint
+eipc_main_once (EipcMain         *self,
+                const char       *channel,
+                EipcListenerFunc  listener,
+                gpointer          user_data,
+                GDestroyNotify    destroy)
+{
+  g_return_val_if_fail (EIPC_IS_MAIN (self), 0);
+  g_return_val_if_fail (channel != NULL, 0);
+  g_return_val_if_fail (listener != NULL, 0);
+  return eipc_listener_list_add (&self->listeners, channel, listener,
+                                 user_data, destroy, TRUE);
+}
+
+/**
+ * eipc_main_remove_listener:
+ * @self: an #EipcMain
+ * @channel: the channel
+ * @listener: the listener
+ * @user_data: the data it was added with
+ *
+ * `ipcMain.removeListener`: removes the most recently added listener of
+ * @channel with this function and data.
+ *
+ * Returns: %TRUE if a listener was removed
+ */
+gboolean
+eipc_main_remove_listener (EipcMain         *self,
+                           const char       *channel,
+                           EipcListenerFunc  listener,
+                           gpointer          user_data)
+{
+  g_return_val_if_fail (EIPC_IS_MAIN (self), FALSE);
+  g_return_val_if_fail (channel != NULL, FALSE);
+  return eipc_listener_list_remove (&self->listeners, channel, listener, user_data);
+}
+
+/**
+ * eipc_main_remove_listener_by_id:
+ * @self: an #EipcMain
+ * @listener_id: an id from eipc_main_on() or eipc_main_once()
+ *
+ * Removes one listener by its id.
+ *
+ * Returns: %TRUE if a listener was removed
+ */
+gboolean
+eipc_main_remove_listener_by_id (EipcMain *self,
+                                 guint     listener_id)
+{
+  g_return_val_if_fail (EIPC_IS_MAIN (self), FALSE);
+  return eipc_listener_list_remove_by_id (&self->listeners, listener_id);
+}
+
+/**
+ * eipc_main_remove_all_listeners:
+ * @self: an #EipcMain
+ * @channel: (nullable): a channel, or %NULL for every channel
+ *
+ * `ipcMain.removeAllListeners`.
+ */
+void
+eipc_main_remove_all_listeners (EipcMain   *self,
+                                const char *channel)
+{
+  g_return_if_fail (EIPC_IS_MAIN (self));
+  eipc_listener_list_remove_all (&self->listeners, channel);
+}
+
+/**
+ * eipc_main_listener_count:
+ * @self: an #EipcMain
+ * @channel: the channel
+ *
+ * `ipcMain.listenerCount`.
+ *
+ * Returns: the number of listeners of @channel
+ */
+guint
+eipc_main_listener_count (EipcMain   *self,
+                          const char *channel)
+{
+  g_return_val_if_fail (EIPC_IS_MAIN (self), 0);
+  g_return_val_if_fail (channel != NULL, 0);
+  return eipc_listener_list_count (&self->listeners, channel);
+}
+
+static gboolean
+main_add_handler (EipcMain          *self,
+                  const char        *channel,
+                  EipcListenerFunc   handler,
+                  gpointer           user_data,
+                  GDestroyNotify     destroy,
+                  gboolean           once,
+                  GError           **error)
+{
+  if (!eipc_channel_check (channel, error))
+    return FALSE;
+  if (!eipc_handler_table_add (&self->handlers, channel, handler, user_data,
+                               destroy, once, error))
+    return FALSE;
+  main_properties_changed (self, "Channels");
+  return TRUE;
+}
+
+/**
+ * eipc_main_handle:
+ * @self: an #EipcMain
+ * @channel: the channel
+ * @handler: (scope notified): the handler
+ * @user_data: data for @handler
+ * @destroy: (nullable): frees @user_data when the handler goes
+ * @error: return location for a #GError
+ *
+ * `ipcMain.handle`: @handler answers every invoke on @channel with
+ * eipc_event_resolve() or eipc_event_reject(), at once or later.
+ *
+ * Returns: %TRUE on success; %FALSE with %EIPC_ERROR_HANDLER_EXISTS
+ *   (`Attempted to register a second handler for 'CHANNEL'`) if the
+ *   channel has a handler already
+ */
+gboolean
+eipc_main_handle (EipcMain          *self,
+                  const char        *channel,
+                  EipcListenerFunc   handler,
+                  gpointer           user_data,
+                  GDestroyNotify     destroy,
+                  GError           **error)
+{
+  g_return_val_if_fail (EIPC_IS_MAIN (self), FALSE);
+  g_return_val_if_fail (handler != NULL, FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+  return main_add_handler (self, channel, handler, user_data, destroy, FALSE, error);
+}
+
+/**
+ * eipc_main_handle_once:
+ * @self: an #EipcMain
+ * @channel: the channel
+ * @handler: (scope notified): the handler
+ * @user_data: data for @handler
+ * @destroy: (nullable): frees @user_data when the handler goes
+ * @error: return location for a #GError
+ *
+ * `ipcMain.handleOnce`: like eipc_main_handle(), for the first invoke
+ * only; the handler is removed before it runs.
+ *
+ * Returns: %TRUE on success; %FALSE with @error set otherwise
+ */
+gboolean
+eipc_main_handle_once (EipcMain          *self,
+                       const char        *channel,
+                       EipcListenerFunc   handler,
+                       gpointer           user_data,
+                       GDestroyNotify     destroy,
+                       GError           **error)
+{
+  g_return_val_if_fail (EIPC_IS_MAIN (self), FALSE);
+  g_return_val_if_fail (handler != NULL, FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+  return main_add_handler (self, channel, handler, user_data, destroy, TRUE, error);
+}
+
+/**
+ * eipc_main_remove_handler:
+ * @self: an #EipcMain
+ * @channel: the channel
+ *
+ * `ipcMain.removeHandler`.
+ *
+ * Returns: %TRUE if @channel had a handler
+ */
+gboolean
+eipc_main_remove_handler (EipcMain   *self,
+                          const char *channel)
+{
+  g_return_val_if_fail (EIPC_IS_MAIN (self), FALSE);
+  g_return_val_if_fail (channel != NULL, FALSE);
+
+  if (!eipc_handler_table_remove (&self->handlers, channel))
+    return FALSE;
+  main_properties_changed (self, "Channels");
+  return TRUE;
+}
+
+/**
+ * eipc_main_get_web_contents:
+ * @self: an #EipcMain
+ * @id: a webContentsId
+ *
+ * `webContents.fromId`.
+ *
+ * Returns: (transfer none) (nullable): the attached webContents with @id,
+ *   or %NULL
+ */
+EipcWebContents *
+eipc_main_get_web_contents (EipcMain *self,
+                            guint64   id)
+{
+  g_return_val_if_fail (EIPC_IS_MAIN (self), NULL);
+  return main_lookup (self, id);
+}
+
+/**
+ * eipc_main_list_web_contents:
+ * @self: an #EipcMain
+ *
+ * `webContents.getAllWebContents`: every attached webContents, by id.
+ *
+ * Returns: (transfer container) (element-type EipcWebContents): the list
+ */
+GPtrArray *
+eipc_main_list_web_contents (EipcMain *self)
+{
+  GPtrArray *all;
+  GHashTableIter iter;
+  gpointer value;
+
+  g_return_val_if_fail (EIPC_IS_MAIN (self), NULL);
+
+  all = g_ptr_array_new_full (g_hash_table_size (self->by_id), g_object_unref);
+  g_hash_table_iter_init (&iter, self->by_id);
+  while (g_hash_table_iter_next (&iter, NULL, &value))
+    g_ptr_array_add (all, g_object_ref (value));
+  g_ptr_array_sort (all, compare_web_contents);
+  return all;
+}
+
+/**
+ * eipc_main_broadcast:
+ * @self: an #EipcMain
+ * @channel: the channel
+ * @args: (nullable): the arguments, %NULL for none
+ * @error: return location for a #GError
+ *
+ * Sends one message to every attached renderer: one D-Bus signal on
+ * `BASE/WebContents` with no destination, which every renderer matches.
+ * Renderers see it with eipc_event_get_kind() = %EIPC_EVENT_BROADCAST.
+ *
+ * Returns: %TRUE if the signal was queued; %FALSE with @error set otherwise
+ */
+gboolean
+eipc_main_broadcast (EipcMain    *self,
+                     const char  *channel,
+                     JsonArray   *args,
+                     GError     **error)
+{
+  g_autofree char *text = NULL;
+
+  g_return_val_if_fail (EIPC_IS_MAIN (self), FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  text = eipc_json_array_to_string (args);
+  return eipc_main_broadcast_json (self, channel, text, error);
+}
+
+/**
+ * eipc_main_broadcast_json:
+ * @self: an #EipcMain
+ * @channel: the channel
+ * @args_json: the arguments as the text of a JSON array
+ * @error: return location for a #GError
+ *
+ * Like eipc_main_broadcast(), with the arguments as JSON text.
+ *
+ * Returns: %TRUE if the signal was queued; %FALSE with @error set otherwise
+ */
+gboolean
+eipc_main_broadcast_json (EipcMain    *self,
+                          const char  *channel,
+                          const char  *args_json,
+                          GError     **error)
+{
+  g_autoptr(sd_bus_message) m = NULL;
+  int r;
+
+  g_return_val_if_fail (EIPC_IS_MAIN (self), FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  if (!eipc_channel_check (channel, error) ||
+      !eipc_args_check (args_json, error))
+    return FALSE;
+
+  r = sd_bus_message_new_signal (self->bus, &m, self->broadcast_path,
+                                 EIPC_WEB_CONTENTS_INTERFACE, "Message");
+  if (r >= 0)
+    r = sd_bus_message_append (m, "sst", channel, args_json, (guint64) 0);
+  if (r >= 0)
+    r = sd_bus_send (self->bus, m, NULL);
+  if (r < 0)
+    {
+      eipc_set_error_from_errno (error, r, "Cannot broadcast");
+      return FALSE;
+    }
+  return TRUE;
+}
+
+sd_bus *
+eipc_main_get_bus (EipcMain *self)
+{
+  return self->bus;
+}
+
+/* Sends a signal of org.eipc.WebContents1 on the target's path, unicast
+ * to the target's connection. @args_json has been checked. */
+gboolean
+eipc_main_deliver (EipcMain         *self,
+                   EipcWebContents  *target,
+                   const char       *member,
+                   const char       *channel,
+                   const char       *args_json,
+                   guint64           sender_id,
+                   GError          **error)
+{
+  g_autoptr(sd_bus_message) m = NULL;
+  int r;
+
+  r = sd_bus_message_new_signal (self->bus, &m,
+                                 eipc_web_contents_get_object_path (target),
+                                 EIPC_WEB_CONTENTS_INTERFACE, member);
+  if (r >= 0)
+    r = sd_bus_message_append (m, "sst", channel, args_json, sender_id);
+  if (r >= 0)
+    r = sd_bus_send_to (self->bus, m,
+                        eipc_web_contents_get_unique_name (target), NULL);
+  if (r < 0)
+    {
+      eipc_set_error_from_errno (error, r, "Cannot send to the renderer");
+      return FALSE;
+    }
+  return TRUE;
+}

@@ -1,0 +1,112 @@
+/* eipc-main.h: the main process (ipcMain)
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#pragma once
+
+#if !defined(EIPC_INSIDE) && !defined(EIPC_COMPILATION)
+# error "Only <eipc/eipc.h> can be included directly."
+#endif
+
+#include <glib-object.h>
+#include <json-glib/json-glib.h>
+
+#include "eipc-event.h"
+#include "eipc-version.h"
+#include "eipc-web-contents.h"
+
+G_BEGIN_DECLS
+
+/**
+ * EipcMain:
+ *
+ * The main process of an application: it owns the app's bus name, keeps
+ * the registry of attached renderers and serves `ipcMain`'s listeners and
+ * handlers.
+ */
+#define EIPC_TYPE_MAIN (eipc_main_get_type ())
+EIPC_AVAILABLE_IN_1_0
+G_DECLARE_FINAL_TYPE (EipcMain, eipc_main, EIPC, MAIN, GObject)
+
+EIPC_AVAILABLE_IN_1_0
+EipcMain        *eipc_main_new                    (const char       *app_id,
+                                                   GError          **error);
+EIPC_AVAILABLE_IN_1_0
+EipcMain        *eipc_main_new_for_address        (const char       *app_id,
+                                                   const char       *address,
+                                                   GError          **error);
+EIPC_AVAILABLE_IN_1_0
+const char      *eipc_main_get_app_id             (EipcMain         *self);
+EIPC_AVAILABLE_IN_1_0
+const char      *eipc_main_get_object_path        (EipcMain         *self);
+EIPC_AVAILABLE_IN_1_0
+const char      *eipc_main_get_unique_name        (EipcMain         *self);
+EIPC_AVAILABLE_IN_1_0
+void             eipc_main_set_strict             (EipcMain         *self,
+                                                   gboolean          strict);
+EIPC_AVAILABLE_IN_1_0
+gboolean         eipc_main_get_strict             (EipcMain         *self);
+
+EIPC_AVAILABLE_IN_1_0
+guint            eipc_main_on                     (EipcMain         *self,
+                                                   const char       *channel,
+                                                   EipcListenerFunc  listener,
+                                                   gpointer          user_data,
+                                                   GDestroyNotify    destroy);
+EIPC_AVAILABLE_IN_1_0
+guint            eipc_main_once                   (EipcMain         *self,
+                                                   const char       *channel,
+                                                   EipcListenerFunc  listener,
+                                                   gpointer          user_data,
+                                                   GDestroyNotify    destroy);
+EIPC_AVAILABLE_IN_1_0
+gboolean         eipc_main_remove_listener        (EipcMain         *self,
+                                                   const char       *channel,
+                                                   EipcListenerFunc  listener,
+                                                   gpointer          user_data);
+EIPC_AVAILABLE_IN_1_0
+gboolean         eipc_main_remove_listener_by_id  (EipcMain         *self,
+                                                   guint             listener_id);
+EIPC_AVAILABLE_IN_1_0
+void             eipc_main_remove_all_listeners   (EipcMain         *self,
+                                                   const char       *channel);
+EIPC_AVAILABLE_IN_1_0
+guint            eipc_main_listener_count         (EipcMain         *self,
+                                                   const char       *channel);
+
+EIPC_AVAILABLE_IN_1_0
+gboolean         eipc_main_handle                 (EipcMain         *self,
+                                                   const char       *channel,
+                                                   EipcListenerFunc  handler,
+                                                   gpointer          user_data,
+                                                   GDestroyNotify    destroy,
+                                                   GError          **error);
+EIPC_AVAILABLE_IN_1_0
+gboolean         eipc_main_handle_once            (EipcMain         *self,
+                                                   const char       *channel,
+                                                   EipcListenerFunc  handler,
+                                                   gpointer          user_data,
+                                                   GDestroyNotify    destroy,
+                                                   GError          **error);
+EIPC_AVAILABLE_IN_1_0
+gboolean         eipc_main_remove_handler         (EipcMain         *self,
+                                                   const char       *channel);
+
+EIPC_AVAILABLE_IN_1_0
+EipcWebContents *eipc_main_get_web_contents       (EipcMain         *self,
+                                                   guint64           id);
+EIPC_AVAILABLE_IN_1_0
+GPtrArray       *eipc_main_list_web_contents      (EipcMain         *self);
+EIPC_AVAILABLE_IN_1_0
+gboolean         eipc_main_broadcast              (EipcMain         *self,
+                                                   const char       *channel,
+                                                   JsonArray        *args,
+                                                   GError          **error);
+EIPC_AVAILABLE_IN_1_0
+gboolean         eipc_main_broadcast_json         (EipcMain         *self,
+                                                   const char       *channel,
+                                                   const char       *args_json,
+                                                   GError          **error);
+
+G_END_DECLS

@@ -1,0 +1,176 @@
+/* eipc-private.h: internals shared by the library's source files
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#pragma once
+
+#include <systemd/sd-bus.h>
+
+#include "eipc.h"
+
+G_BEGIN_DECLS
+
+/* Wire names: introspection/ holds their documentation. */
+#define EIPC_MAIN_INTERFACE          "org.eipc.Main1"
+#define EIPC_RENDERER_INTERFACE      "org.eipc.Renderer1"
+#define EIPC_WEB_CONTENTS_INTERFACE  "org.eipc.WebContents1"
+#define EIPC_WEB_CONTENTS_SUFFIX     "/WebContents"
+
+/* Limits, documented in the README. */
+#define EIPC_MAX_CHANNEL_LENGTH      4096
+#define EIPC_MAX_JSON_DEPTH          512
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (sd_bus, sd_bus_flush_close_unref)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (sd_bus_message, sd_bus_message_unref)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (sd_bus_slot, sd_bus_slot_unref)
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (sd_bus_error, sd_bus_error_free)
+
+/* eipc-error.c */
+void          eipc_set_error_from_errno       (GError             **error,
+                                               int                  r,
+                                               const char          *what);
+void          eipc_set_error_from_bus_error   (GError             **error,
+                                               const sd_bus_error  *bus_error,
+                                               int                  r);
+int           eipc_reply_error                (sd_bus_message      *call,
+                                               EipcError            code,
+                                               const char          *format,
+                                               ...) G_GNUC_PRINTF (3, 4);
+int           eipc_reply_gerror               (sd_bus_message      *call,
+                                               const GError        *error);
+
+/* eipc-bus.c */
+typedef void (*EipcBusClosedFunc) (gpointer user_data);
+
+int           eipc_bus_open                   (const char          *address,
+                                               sd_bus             **ret);
+GSource      *eipc_bus_source_new             (sd_bus              *bus,
+                                               EipcBusClosedFunc    closed,
+                                               gpointer             user_data);
+gboolean      eipc_app_id_check               (const char          *app_id,
+                                               GError             **error);
+char         *eipc_app_id_to_path             (const char          *app_id);
+char         *eipc_web_contents_path          (const char          *base_path,
+                                               guint64              id);
+gboolean      eipc_web_contents_path_parse    (const char          *base_path,
+                                               const char          *path,
+                                               guint64             *id);
+
+/* eipc-json.c */
+gboolean      eipc_channel_check              (const char          *channel,
+                                               GError             **error);
+gboolean      eipc_json_check                 (const char          *text,
+                                               gboolean             want_array,
+                                               GError             **error);
+gboolean      eipc_args_check                 (const char          *args_json,
+                                               GError             **error);
+char         *eipc_json_array_to_string       (JsonArray           *array);
+char         *eipc_json_node_to_string        (JsonNode            *node);
+JsonNode     *eipc_json_parse                 (const char          *text,
+                                               GError             **error);
+
+/* eipc-listeners.c */
+typedef struct {
+  GHashTable *channels;   /* channel -> GPtrArray of EipcListener */
+  GHashTable *by_id;      /* listener id -> EipcListener (unowned) */
+} EipcListenerList;
+
+void          eipc_listener_list_init         (EipcListenerList    *list);
+void          eipc_listener_list_clear        (EipcListenerList    *list);
+guint         eipc_listener_list_add          (EipcListenerList    *list,
+                                               const char          *channel,
+                                               EipcListenerFunc     func,
+                                               gpointer             user_data,
+                                               GDestroyNotify       destroy,
+                                               gboolean             once);
+gboolean      eipc_listener_list_remove       (EipcListenerList    *list,
+                                               const char          *channel,
+                                               EipcListenerFunc     func,
+                                               gpointer             user_data);
+gboolean      eipc_listener_list_remove_by_id (EipcListenerList    *list,
+                                               guint                id);
+void          eipc_listener_list_remove_all   (EipcListenerList    *list,
+                                               const char          *channel);
+guint         eipc_listener_list_count        (EipcListenerList    *list,
+                                               const char          *channel);
+guint         eipc_listener_list_emit         (EipcListenerList    *list,
+                                               const char          *channel,
+                                               EipcEvent           *event);
+
+typedef struct {
+  GHashTable *handlers;   /* channel -> EipcHandler */
+} EipcHandlerTable;
+
+void          eipc_handler_table_init         (EipcHandlerTable    *table);
+void          eipc_handler_table_clear        (EipcHandlerTable    *table);
+gboolean      eipc_handler_table_add          (EipcHandlerTable    *table,
+                                               const char          *channel,
+                                               EipcListenerFunc     func,
+                                               gpointer             user_data,
+                                               GDestroyNotify       destroy,
+                                               gboolean             once,
+                                               GError             **error);
+gboolean      eipc_handler_table_remove       (EipcHandlerTable    *table,
+                                               const char          *channel);
+gboolean      eipc_handler_table_dispatch     (EipcHandlerTable    *table,
+                                               const char          *channel,
+                                               EipcEvent           *event);
+char        **eipc_handler_table_channels     (EipcHandlerTable    *table);
+
+/* eipc-event.c */
+EipcEvent    *eipc_event_new                  (EipcEventKind        kind,
+                                               sd_bus_message      *message,
+                                               const char          *channel,
+                                               const char          *args_json,
+                                               guint64              sender_id);
+void          eipc_event_set_main             (EipcEvent           *self,
+                                               EipcMain            *main,
+                                               EipcWebContents     *sender);
+void          eipc_event_set_renderer         (EipcEvent           *self,
+                                               EipcRenderer        *renderer);
+void          eipc_event_reject_no_handler    (EipcEvent           *self);
+
+/* eipc-call.c: an async method call behind a GTask */
+typedef enum {
+  EIPC_CALL_RESULT_NONE,   /* the reply is empty: the task returns a boolean */
+  EIPC_CALL_RESULT_JSON,   /* the reply is (s) JSON: the task returns a JsonNode */
+} EipcCallResult;
+
+void          eipc_call_start                 (sd_bus              *bus,
+                                               sd_bus_message      *call,
+                                               GTask               *task,
+                                               EipcCallResult       result,
+                                               GHashTable          *pending);
+void          eipc_call_fail_all              (GHashTable          *pending,
+                                               const GError        *error);
+GHashTable   *eipc_call_pending_new           (void);
+
+/* eipc-renderer.c */
+gboolean      eipc_renderer_queue_send_to     (EipcRenderer        *self,
+                                               guint64              web_contents_id,
+                                               const char          *channel,
+                                               const char          *args_json,
+                                               GError             **error);
+
+/* eipc-main.c */
+sd_bus       *eipc_main_get_bus               (EipcMain            *self);
+gboolean      eipc_main_deliver               (EipcMain            *self,
+                                               EipcWebContents     *target,
+                                               const char          *member,
+                                               const char          *channel,
+                                               const char          *args_json,
+                                               guint64              sender_id,
+                                               GError             **error);
+
+/* eipc-web-contents.c */
+EipcWebContents *eipc_web_contents_new        (EipcMain            *main,
+                                               guint64              id,
+                                               const char          *unique_name,
+                                               guint32              pid,
+                                               guint32              uid,
+                                               guint64              host_id);
+void          eipc_web_contents_destroy       (EipcWebContents     *self,
+                                               const char          *reason);
+
+G_END_DECLS

@@ -1,0 +1,1387 @@
+/* eipc-renderer.c: a renderer process (ipcRenderer)
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#include "config.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include "eipc-private.h"
+
+struct _EipcRenderer
+{
+  GObject           parent_instance;
+
+  char             *app_id;
+  char             *base_path;
+  char             *broadcast_path;  /* BASE/WebContents */
+  char             *path;            /* BASE/WebContents/ID once attached */
+  sd_bus           *bus;
+  GSource          *source;
+  sd_bus_slot      *message_slot;
+  sd_bus_slot      *owner_slot;
+  sd_bus_slot      *vtable_slot;
+  sd_bus_slot      *attach_slot;     /* an automatic re-attach in flight */
+
+  guint64           id;
+  guint64           host_id;
+  char             *main_name;       /* unique name of the main process */
+  gboolean          attached;
+  gboolean          auto_reattach;
+  guint             sync_timeout;
+
+  EipcListenerList  listeners;
+  EipcListenerList  host_listeners;
+  EipcHandlerTable  handlers;
+  GHashTable       *pending;         /* calls in flight to the main process */
+};
+
+enum {
+  SIGNAL_MAIN_EXITED,
+  SIGNAL_ATTACHED,
+  SIGNAL_DISCONNECTED,
+  N_SIGNALS
+};
+
+static guint signals[N_SIGNALS];
+
+/* Every host message is filed under this key of host_listeners. */
+#define HOST_MESSAGE_KEY ""
+
+G_DEFINE_FINAL_TYPE (EipcRenderer, eipc_renderer, G_TYPE_OBJECT)
+
+static void renderer_detached (EipcRenderer *self,
+                               EipcError     code,
+                               const char   *why);
+
+static gboolean
+renderer_check_attached (EipcRenderer  *self,
+                         GError       **error)
+{
+  if (self->attached)
+    return TRUE;
+  g_set_error (error, EIPC_ERROR, EIPC_ERROR_DISCONNECTED,
+               "Not attached to the main process of %s (it exited or the "
+               "bus went away)", self->app_id);
+  return FALSE;
+}
+
+/* org.eipc.Renderer1.Invoke, served on the renderer's own path: the main
+ * process invoking one of eipc_renderer_handle()'s handlers. */
+static int
+method_invoke (sd_bus_message *m,
+               void           *userdata,
+               sd_bus_error   *ret_error)
+{
+  EipcRenderer *self = userdata;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(EipcEvent) event = NULL;
+  const char *channel, *args;
+  int r;
+
+  if (!self->attached ||
+      g_strcmp0 (sd_bus_message_get_sender (m), self->main_name) != 0)
+    return eipc_reply_error (m, EIPC_ERROR_ACCESS_DENIED,
+                             "Only the main process of %s may invoke this "
+                             "renderer", self->app_id);
+
+  r = sd_bus_message_read (m, "ss", &channel, &args);
+  if (r < 0)
+    return r;
+  if (!eipc_channel_check (channel, &error) ||
+      !eipc_json_check (args, TRUE, &error))
+    return eipc_reply_gerror (m, error);
+
+  event = eipc_event_new (EIPC_EVENT_INVOKE, m, channel, args, 0);
+  eipc_event_set_renderer (event, self);
+  if (!eipc_handler_table_dispatch (&self->handlers, channel, event))
+    eipc_event_reject_no_handler (event);
+  return 1;
+}
+
+static const sd_bus_vtable renderer_vtable[] = {
+  SD_BUS_VTABLE_START (0),
+  SD_BUS_METHOD_WITH_ARGS ("Invoke",
+                           SD_BUS_ARGS ("s", channel, "s", args),
+                           SD_BUS_RESULT ("s", result),
+                           method_invoke, SD_BUS_VTABLE_UNPRIVILEGED),
+  SD_BUS_VTABLE_END
+};
+
+/* Signals of org.eipc.WebContents1 from the main process. */
+static int
+on_web_contents_signal (sd_bus_message *m,
+                        void           *userdata,
+                        sd_bus_error   *ret_error)
+{
+  EipcRenderer *self = userdata;
+  g_autoptr(EipcEvent) event = NULL;
+  const char *path = sd_bus_message_get_path (m);
+  const char *member = sd_bus_message_get_member (m);
+  const char *channel, *args;
+  guint64 sender_id;
+  EipcEventKind kind;
+  EipcListenerList *list = &self->listeners;
+  const char *key;
+
+  /* Only the owner of the app name speaks for the main process. */
+  if (!self->attached ||
+      g_strcmp0 (sd_bus_message_get_sender (m), self->main_name) != 0)
+    return 0;
+  if (sd_bus_message_read (m, "sst", &channel, &args, &sender_id) < 0)
+    return 0;
+
+  if (g_strcmp0 (path, self->path) == 0 && strcmp (member, "Message") == 0)
+    kind = sender_id == 0 ? EIPC_EVENT_SEND : EIPC_EVENT_SEND_TO;
+  else if (g_strcmp0 (path, self->path) == 0 && strcmp (member, "HostMessage") == 0)
+    {
+      kind = EIPC_EVENT_HOST_MESSAGE;
+      list = &self->host_listeners;
+    }
+  else if (strcmp (path, self->broadcast_path) == 0 && strcmp (member, "Message") == 0)
+    kind = EIPC_EVENT_BROADCAST;
+  else
+    return 0;
+
+  key = kind == EIPC_EVENT_HOST_MESSAGE ? HOST_MESSAGE_KEY : channel;
+  event = eipc_event_new (kind, m, channel, args, sender_id);
+  eipc_event_set_renderer (event, self);
+  eipc_listener_list_emit (list, key, event);
+  return 0;
+}
+
+static int
+renderer_take_attach_reply (EipcRenderer   *self,
+                            sd_bus_message *reply)
+{
+  const char *path;
+  guint64 id;
+  int r;
+
+  r = sd_bus_message_read (reply, "to", &id, &path);
+  if (r < 0)
+    return r;
+
+  g_clear_pointer (&self->vtable_slot, sd_bus_slot_unref);
+  self->id = id;
+  g_free (self->path);
+  self->path = g_strdup (path);
+  g_free (self->main_name);
+  self->main_name = g_strdup (sd_bus_message_get_sender (reply));
+  r = sd_bus_add_object_vtable (self->bus, &self->vtable_slot, self->path,
+                                EIPC_RENDERER_INTERFACE, renderer_vtable, self);
+  if (r < 0)
+    return r;
+  self->attached = TRUE;
+  return 0;
+}
+
+static int
+renderer_new_attach_call (EipcRenderer    *self,
+                          sd_bus_message **ret)
+{
+  g_autoptr(sd_bus_message) m = NULL;
+  int r;
+
+  r = sd_bus_message_new_method_call (self->bus, &m, self->app_id,
+                                      self->base_path, EIPC_MAIN_INTERFACE,
+                                      "Attach");
+  if (r < 0)
+    return r;
+  if (self->host_id != 0)
+    r = sd_bus_message_append (m, "a{sv}", 1, "host", "t", self->host_id);
+  else
+    r = sd_bus_message_append (m, "a{sv}", 0);
+  if (r < 0)
+    return r;
+  *ret = g_steal_pointer (&m);
+  return 0;
+}
+
+static gboolean
+renderer_attach (EipcRenderer  *self,
+                 GError       **error)
+{
+  g_autoptr(sd_bus_message) m = NULL;
+  g_autoptr(sd_bus_message) reply = NULL;
+  g_auto(sd_bus_error) bus_error = SD_BUS_ERROR_NULL;
+  int r;
+
+  r = renderer_new_attach_call (self, &m);
+  if (r >= 0)
+    r = sd_bus_call (self->bus, m, 0, &bus_error, &reply);
+  if (r < 0)
+    {
+      eipc_set_error_from_bus_error (error, &bus_error, r);
+      g_prefix_error (error, "Cannot attach to the main process of %s: ",
+                      self->app_id);
+      return FALSE;
+    }
+  r = renderer_take_attach_reply (self, reply);
+  if (r < 0)
+    {
+      eipc_set_error_from_errno (error, r, "Bad reply to Attach");
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static int
+auto_attach_done (sd_bus_message *reply,
+                  void           *userdata,
+                  sd_bus_error   *ret_error)
+{
+  EipcRenderer *self = userdata;
+  const sd_bus_error *error = sd_bus_message_get_error (reply);
+
+  g_clear_pointer (&self->attach_slot, sd_bus_slot_unref);
+  if (error != NULL)
+    {
+      g_debug ("eipc: re-attach to %s failed: %s", self->app_id, error->message);
+      return 0;
+    }
+  if (renderer_take_attach_reply (self, reply) < 0)
+    return 0;
+  g_signal_emit (self, signals[SIGNAL_ATTACHED], 0, self->id);
+  return 0;
+}
+
+/* The app name changed hands: our main process left, or a new one came. */
+static int
+on_main_owner_changed (sd_bus_message *m,
+                       void           *userdata,
+                       sd_bus_error   *ret_error)
+{
+  EipcRenderer *self = userdata;
+  const char *name, *old_owner, *new_owner;
+
+  if (sd_bus_message_read (m, "sss", &name, &old_owner, &new_owner) < 0 ||
+      strcmp (name, self->app_id) != 0)
+    return 0;
+
+  if (self->attached && g_strcmp0 (old_owner, self->main_name) == 0)
+    renderer_detached (self, EIPC_ERROR_DISCONNECTED,
+                       "The main process exited");
+
+  if (new_owner[0] != '\0' && !self->attached && self->auto_reattach &&
+      self->attach_slot == NULL)
+    {
+      g_autoptr(sd_bus_message) call = NULL;
+      int r = renderer_new_attach_call (self, &call);
+
+      if (r >= 0)
+        r = sd_bus_call_async (self->bus, &self->attach_slot, call,
+                               auto_attach_done, self, 0);
+      if (r < 0)
+        g_debug ("eipc: cannot re-attach: %s", g_strerror (-r));
+    }
+  return 0;
+}
+
+static void
+renderer_detached (EipcRenderer *self,
+                   EipcError     code,
+                   const char   *why)
+{
+  g_autoptr(GError) error = NULL;
+
+  if (!self->attached)
+    return;
+  self->attached = FALSE;
+  g_clear_pointer (&self->vtable_slot, sd_bus_slot_unref);
+
+  error = g_error_new (EIPC_ERROR, code, "%s before it answered", why);
+  eipc_call_fail_all (self->pending, error);
+  g_signal_emit (self, signals[SIGNAL_MAIN_EXITED], 0);
+}
+
+static void
+renderer_bus_closed (gpointer user_data)
+{
+  EipcRenderer *self = user_data;
+
+  renderer_detached (self, EIPC_ERROR_DISCONNECTED,
+                     "The bus connection closed");
+  g_signal_emit (self, signals[SIGNAL_DISCONNECTED], 0);
+}
+
+static void
+eipc_renderer_dispose (GObject *object)
+{
+  EipcRenderer *self = EIPC_RENDERER (object);
+
+  if (self->pending != NULL)
+    {
+      g_autoptr(GError) error =
+        g_error_new_literal (G_IO_ERROR, G_IO_ERROR_CANCELLED,
+                             "The renderer object was disposed");
+
+      eipc_call_fail_all (self->pending, error);
+    }
+  eipc_listener_list_clear (&self->listeners);
+  eipc_listener_list_clear (&self->host_listeners);
+  eipc_handler_table_clear (&self->handlers);
+
+  G_OBJECT_CLASS (eipc_renderer_parent_class)->dispose (object);
+}
+
+static void
+eipc_renderer_finalize (GObject *object)
+{
+  EipcRenderer *self = EIPC_RENDERER (object);
+
+  g_clear_pointer (&self->message_slot, sd_bus_slot_unref);
+  g_clear_pointer (&self->owner_slot, sd_bus_slot_unref);
+  g_clear_pointer (&self->vtable_slot, sd_bus_slot_unref);
+  g_clear_pointer (&self->attach_slot, sd_bus_slot_unref);
+  if (self->source != NULL)
+    {
+      g_source_destroy (self->source);
+      g_clear_pointer (&self->source, g_source_unref);
+    }
+  g_clear_pointer (&self->bus, sd_bus_flush_close_unref);
+  g_clear_pointer (&self->pending, g_hash_table_unref);
+  g_free (self->app_id);
+  g_free (self->base_path);
+  g_free (self->broadcast_path);
+  g_free (self->path);
+  g_free (self->main_name);
+
+  G_OBJECT_CLASS (eipc_renderer_parent_class)->finalize (object);
+}
+
+static void
+eipc_renderer_class_init (EipcRendererClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  object_class->dispose = eipc_renderer_dispose;
+  object_class->finalize = eipc_renderer_finalize;
+
+  /**
+   * EipcRenderer::main-exited:
+   * @self: the #EipcRenderer
+   *
+   * The main process this renderer attached to is gone (it exited,
+   * crashed, or the bus closed). Calls in flight have failed with
+   * %EIPC_ERROR_DISCONNECTED, and sends fail until the renderer attaches
+   * again.
+   */
+  signals[SIGNAL_MAIN_EXITED] =
+    g_signal_new ("main-exited", G_TYPE_FROM_CLASS (klass),
+                  G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL, G_TYPE_NONE, 0);
+
+  /**
+   * EipcRenderer::attached:
+   * @self: the #EipcRenderer
+   * @id: the new webContentsId
+   *
+   * The renderer attached again, automatically, to a new main process
+   * (see eipc_renderer_set_auto_reattach()).
+   */
+  signals[SIGNAL_ATTACHED] =
+    g_signal_new ("attached", G_TYPE_FROM_CLASS (klass),
+                  G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+                  G_TYPE_NONE, 1, G_TYPE_UINT64);
+
+  /**
+   * EipcRenderer::disconnected:
+   * @self: the #EipcRenderer
+   *
+   * The bus connection closed; the renderer cannot attach again.
+   */
+  signals[SIGNAL_DISCONNECTED] =
+    g_signal_new ("disconnected", G_TYPE_FROM_CLASS (klass),
+                  G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL, G_TYPE_NONE, 0);
+}
+
+static void
+eipc_renderer_init (EipcRenderer *self)
+{
+  eipc_listener_list_init (&self->listeners);
+  eipc_listener_list_init (&self->host_listeners);
+  eipc_handler_table_init (&self->handlers);
+  self->pending = eipc_call_pending_new ();
+  self->sync_timeout = EIPC_SYNC_TIMEOUT_DEFAULT;
+}
+
+static gboolean
+renderer_start (EipcRenderer  *self,
+                const char    *address,
+                GError       **error)
+{
+  g_autofree char *rule = NULL;
+  int r;
+
+  r = eipc_bus_open (address, &self->bus);
+  if (r < 0)
+    {
+      eipc_set_error_from_errno (error, r, address != NULL
+                                 ? "Cannot connect to the bus"
+                                 : "Cannot connect to the session bus");
+      return FALSE;
+    }
+
+  /* Both rules go in before Attach, so nothing sent after it is missed. */
+  rule = g_strdup_printf ("type='signal',interface='" EIPC_WEB_CONTENTS_INTERFACE
+                          "',path_namespace='%s'", self->broadcast_path);
+  r = sd_bus_add_match (self->bus, &self->message_slot, rule,
+                        on_web_contents_signal, self);
+  if (r < 0)
+    goto fail;
+  g_free (rule);
+  rule = g_strdup_printf ("type='signal',sender='org.freedesktop.DBus',"
+                          "path='/org/freedesktop/DBus',"
+                          "interface='org.freedesktop.DBus',"
+                          "member='NameOwnerChanged',arg0='%s'", self->app_id);
+  r = sd_bus_add_match (self->bus, &self->owner_slot, rule,
+                        on_main_owner_changed, self);
+  if (r < 0)
+    goto fail;
+
+  if (!renderer_attach (self, error))
+    return FALSE;
+
+  self->source = eipc_bus_source_new (self->bus, renderer_bus_closed, self);
+  return TRUE;
+
+fail:
+  eipc_set_error_from_errno (error, r, "Cannot set up the renderer");
+  return FALSE;
+}
+
+/**
+ * eipc_renderer_new:
+ * @app_id: the app id of the main process to attach to
+ * @error: return location for a #GError
+ *
+ * Connects to the session bus and attaches to the main process of
+ * @app_id, which gives the renderer its webContentsId. The object belongs
+ * to the thread-default main context.
+ *
+ * Returns: (transfer full): the renderer, or %NULL with @error set
+ *   (%EIPC_ERROR_DISCONNECTED when no main process runs)
+ */
+EipcRenderer *
+eipc_renderer_new (const char  *app_id,
+                   GError     **error)
+{
+  return eipc_renderer_new_guest (app_id, NULL, 0, error);
+}
+
+/**
+ * eipc_renderer_new_for_address:
+ * @app_id: the app id of the main process to attach to
+ * @address: (nullable): a D-Bus address, %NULL for the session bus
+ * @error: return location for a #GError
+ *
+ * Like eipc_renderer_new(), on the bus at @address.
+ *
+ * Returns: (transfer full): the renderer, or %NULL with @error set
+ */
+EipcRenderer *
+eipc_renderer_new_for_address (const char  *app_id,
+                               const char  *address,
+                               GError     **error)
+{
+  return eipc_renderer_new_guest (app_id, address, 0, error);
+}
+
+/**
+ * eipc_renderer_new_guest:
+ * @app_id: the app id of the main process to attach to
+ * @address: (nullable): a D-Bus address, %NULL for the session bus
+ * @host_id: the webContentsId of the host (the embedder of this webview),
+ *   or 0 for none
+ * @error: return location for a #GError
+ *
+ * Like eipc_renderer_new_for_address(), attaching as a guest of the
+ * webContents @host_id, so eipc_renderer_send_to_host() reaches it.
+ *
+ * Returns: (transfer full): the renderer, or %NULL with @error set
+ *   (%EIPC_ERROR_NO_SUCH_WEB_CONTENTS if @host_id is not attached)
+ */
+EipcRenderer *
+eipc_renderer_new_guest (const char  *app_id,
+                         const char  *address,
+                         guint64      host_id,
+                         GError     **error)
+{
+  g_autoptr(EipcRenderer) self = NULL;
+
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  if (!eipc_app_id_check (app_id, error))
+    return NULL;
+
+  self = g_object_new (EIPC_TYPE_RENDERER, NULL);
+  self->app_id = g_strdup (app_id);
+  self->base_path = eipc_app_id_to_path (app_id);
+  self->broadcast_path = g_strconcat (self->base_path, EIPC_WEB_CONTENTS_SUFFIX, NULL);
+  self->host_id = host_id;
+  if (!renderer_start (self, address, error))
+    return NULL;
+  return g_steal_pointer (&self);
+}
+
+/**
+ * eipc_renderer_get_id:
+ * @self: an #EipcRenderer
+ *
+ * Gets the webContentsId the main process gave this renderer.
+ *
+ * Returns: the webContentsId
+ */
+guint64
+eipc_renderer_get_id (EipcRenderer *self)
+{
+  g_return_val_if_fail (EIPC_IS_RENDERER (self), 0);
+  return self->id;
+}
+
+/**
+ * eipc_renderer_get_host_id:
+ * @self: an #EipcRenderer
+ *
+ * Gets the webContentsId of the host of a guest renderer.
+ *
+ * Returns: the host's id, or 0 when this renderer is not a guest
+ */
+guint64
+eipc_renderer_get_host_id (EipcRenderer *self)
+{
+  g_return_val_if_fail (EIPC_IS_RENDERER (self), 0);
+  return self->host_id;
+}
+
+/**
+ * eipc_renderer_get_app_id:
+ * @self: an #EipcRenderer
+ *
+ * Gets the app id.
+ *
+ * Returns: (transfer none): the app id
+ */
+const char *
+eipc_renderer_get_app_id (EipcRenderer *self)
+{
+  g_return_val_if_fail (EIPC_IS_RENDERER (self), NULL);
+  return self->app_id;
+}
+
+/**
+ * eipc_renderer_get_object_path:
+ * @self: an #EipcRenderer
+ *
+ * Gets this renderer's webContents path, `BASE/WebContents/ID`.
+ *
+ * Returns: (transfer none): the object path
+ */
+const char *
+eipc_renderer_get_object_path (EipcRenderer *self)
+{
+  g_return_val_if_fail (EIPC_IS_RENDERER (self), NULL);
+  return self->path;
+}
+
+/**
+ * eipc_renderer_is_attached:
+ * @self: an #EipcRenderer
+ *
+ * Tells whether the renderer is attached to a live main process.
+ *
+ * Returns: %TRUE while attached
+ */
+gboolean
+eipc_renderer_is_attached (EipcRenderer *self)
+{
+  g_return_val_if_fail (EIPC_IS_RENDERER (self), FALSE);
+  return self->attached;
+}
+
+/**
+ * eipc_renderer_set_sync_timeout:
+ * @self: an #EipcRenderer
+ * @timeout_msec: the timeout in milliseconds, 0 for the default
+ *
+ * Sets how long eipc_renderer_send_sync() waits for its return value
+ * before it fails with %EIPC_ERROR_TIMEOUT.
+ */
+void
+eipc_renderer_set_sync_timeout (EipcRenderer *self,
+                                guint         timeout_msec)
+{
+  g_return_if_fail (EIPC_IS_RENDERER (self));
+  self->sync_timeout = timeout_msec != 0 ? timeout_msec : EIPC_SYNC_TIMEOUT_DEFAULT;
+}
+
+/**
+ * eipc_renderer_get_sync_timeout:
+ * @self: an #EipcRenderer
+ *
+ * Gets the sendSync timeout.
+ *
+ * Returns: the timeout in milliseconds
+ */
+guint
+eipc_renderer_get_sync_timeout (EipcRenderer *self)
+{
+  g_return_val_if_fail (EIPC_IS_RENDERER (self), 0);
+  return self->sync_timeout;
+}
+
+/**
+ * eipc_renderer_set_auto_reattach:
+ * @self: an #EipcRenderer
+ * @auto_reattach: whether to attach again when a main process comes back
+ *
+ * When set, a renderer whose main process exited attaches again as soon
+ * as a new main process owns the app name, gets a fresh webContentsId
+ * and emits #EipcRenderer::attached.
+ */
+void
+eipc_renderer_set_auto_reattach (EipcRenderer *self,
+                                 gboolean      auto_reattach)
+{
+  g_return_if_fail (EIPC_IS_RENDERER (self));
+  self->auto_reattach = !!auto_reattach;
+}
+
+/**
+ * eipc_renderer_reattach:
+ * @self: an #EipcRenderer
+ * @error: return location for a #GError
+ *
+ * Attaches again, now (blocking), to the main process that owns the app
+ * name, which gives a fresh webContentsId. Does nothing while attached.
+ *
+ * Returns: %TRUE when attached; %FALSE with @error set otherwise
+ */
+gboolean
+eipc_renderer_reattach (EipcRenderer  *self,
+                        GError       **error)
+{
+  g_return_val_if_fail (EIPC_IS_RENDERER (self), FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  if (self->attached)
+    return TRUE;
+  return renderer_attach (self, error);
+}
+
+/**
+ * eipc_renderer_on:
+ * @self: an #EipcRenderer
+ * @channel: the channel
+ * @listener: (scope notified): the listener
+ * @user_data: data for @listener
+ * @destroy: (nullable): frees @user_data when the listener goes
+ *
+ * `ipcRenderer.on`: @listener runs for every message on @channel from the
+ * main process (webContents.send, event.reply, broadcasts) and from other
+ * renderers (sendTo), after the listeners added before it.
+ *
+ * Returns: the listener's id
+ */
+guint
+eipc_renderer_on (EipcRenderer     *self,
+                  const char       *channel,
+                  EipcListenerFunc  listener,
+                  gpointer          user_data,
+                  GDestroyNotify    destroy)
+{
+  g_return_val_if_fail (EIPC_IS_RENDERER (self), 0);
+  g_return_val_if_fail (channel != NULL, 0);
+  g_return_val_if_fail (listener != NULL, 0);
+  return eipc_listener_list_add (&self->listeners, channel, listener,
+                                 user_data, destroy, FALSE);
+}
+
+/**
+ * eipc_renderer_once:
+ * @self: an #EipcRenderer
+ * @channel: the channel
+ * @listener: (scope notified): the listener
+ * @user_data: data for @listener
+ * @destroy: (nullable): frees @user_data when the listener goes
+ *
+ * `ipcRenderer.once`: the listener is removed before it runs for the
+ * first message.
+ *
+ * Returns: the listener's id
+ */
+guint
+eipc_renderer_once (EipcRenderer     *self,
+                    const char       *channel,
+                    EipcListenerFunc  listener,
+                    gpointer          user_data,
+                    GDestroyNotify    destroy)
+{
+  g_return_val_if_fail (EIPC_IS_RENDERER (self), 0);
+  g_return_val_if_fail (channel != NULL, 0);
+  g_return_val_if_fail (listener != NULL, 0);
+  return eipc_listener_list_add (&self->listeners, channel, listener,
+                                 user_data, destroy, TRUE);
+}
+
+/**
+ * eipc_renderer_remove_listener:
+ * @self: an #EipcRenderer
+ * @channel: the channel
+ * @listener: the listener
+ * @user_data: the data it was added with
+ *
+ * `ipcRenderer.removeListener`: removes the most recently added listener
+ * of @channel with this function and data.
+ *
+ * Returns: %TRUE if a listener was removed
+ */
+gboolean
+eipc_renderer_remove_listener (EipcRenderer     *self,
+                               const char       *channel,
+                               EipcListenerFunc  listener,
+                               gpointer          user_data)
+{
+  g_return_val_if_fail (EIPC_IS_RENDERER (self), FALSE);
+  g_return_val_if_fail (channel != NULL, FALSE);
+  return eipc_listener_list_remove (&self->listeners, channel, listener, user_data);
+}
+
+/**
+ * eipc_renderer_remove_listener_by_id:
+ * @self: an #EipcRenderer
+ * @listener_id: an id from eipc_renderer_on(), eipc_renderer_once() or
+ *   eipc_renderer_on_host_message()
+ *
+ * Removes one listener by its id.
+ *
+ * Returns: %TRUE if a listener was removed
+ */
+gboolean
+eipc_renderer_remove_listener_by_id (EipcRenderer *self,
+                                     guint         listener_id)
+{
+  g_return_val_if_fail (EIPC_IS_RENDERER (self), FALSE);
+  return eipc_listener_list_remove_by_id (&self->listeners, listener_id) ||
+         eipc_listener_list_remove_by_id (&self->host_listeners, listener_id);
+}
+
+/**
+ * eipc_renderer_remove_all_listeners:
+ * @self: an #EipcRenderer
+ * @channel: (nullable): a channel, or %NULL for every channel
+ *
+ * `ipcRenderer.removeAllListeners`.
+ */
+void
+eipc_renderer_remove_all_listeners (EipcRenderer *self,
+                                    const char   *channel)
+{
+  g_return_if_fail (EIPC_IS_RENDERER (self));
+  eipc_listener_list_remove_all (&self->listeners, channel);
+}
+
+/**
+ * eipc_renderer_listener_count:
+ * @self: an #EipcRenderer
+ * @channel: the channel
+ *
+ * `ipcRenderer.listenerCount`.
+ *
+ * Returns: the number of listeners of @channel
+ */
+guint
+eipc_renderer_listener_count (EipcRenderer *self,
+                              const char   *channel)
+{
+  g_return_val_if_fail (EIPC_IS_RENDERER (self), 0);
+  g_return_val_if_fail (channel != NULL, 0);
+  return eipc_listener_list_count (&self->listeners, channel);
+}
+
+/**
+ * eipc_renderer_on_host_message:
+ * @self: an #EipcRenderer
+ * @listener: (scope notified): the listener
+ * @user_data: data for @listener
+ * @destroy: (nullable): frees @user_data when the listener goes
+ *
+ * The `ipc-message` event of a webview element: @listener runs for every
+ * eipc_renderer_send_to_host() of this renderer's guests, whatever the
+ * channel; eipc_event_get_channel() and eipc_event_get_sender_id() (the
+ * guest's id) tell which.
+ *
+ * Returns: the listener's id, for eipc_renderer_remove_listener_by_id()
+ */
+guint
+eipc_renderer_on_host_message (EipcRenderer     *self,
+                               EipcListenerFunc  listener,
+                               gpointer          user_data,
+                               GDestroyNotify    destroy)
+{
+  g_return_val_if_fail (EIPC_IS_RENDERER (self), 0);
+  g_return_val_if_fail (listener != NULL, 0);
+  return eipc_listener_list_add (&self->host_listeners, HOST_MESSAGE_KEY,
+                                 listener, user_data, destroy, FALSE);
+}
+
+/**
+ * eipc_renderer_send:
+ * @self: an #EipcRenderer
+ * @channel: the channel
+ * @args: (nullable): the arguments, %NULL for none
+ * @error: return location for a #GError
+ *
+ * `ipcRenderer.send`: one D-Bus signal from this renderer's path to the
+ * main process, whose listeners of @channel run. Messages of one renderer
+ * arrive in the order they were sent, across send, invoke and sendSync.
+ *
+ * Returns: %TRUE if the message was queued; %FALSE with @error set
+ *   otherwise (%EIPC_ERROR_DISCONNECTED once the main process is gone)
+ */
+gboolean
+eipc_renderer_send (EipcRenderer  *self,
+                    const char    *channel,
+                    JsonArray     *args,
+                    GError       **error)
+{
+  g_autofree char *text = NULL;
+
+  g_return_val_if_fail (EIPC_IS_RENDERER (self), FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  text = eipc_json_array_to_string (args);
+  return eipc_renderer_send_json (self, channel, text, error);
+}
+
+/**
+ * eipc_renderer_send_json:
+ * @self: an #EipcRenderer
+ * @channel: the channel
+ * @args_json: the arguments as the text of a JSON array
+ * @error: return location for a #GError
+ *
+ * Like eipc_renderer_send(), with the arguments as JSON text.
+ *
+ * Returns: %TRUE if the message was queued; %FALSE with @error set
+ *   otherwise
+ */
+gboolean
+eipc_renderer_send_json (EipcRenderer  *self,
+                         const char    *channel,
+                         const char    *args_json,
+                         GError       **error)
+{
+  g_autoptr(sd_bus_message) m = NULL;
+  int r;
+
+  g_return_val_if_fail (EIPC_IS_RENDERER (self), FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  if (!renderer_check_attached (self, error) ||
+      !eipc_channel_check (channel, error) ||
+      !eipc_args_check (args_json, error))
+    return FALSE;
+
+  r = sd_bus_message_new_signal (self->bus, &m, self->path,
+                                 EIPC_RENDERER_INTERFACE, "Message");
+  if (r >= 0)
+    r = sd_bus_message_append (m, "ss", channel, args_json);
+  if (r >= 0)
+    r = sd_bus_send_to (self->bus, m, self->main_name, NULL);
+  if (r < 0)
+    {
+      eipc_set_error_from_errno (error, r, "Cannot send");
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static void
+renderer_call_main (EipcRenderer   *self,
+                    GTask          *task,
+                    const char     *member,
+                    guint64         id,
+                    const char     *channel,
+                    const char     *args_json,
+                    EipcCallResult  result)
+{
+  g_autoptr(sd_bus_message) m = NULL;
+  g_autoptr(GError) error = NULL;
+  int r;
+
+  if (!renderer_check_attached (self, &error) ||
+      !eipc_channel_check (channel, &error) ||
+      !eipc_args_check (args_json, &error))
+    {
+      g_task_return_error (task, g_steal_pointer (&error));
+      return;
+    }
+
+  r = sd_bus_message_new_method_call (self->bus, &m, self->main_name,
+                                      self->base_path, EIPC_MAIN_INTERFACE,
+                                      member);
+  if (r >= 0 && id != 0)
+    r = sd_bus_message_append (m, "t", id);
+  if (r >= 0)
+    r = sd_bus_message_append (m, "ss", channel, args_json);
+  if (r < 0)
+    {
+      eipc_set_error_from_errno (&error, r, "Cannot build the call");
+      g_task_return_error (task, g_steal_pointer (&error));
+      return;
+    }
+  eipc_call_start (self->bus, m, task, result, self->pending);
+}
+
+/**
+ * eipc_renderer_invoke:
+ * @self: an #EipcRenderer
+ * @channel: the channel
+ * @args: (nullable): the arguments, %NULL for none
+ * @cancellable: (nullable): a #GCancellable
+ * @callback: called with the result
+ * @user_data: data for @callback
+ *
+ * `ipcRenderer.invoke`: an asynchronous method call answered by the
+ * handler of @channel in the main process. Fails with
+ * %EIPC_ERROR_NO_HANDLER (`No handler registered for 'CHANNEL'`),
+ * %EIPC_ERROR_HANDLER_FAILED (`Error invoking remote method 'CHANNEL':
+ * Error: MESSAGE`), or %EIPC_ERROR_DISCONNECTED at once if the main process
+ * exits first.
+ */
+void
+eipc_renderer_invoke (EipcRenderer        *self,
+                      const char          *channel,
+                      JsonArray           *args,
+                      GCancellable        *cancellable,
+                      GAsyncReadyCallback  callback,
+                      gpointer             user_data)
+{
+  g_autofree char *text = NULL;
+
+  g_return_if_fail (EIPC_IS_RENDERER (self));
+
+  text = eipc_json_array_to_string (args);
+  eipc_renderer_invoke_json (self, channel, text, cancellable, callback, user_data);
+}
+
+/**
+ * eipc_renderer_invoke_json:
+ * @self: an #EipcRenderer
+ * @channel: the channel
+ * @args_json: the arguments as the text of a JSON array
+ * @cancellable: (nullable): a #GCancellable
+ * @callback: called with the result
+ * @user_data: data for @callback
+ *
+ * Like eipc_renderer_invoke(), with the arguments as JSON text.
+ */
+void
+eipc_renderer_invoke_json (EipcRenderer        *self,
+                           const char          *channel,
+                           const char          *args_json,
+                           GCancellable        *cancellable,
+                           GAsyncReadyCallback  callback,
+                           gpointer             user_data)
+{
+  g_autoptr(GTask) task = NULL;
+
+  g_return_if_fail (EIPC_IS_RENDERER (self));
+  g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, eipc_renderer_invoke_json);
+  renderer_call_main (self, task, "Invoke", 0, channel, args_json,
+                      EIPC_CALL_RESULT_JSON);
+}
+
+/**
+ * eipc_renderer_invoke_finish:
+ * @self: an #EipcRenderer
+ * @result: the #GAsyncResult
+ * @error: return location for a #GError
+ *
+ * Finishes eipc_renderer_invoke().
+ *
+ * Returns: (transfer full): the value the handler resolved with, or
+ *   %NULL with @error set
+ */
+JsonNode *
+eipc_renderer_invoke_finish (EipcRenderer  *self,
+                             GAsyncResult  *result,
+                             GError       **error)
+{
+  g_return_val_if_fail (EIPC_IS_RENDERER (self), NULL);
+  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
+  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) ==
+                        eipc_renderer_invoke_json, NULL);
+  return g_task_propagate_pointer (G_TASK (result), error);
+}
+
+/**
+ * eipc_renderer_send_sync:
+ * @self: an #EipcRenderer
+ * @channel: the channel
+ * @args: (nullable): the arguments, %NULL for none
+ * @error: return location for a #GError
+ *
+ * `ipcRenderer.sendSync`: a blocking method call; the listeners of
+ * @channel in the main process run and one sets the return value. The
+ * calling thread dispatches nothing else meanwhile, as in Electron;
+ * messages that arrive are delivered afterwards, in order.
+ *
+ * Returns: (transfer full): the return value, or %NULL with @error set:
+ *   %EIPC_ERROR_NO_LISTENER at once without a listener,
+ *   %EIPC_ERROR_NO_RETURN_VALUE when the listeners dropped the event,
+ *   %EIPC_ERROR_TIMEOUT after eipc_renderer_get_sync_timeout(),
+ *   %EIPC_ERROR_DISCONNECTED if the main process exits first
+ */
+JsonNode *
+eipc_renderer_send_sync (EipcRenderer  *self,
+                         const char    *channel,
+                         JsonArray     *args,
+                         GError       **error)
+{
+  g_autofree char *text = NULL;
+
+  g_return_val_if_fail (EIPC_IS_RENDERER (self), NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  text = eipc_json_array_to_string (args);
+  return eipc_renderer_send_sync_json (self, channel, text, error);
+}
+
+/**
+ * eipc_renderer_send_sync_json:
+ * @self: an #EipcRenderer
+ * @channel: the channel
+ * @args_json: the arguments as the text of a JSON array
+ * @error: return location for a #GError
+ *
+ * Like eipc_renderer_send_sync(), with the arguments as JSON text.
+ *
+ * Returns: (transfer full): the return value, or %NULL with @error set
+ */
+JsonNode *
+eipc_renderer_send_sync_json (EipcRenderer  *self,
+                              const char    *channel,
+                              const char    *args_json,
+                              GError       **error)
+{
+  g_autoptr(sd_bus_message) m = NULL;
+  g_autoptr(sd_bus_message) reply = NULL;
+  g_auto(sd_bus_error) bus_error = SD_BUS_ERROR_NULL;
+  const char *text;
+  int r;
+
+  g_return_val_if_fail (EIPC_IS_RENDERER (self), NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  if (!renderer_check_attached (self, error) ||
+      !eipc_channel_check (channel, error) ||
+      !eipc_args_check (args_json, error))
+    return NULL;
+
+  r = sd_bus_message_new_method_call (self->bus, &m, self->main_name,
+                                      self->base_path, EIPC_MAIN_INTERFACE,
+                                      "SendSync");
+  if (r >= 0)
+    r = sd_bus_message_append (m, "ss", channel, args_json);
+  if (r < 0)
+    {
+      eipc_set_error_from_errno (error, r, "Cannot build the call");
+      return NULL;
+    }
+
+  r = sd_bus_call (self->bus, m, (guint64) self->sync_timeout * 1000,
+                   &bus_error, &reply);
+  if (r < 0)
+    {
+      eipc_set_error_from_bus_error (error, &bus_error, r);
+      return NULL;
+    }
+  r = sd_bus_message_read (reply, "s", &text);
+  if (r < 0)
+    {
+      g_set_error (error, EIPC_ERROR, EIPC_ERROR_INVALID_ARGS,
+                   "The reply is not (s): %s", g_strerror (-r));
+      return NULL;
+    }
+  if (!eipc_json_check (text, FALSE, error))
+    return NULL;
+  return eipc_json_parse (text, error);
+}
+
+/**
+ * eipc_renderer_send_to:
+ * @self: an #EipcRenderer
+ * @web_contents_id: the id of the receiving renderer
+ * @channel: the channel
+ * @args: (nullable): the arguments, %NULL for none
+ * @cancellable: (nullable): a #GCancellable
+ * @callback: (nullable): called when the main process routed the message,
+ *   or %NULL to send and forget (a failure is then logged at debug level)
+ * @user_data: data for @callback
+ *
+ * `ipcRenderer.sendTo`: routed through the main process, which delivers
+ * the message on the target's path with this renderer's id as the sender
+ * id (taken from the bus, never from the payload). Unlike Electron, a
+ * target that is not attached is an error
+ * (%EIPC_ERROR_NO_SUCH_WEB_CONTENTS), not a silent drop.
+ */
+void
+eipc_renderer_send_to (EipcRenderer        *self,
+                       guint64              web_contents_id,
+                       const char          *channel,
+                       JsonArray           *args,
+                       GCancellable        *cancellable,
+                       GAsyncReadyCallback  callback,
+                       gpointer             user_data)
+{
+  g_autofree char *text = NULL;
+
+  g_return_if_fail (EIPC_IS_RENDERER (self));
+
+  text = eipc_json_array_to_string (args);
+  eipc_renderer_send_to_json (self, web_contents_id, channel, text,
+                              cancellable, callback, user_data);
+}
+
+static void
+log_routing_failure (GObject      *source,
+                     GAsyncResult *result,
+                     gpointer      user_data)
+{
+  g_autoptr(GError) error = NULL;
+
+  if (!g_task_propagate_boolean (G_TASK (result), &error))
+    g_debug ("eipc: a routed message was not delivered: %s", error->message);
+}
+
+/**
+ * eipc_renderer_send_to_json:
+ * @self: an #EipcRenderer
+ * @web_contents_id: the id of the receiving renderer
+ * @channel: the channel
+ * @args_json: the arguments as the text of a JSON array
+ * @cancellable: (nullable): a #GCancellable
+ * @callback: (nullable): called when the main process routed the message
+ * @user_data: data for @callback
+ *
+ * Like eipc_renderer_send_to(), with the arguments as JSON text, which
+ * the main process passes on untouched.
+ */
+void
+eipc_renderer_send_to_json (EipcRenderer        *self,
+                            guint64              web_contents_id,
+                            const char          *channel,
+                            const char          *args_json,
+                            GCancellable        *cancellable,
+                            GAsyncReadyCallback  callback,
+                            gpointer             user_data)
+{
+  g_autoptr(GTask) task = NULL;
+
+  g_return_if_fail (EIPC_IS_RENDERER (self));
+
+  task = g_task_new (self, cancellable,
+                     callback != NULL ? callback : log_routing_failure,
+                     user_data);
+  g_task_set_source_tag (task, eipc_renderer_send_to_json);
+  if (web_contents_id == 0)
+    {
+      g_task_return_new_error (task, EIPC_ERROR, EIPC_ERROR_NO_SUCH_WEB_CONTENTS,
+                               "0 is not a webContentsId; use send() to reach "
+                               "the main process");
+      return;
+    }
+  renderer_call_main (self, task, "SendTo", web_contents_id, channel,
+                      args_json, EIPC_CALL_RESULT_NONE);
+}
+
+/**
+ * eipc_renderer_send_to_finish:
+ * @self: an #EipcRenderer
+ * @result: the #GAsyncResult
+ * @error: return location for a #GError
+ *
+ * Finishes eipc_renderer_send_to().
+ *
+ * Returns: %TRUE if the main process delivered the message; %FALSE with
+ *   @error set otherwise
+ */
+gboolean
+eipc_renderer_send_to_finish (EipcRenderer  *self,
+                              GAsyncResult  *result,
+                              GError       **error)
+{
+  g_return_val_if_fail (EIPC_IS_RENDERER (self), FALSE);
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) ==
+                        eipc_renderer_send_to_json, FALSE);
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+/* event.reply on a routed message: send-and-forget to that renderer,
+ * failing at once only for what can be checked here. */
+gboolean
+eipc_renderer_queue_send_to (EipcRenderer  *self,
+                             guint64        web_contents_id,
+                             const char    *channel,
+                             const char    *args_json,
+                             GError       **error)
+{
+  if (!renderer_check_attached (self, error) ||
+      !eipc_channel_check (channel, error) ||
+      !eipc_args_check (args_json, error))
+    return FALSE;
+  eipc_renderer_send_to_json (self, web_contents_id, channel, args_json,
+                              NULL, NULL, NULL);
+  return TRUE;
+}
+
+/**
+ * eipc_renderer_send_to_host:
+ * @self: an #EipcRenderer
+ * @channel: the channel
+ * @args: (nullable): the arguments, %NULL for none
+ * @cancellable: (nullable): a #GCancellable
+ * @callback: (nullable): called when the main process routed the message,
+ *   or %NULL to send and forget
+ * @user_data: data for @callback
+ *
+ * `ipcRenderer.sendToHost`: a guest sends to its host, whose
+ * eipc_renderer_on_host_message() listeners run. Fails with
+ * %EIPC_ERROR_NO_HOST when this renderer is not a guest.
+ */
+void
+eipc_renderer_send_to_host (EipcRenderer        *self,
+                            const char          *channel,
+                            JsonArray           *args,
+                            GCancellable        *cancellable,
+                            GAsyncReadyCallback  callback,
+                            gpointer             user_data)
+{
+  g_autofree char *text = NULL;
+
+  g_return_if_fail (EIPC_IS_RENDERER (self));
+
+  text = eipc_json_array_to_string (args);
+  eipc_renderer_send_to_host_json (self, channel, text, cancellable, callback,
+                                   user_data);
+}
+
+/**
+ * eipc_renderer_send_to_host_json:
+ * @self: an #EipcRenderer
+ * @channel: the channel
+ * @args_json: the arguments as the text of a JSON array
+ * @cancellable: (nullable): a #GCancellable
+ * @callback: (nullable): called when the main process routed the message
+ * @user_data: data for @callback
+ *
+ * Like eipc_renderer_send_to_host(), with the arguments as JSON text.
+ */
+void
+eipc_renderer_send_to_host_json (EipcRenderer        *self,
+                                 const char          *channel,
+                                 const char          *args_json,
+                                 GCancellable        *cancellable,
+                                 GAsyncReadyCallback  callback,
+                                 gpointer             user_data)
+{
+  g_autoptr(GTask) task = NULL;
+
+  g_return_if_fail (EIPC_IS_RENDERER (self));
+
+  task = g_task_new (self, cancellable,
+                     callback != NULL ? callback : log_routing_failure,
+                     user_data);
+  g_task_set_source_tag (task, eipc_renderer_send_to_host_json);
+  if (self->host_id == 0)
+    {
+      g_task_return_new_error (task, EIPC_ERROR, EIPC_ERROR_NO_HOST,
+                               "This renderer is not a guest: it has no host "
+                               "to send to");
+      return;
+    }
+  renderer_call_main (self, task, "SendToHost", 0, channel, args_json,
+                      EIPC_CALL_RESULT_NONE);
+}
+
+/**
+ * eipc_renderer_send_to_host_finish:
+ * @self: an #EipcRenderer
+ * @result: the #GAsyncResult
+ * @error: return location for a #GError
+ *
+ * Finishes eipc_renderer_send_to_host().
+ *
+ * Returns: %TRUE if the main process delivered the message; %FALSE with
+ *   @error set otherwise
+ */
+gboolean
+eipc_renderer_send_to_host_finish (EipcRenderer  *self,
+                                   GAsyncResult  *result,
+                                   GError       **error)
+{
+  g_return_val_if_fail (EIPC_IS_RENDERER (self), FALSE);
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) ==
+                        eipc_renderer_send_to_host_json, FALSE);
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+/**
+ * eipc_renderer_handle:
+ * @self: an #EipcRenderer
+ * @channel: the channel
+ * @handler: (scope notified): the handler
+ * @user_data: data for @handler
+ * @destroy: (nullable): frees @user_data when the handler goes
+ * @error: return location for a #GError
+ *
+ * Goes beyond Electron: answers eipc_web_contents_invoke() from the main
+ * process on @channel, as eipc_main_handle() does the other way.
+ *
+ * Returns: %TRUE on success; %FALSE with %EIPC_ERROR_HANDLER_EXISTS if
+ *   the channel has a handler already
+ */
+gboolean
+eipc_renderer_handle (EipcRenderer      *self,
+                      const char        *channel,
+                      EipcListenerFunc   handler,
+                      gpointer           user_data,
+                      GDestroyNotify     destroy,
+                      GError           **error)
+{
+  g_return_val_if_fail (EIPC_IS_RENDERER (self), FALSE);
+  g_return_val_if_fail (handler != NULL, FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  if (!eipc_channel_check (channel, error))
+    return FALSE;
+  return eipc_handler_table_add (&self->handlers, channel, handler, user_data,
+                                 destroy, FALSE, error);
+}
+
+/**
+ * eipc_renderer_remove_handler:
+ * @self: an #EipcRenderer
+ * @channel: the channel
+ *
+ * Removes the handler of @channel.
+ *
+ * Returns: %TRUE if @channel had a handler
+ */
+gboolean
+eipc_renderer_remove_handler (EipcRenderer *self,
+                              const char   *channel)
+{
+  g_return_val_if_fail (EIPC_IS_RENDERER (self), FALSE);
+  g_return_val_if_fail (channel != NULL, FALSE);
+  return eipc_handler_table_remove (&self->handlers, channel);
+}

@@ -1,0 +1,394 @@
+/* eipc-web-contents.c: the main side's handle of one renderer
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#include "config.h"
+
+#include "eipc-private.h"
+
+struct _EipcWebContents
+{
+  GObject     parent_instance;
+
+  EipcMain   *main;       /* unowned: the main process owns its webContents */
+  guint64     id;
+  char       *unique_name;
+  char       *path;
+  guint32     pid;
+  guint32     uid;
+  guint64     host_id;
+  gboolean    destroyed;
+  GHashTable *pending;    /* main-to-renderer invokes in flight */
+};
+
+enum {
+  SIGNAL_DESTROYED,
+  N_SIGNALS
+};
+
+static guint signals[N_SIGNALS];
+
+G_DEFINE_FINAL_TYPE (EipcWebContents, eipc_web_contents, G_TYPE_OBJECT)
+
+static void
+eipc_web_contents_finalize (GObject *object)
+{
+  EipcWebContents *self = EIPC_WEB_CONTENTS (object);
+
+  g_assert (g_hash_table_size (self->pending) == 0);
+  g_hash_table_unref (self->pending);
+  g_free (self->unique_name);
+  g_free (self->path);
+
+  G_OBJECT_CLASS (eipc_web_contents_parent_class)->finalize (object);
+}
+
+static void
+eipc_web_contents_class_init (EipcWebContentsClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  object_class->finalize = eipc_web_contents_finalize;
+
+  /**
+   * EipcWebContents::destroyed:
+   * @self: the #EipcWebContents
+   * @reason: why: detached, left the bus, ...
+   *
+   * The renderer is gone (it detached, exited or crashed, or the main
+   * process shut down). The webContents has left the registry and the
+   * `WebContents` property, and its pending invokes have failed.
+   */
+  signals[SIGNAL_DESTROYED] =
+    g_signal_new ("destroyed", G_TYPE_FROM_CLASS (klass),
+                  G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+                  G_TYPE_NONE, 1, G_TYPE_STRING);
+}
+
+static void
+eipc_web_contents_init (EipcWebContents *self)
+{
+  self->pending = eipc_call_pending_new ();
+}
+
+EipcWebContents *
+eipc_web_contents_new (EipcMain   *main,
+                       guint64     id,
+                       const char *unique_name,
+                       guint32     pid,
+                       guint32     uid,
+                       guint64     host_id)
+{
+  EipcWebContents *self = g_object_new (EIPC_TYPE_WEB_CONTENTS, NULL);
+
+  self->main = main;
+  self->id = id;
+  self->unique_name = g_strdup (unique_name);
+  self->path = eipc_web_contents_path (eipc_main_get_object_path (main), id);
+  self->pid = pid;
+  self->uid = uid;
+  self->host_id = host_id;
+  return self;
+}
+
+/* Called by the main process once the webContents left its registry. */
+void
+eipc_web_contents_destroy (EipcWebContents *self,
+                           const char      *reason)
+{
+  g_autoptr(GError) error = NULL;
+
+  if (self->destroyed)
+    return;
+  self->destroyed = TRUE;
+  self->main = NULL;
+
+  error = g_error_new (EIPC_ERROR, EIPC_ERROR_DISCONNECTED,
+                       "webContents %" G_GUINT64_FORMAT " was destroyed (%s) "
+                       "before it answered", self->id, reason);
+  eipc_call_fail_all (self->pending, error);
+  g_signal_emit (self, signals[SIGNAL_DESTROYED], 0, reason);
+}
+
+/**
+ * eipc_web_contents_get_id:
+ * @self: an #EipcWebContents
+ *
+ * Gets `webContents.id`: never 0, never reused while the main process
+ * lives.
+ *
+ * Returns: the webContentsId
+ */
+guint64
+eipc_web_contents_get_id (EipcWebContents *self)
+{
+  g_return_val_if_fail (EIPC_IS_WEB_CONTENTS (self), 0);
+  return self->id;
+}
+
+/**
+ * eipc_web_contents_get_unique_name:
+ * @self: an #EipcWebContents
+ *
+ * Gets the unique bus name of the renderer's connection.
+ *
+ * Returns: (transfer none): the unique name
+ */
+const char *
+eipc_web_contents_get_unique_name (EipcWebContents *self)
+{
+  g_return_val_if_fail (EIPC_IS_WEB_CONTENTS (self), NULL);
+  return self->unique_name;
+}
+
+/**
+ * eipc_web_contents_get_process_id:
+ * @self: an #EipcWebContents
+ *
+ * Gets the renderer's process id, from the bus credentials taken when it
+ * attached (`webContents.getOSProcessId`).
+ *
+ * Returns: the process id, or 0 if the bus did not tell
+ */
+guint32
+eipc_web_contents_get_process_id (EipcWebContents *self)
+{
+  g_return_val_if_fail (EIPC_IS_WEB_CONTENTS (self), 0);
+  return self->pid;
+}
+
+/**
+ * eipc_web_contents_get_user_id:
+ * @self: an #EipcWebContents
+ *
+ * Gets the renderer's user id, from the bus credentials.
+ *
+ * Returns: the user id, or %G_MAXUINT32 if the bus did not tell
+ */
+guint32
+eipc_web_contents_get_user_id (EipcWebContents *self)
+{
+  g_return_val_if_fail (EIPC_IS_WEB_CONTENTS (self), G_MAXUINT32);
+  return self->uid;
+}
+
+/**
+ * eipc_web_contents_get_host_id:
+ * @self: an #EipcWebContents
+ *
+ * Gets the id of the host webContents of a guest (a webview's embedder).
+ *
+ * Returns: the host's webContentsId, or 0 when it is not a guest
+ */
+guint64
+eipc_web_contents_get_host_id (EipcWebContents *self)
+{
+  g_return_val_if_fail (EIPC_IS_WEB_CONTENTS (self), 0);
+  return self->host_id;
+}
+
+/**
+ * eipc_web_contents_get_object_path:
+ * @self: an #EipcWebContents
+ *
+ * Gets the object path of the webContents, `BASE/WebContents/ID`.
+ *
+ * Returns: (transfer none): the object path
+ */
+const char *
+eipc_web_contents_get_object_path (EipcWebContents *self)
+{
+  g_return_val_if_fail (EIPC_IS_WEB_CONTENTS (self), NULL);
+  return self->path;
+}
+
+/**
+ * eipc_web_contents_is_destroyed:
+ * @self: an #EipcWebContents
+ *
+ * `webContents.isDestroyed`.
+ *
+ * Returns: %TRUE once the renderer is gone
+ */
+gboolean
+eipc_web_contents_is_destroyed (EipcWebContents *self)
+{
+  g_return_val_if_fail (EIPC_IS_WEB_CONTENTS (self), TRUE);
+  return self->destroyed;
+}
+
+static gboolean
+web_contents_check_alive (EipcWebContents  *self,
+                          GError          **error)
+{
+  if (!self->destroyed)
+    return TRUE;
+  g_set_error (error, EIPC_ERROR, EIPC_ERROR_NO_SUCH_WEB_CONTENTS,
+               "webContents %" G_GUINT64_FORMAT " is destroyed", self->id);
+  return FALSE;
+}
+
+/**
+ * eipc_web_contents_send:
+ * @self: an #EipcWebContents
+ * @channel: the channel
+ * @args: (nullable): the arguments, %NULL for none
+ * @error: return location for a #GError
+ *
+ * `webContents.send`: one signal on the webContents' path, unicast to the
+ * renderer, whose listeners of @channel run with sender id 0.
+ *
+ * Returns: %TRUE if the message was queued; %FALSE with @error set
+ *   otherwise
+ */
+gboolean
+eipc_web_contents_send (EipcWebContents  *self,
+                        const char       *channel,
+                        JsonArray        *args,
+                        GError          **error)
+{
+  g_autofree char *text = NULL;
+
+  g_return_val_if_fail (EIPC_IS_WEB_CONTENTS (self), FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  text = eipc_json_array_to_string (args);
+  return eipc_web_contents_send_json (self, channel, text, error);
+}
+
+/**
+ * eipc_web_contents_send_json:
+ * @self: an #EipcWebContents
+ * @channel: the channel
+ * @args_json: the arguments as the text of a JSON array
+ * @error: return location for a #GError
+ *
+ * Like eipc_web_contents_send(), with the arguments as JSON text.
+ *
+ * Returns: %TRUE if the message was queued; %FALSE with @error set
+ *   otherwise
+ */
+gboolean
+eipc_web_contents_send_json (EipcWebContents  *self,
+                             const char       *channel,
+                             const char       *args_json,
+                             GError          **error)
+{
+  g_return_val_if_fail (EIPC_IS_WEB_CONTENTS (self), FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  if (!web_contents_check_alive (self, error) ||
+      !eipc_channel_check (channel, error) ||
+      !eipc_args_check (args_json, error))
+    return FALSE;
+  return eipc_main_deliver (self->main, self, "Message", channel, args_json,
+                            0, error);
+}
+
+/**
+ * eipc_web_contents_invoke:
+ * @self: an #EipcWebContents
+ * @channel: the channel
+ * @args: (nullable): the arguments, %NULL for none
+ * @cancellable: (nullable): a #GCancellable
+ * @callback: called with the result
+ * @user_data: data for @callback
+ *
+ * Goes beyond Electron: the main process invokes a handler the renderer
+ * registered with eipc_renderer_handle(), with the same semantics and
+ * error texts as the other direction. If the renderer goes away first,
+ * the call fails at once with %EIPC_ERROR_DISCONNECTED.
+ */
+void
+eipc_web_contents_invoke (EipcWebContents     *self,
+                          const char          *channel,
+                          JsonArray           *args,
+                          GCancellable        *cancellable,
+                          GAsyncReadyCallback  callback,
+                          gpointer             user_data)
+{
+  g_autofree char *text = NULL;
+
+  g_return_if_fail (EIPC_IS_WEB_CONTENTS (self));
+
+  text = eipc_json_array_to_string (args);
+  eipc_web_contents_invoke_json (self, channel, text, cancellable, callback,
+                                 user_data);
+}
+
+/**
+ * eipc_web_contents_invoke_json:
+ * @self: an #EipcWebContents
+ * @channel: the channel
+ * @args_json: the arguments as the text of a JSON array
+ * @cancellable: (nullable): a #GCancellable
+ * @callback: called with the result
+ * @user_data: data for @callback
+ *
+ * Like eipc_web_contents_invoke(), with the arguments as JSON text.
+ */
+void
+eipc_web_contents_invoke_json (EipcWebContents     *self,
+                               const char          *channel,
+                               const char          *args_json,
+                               GCancellable        *cancellable,
+                               GAsyncReadyCallback  callback,
+                               gpointer             user_data)
+{
+  g_autoptr(GTask) task = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(sd_bus_message) m = NULL;
+  sd_bus *bus;
+  int r;
+
+  g_return_if_fail (EIPC_IS_WEB_CONTENTS (self));
+  g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, eipc_web_contents_invoke_json);
+
+  if (!web_contents_check_alive (self, &error) ||
+      !eipc_channel_check (channel, &error) ||
+      !eipc_args_check (args_json, &error))
+    {
+      g_task_return_error (task, g_steal_pointer (&error));
+      return;
+    }
+
+  bus = eipc_main_get_bus (self->main);
+  r = sd_bus_message_new_method_call (bus, &m, self->unique_name, self->path,
+                                      EIPC_RENDERER_INTERFACE, "Invoke");
+  if (r >= 0)
+    r = sd_bus_message_append (m, "ss", channel, args_json);
+  if (r < 0)
+    {
+      eipc_set_error_from_errno (&error, r, "Cannot build the call");
+      g_task_return_error (task, g_steal_pointer (&error));
+      return;
+    }
+  eipc_call_start (bus, m, task, EIPC_CALL_RESULT_JSON, self->pending);
+}
+
+/**
+ * eipc_web_contents_invoke_finish:
+ * @self: an #EipcWebContents
+ * @result: the #GAsyncResult
+ * @error: return location for a #GError
+ *
+ * Finishes eipc_web_contents_invoke().
+ *
+ * Returns: (transfer full): the value the renderer's handler resolved
+ *   with, or %NULL with @error set
+ */
+JsonNode *
+eipc_web_contents_invoke_finish (EipcWebContents  *self,
+                                 GAsyncResult     *result,
+                                 GError          **error)
+{
+  g_return_val_if_fail (EIPC_IS_WEB_CONTENTS (self), NULL);
+  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
+  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) ==
+                        eipc_web_contents_invoke_json, NULL);
+  return g_task_propagate_pointer (G_TASK (result), error);
+}
