@@ -269,6 +269,8 @@ attach_credentials_done (sd_bus_message *reply,
                               pending->host_id);
   g_hash_table_insert (self->by_id, g_memdup2 (&self->last_id, sizeof (guint64)), wc);
   g_hash_table_insert (self->by_name, g_strdup (sender), g_object_ref (wc));
+  g_debug ("eipc: %s attached as webContents %" G_GUINT64_FORMAT " (pid %u)",
+           sender, self->last_id, pid);
   reply_attached (pending->call, wc);
   main_properties_changed (self, "WebContents");
   g_signal_emit (self, signals[SIGNAL_WEB_CONTENTS_ATTACHED], 0, wc);
@@ -328,6 +330,9 @@ main_remove_web_contents (EipcMain        *self,
 {
   g_autoptr(EipcWebContents) hold = g_object_ref (wc);
   guint64 id = eipc_web_contents_get_id (wc);
+
+  g_debug ("eipc: webContents %" G_GUINT64_FORMAT " (%s) is gone: %s", id,
+           eipc_web_contents_get_unique_name (wc), reason);
 
   g_hash_table_remove (self->by_name, eipc_web_contents_get_unique_name (wc));
   g_hash_table_remove (self->by_id, &id);

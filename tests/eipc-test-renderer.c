@@ -1,0 +1,370 @@
+/* eipc-test-renderer.c: a renderer process driven by its command line
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * Usage: eipc-test-renderer [--app=ID] [--guest=HOSTID] COMMAND...
+ * Each COMMAND runs in turn; every outcome is one line on stdout.
+ *
+ *   id                        print "id N"
+ *   listen:CH                 print "msg CH kind=K from=ID ARGS" per message
+ *   host-listen               print "host-msg CH from=ID ARGS" per host message
+ *   wait:CH:N                 iterate until N messages arrived on CH
+ *   send:CH:ARGS              ipcRenderer.send; prints only on error
+ *   sendn:CH:N                N sends of [i] on CH
+ *   invoke:CH:ARGS            invoke and wait: "invoke CH = R" / "invoke CH ! CODE MSG"
+ *   invoke-async:CH:ARGS      invoke without waiting (printed when done)
+ *   invoken:CH:N              N invokes of [i] in flight at once, then wait
+ *   pending                   wait for every invoke in flight
+ *   sync:CH:ARGS              sendSync: "sync CH = R" / "sync CH ! CODE MSG"
+ *   timeout:MS                set the sendSync timeout
+ *   send-to:ID:CH:ARGS        sendTo and wait: "send-to ID ok" / "send-to ID ! CODE MSG"
+ *   send-to-host:CH:ARGS      sendToHost and wait
+ *   handle:CH:JSON            answer the main process's invokes with JSON
+ *   handle-fail:CH:MSG        reject them with MSG
+ *   handle-hold:CH            keep the event, never answer
+ *   auto-reattach             attach again when a new main process comes
+ *   wait-main-exit            iterate until the main process is gone
+ *   wait-attached             iterate until attached again
+ *   sleep:MS                  iterate the main loop for MS milliseconds
+ *   print:TEXT                print TEXT
+ *   kill                      SIGKILL itself
+ */
+
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <eipc.h>
+
+static EipcRenderer *renderer;
+static guint in_flight;
+static gboolean main_exited;
+static gboolean reattached;
+static GHashTable *counts;   /* channel -> messages seen */
+static GPtrArray *held;      /* events kept unanswered */
+
+static const char *
+code_name (const GError *error)
+{
+  if (error->domain == EIPC_ERROR)
+    return eipc_error_to_dbus_name (error->code);
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    return "cancelled";
+  return g_quark_to_string (error->domain);
+}
+
+static void
+print_node (const char *what,
+            const char *channel,
+            JsonNode   *node,
+            GError     *error)
+{
+  if (node != NULL)
+    {
+      g_autofree char *text = json_to_string (node, FALSE);
+
+      printf ("%s %s = %s\n", what, channel, text);
+    }
+  else
+    printf ("%s %s ! %s %s\n", what, channel, code_name (error), error->message);
+}
+
+static void
+on_message (EipcEvent *event,
+            gpointer   user_data)
+{
+  static const char *kinds[] = { "send", "invoke", "sync", "send-to", "host", "broadcast" };
+  const char *channel = eipc_event_get_channel (event);
+
+  printf ("msg %s kind=%s from=%" G_GUINT64_FORMAT " %s\n", channel,
+          kinds[eipc_event_get_kind (event)], eipc_event_get_sender_id (event),
+          eipc_event_get_args_json (event));
+  g_hash_table_replace (counts, g_strdup (channel),
+                        GUINT_TO_POINTER (GPOINTER_TO_UINT (g_hash_table_lookup (counts, channel)) + 1));
+}
+
+static void
+on_host_message (EipcEvent *event,
+                 gpointer   user_data)
+{
+  printf ("host-msg %s from=%" G_GUINT64_FORMAT " %s\n",
+          eipc_event_get_channel (event), eipc_event_get_sender_id (event),
+          eipc_event_get_args_json (event));
+}
+
+static void
+invoke_done (GObject      *source,
+             GAsyncResult *result,
+             gpointer      user_data)
+{
+  g_autofree char *channel = user_data;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonNode) node = eipc_renderer_invoke_finish (renderer, result, &error);
+
+  print_node ("invoke", channel, node, error);
+  in_flight--;
+}
+
+static void
+routed_done (GObject      *source,
+             GAsyncResult *result,
+             gpointer      user_data)
+{
+  g_autofree char *what = user_data;
+  g_autoptr(GError) error = NULL;
+  gboolean ok;
+
+  if (g_str_has_prefix (what, "send-to-host"))
+    ok = eipc_renderer_send_to_host_finish (renderer, result, &error);
+  else
+    ok = eipc_renderer_send_to_finish (renderer, result, &error);
+  if (ok)
+    printf ("%s ok\n", what);
+  else
+    printf ("%s ! %s %s\n", what, code_name (error), error->message);
+  in_flight--;
+}
+
+static void
+handle_value (EipcEvent *event,
+              gpointer   user_data)
+{
+  g_autoptr(GError) error = NULL;
+
+  if (!eipc_event_resolve_json (event, user_data, &error))
+    g_error ("%s", error->message);
+}
+
+static void
+handle_fail (EipcEvent *event,
+             gpointer   user_data)
+{
+  eipc_event_reject (event, user_data);
+}
+
+static void
+handle_hold (EipcEvent *event,
+             gpointer   user_data)
+{
+  g_ptr_array_add (held, g_object_ref (event));
+  printf ("held %s\n", eipc_event_get_channel (event));
+}
+
+static void
+iterate_until (gboolean (*done) (gpointer), gpointer data)
+{
+  while (!done (data))
+    g_main_context_iteration (NULL, TRUE);
+}
+
+static gboolean
+no_invoke_in_flight (gpointer data)
+{
+  return in_flight == 0;
+}
+
+static gboolean
+flag_set (gpointer data)
+{
+  return *(gboolean *) data;
+}
+
+typedef struct {
+  const char *channel;
+  guint       n;
+} WaitCount;
+
+static gboolean
+count_reached (gpointer data)
+{
+  WaitCount *w = data;
+
+  return GPOINTER_TO_UINT (g_hash_table_lookup (counts, w->channel)) >= w->n;
+}
+
+static gboolean
+sleep_done (gpointer data)
+{
+  *(gboolean *) data = TRUE;
+  return G_SOURCE_REMOVE;
+}
+
+static void
+on_main_exited (EipcRenderer *r,
+                gpointer      user_data)
+{
+  main_exited = TRUE;
+  printf ("main-exited\n");
+}
+
+static void
+on_attached (EipcRenderer *r,
+             guint64       id,
+             gpointer      user_data)
+{
+  reattached = TRUE;
+  printf ("attached %" G_GUINT64_FORMAT "\n", id);
+}
+
+static void
+run_command (const char *command)
+{
+  g_auto(GStrv) part = g_strsplit (command, ":", 3);
+  const char *verb = part[0];
+  g_autoptr(GError) error = NULL;
+
+  if (strcmp (verb, "id") == 0)
+    printf ("id %" G_GUINT64_FORMAT "\n", eipc_renderer_get_id (renderer));
+  else if (strcmp (verb, "listen") == 0)
+    eipc_renderer_on (renderer, part[1], on_message, NULL, NULL);
+  else if (strcmp (verb, "host-listen") == 0)
+    eipc_renderer_on_host_message (renderer, on_host_message, NULL, NULL);
+  else if (strcmp (verb, "wait") == 0)
+    {
+      WaitCount w = { part[1], (guint) g_ascii_strtoull (part[2], NULL, 10) };
+
+      iterate_until (count_reached, &w);
+    }
+  else if (strcmp (verb, "send") == 0)
+    {
+      if (!eipc_renderer_send_json (renderer, part[1], part[2], &error))
+        printf ("send %s ! %s %s\n", part[1], code_name (error), error->message);
+    }
+  else if (strcmp (verb, "sendn") == 0)
+    {
+      guint n = (guint) g_ascii_strtoull (part[2], NULL, 10);
+
+      for (guint i = 0; i < n; i++)
+        {
+          char args[32];
+
+          g_snprintf (args, sizeof args, "[%u]", i);
+          if (!eipc_renderer_send_json (renderer, part[1], args, &error))
+            {
+              printf ("send %s ! %s %s\n", part[1], code_name (error), error->message);
+              break;
+            }
+        }
+    }
+  else if (strcmp (verb, "invoke") == 0 || strcmp (verb, "invoke-async") == 0)
+    {
+      in_flight++;
+      eipc_renderer_invoke_json (renderer, part[1], part[2], NULL, invoke_done,
+                                 g_strdup (part[1]));
+      if (strcmp (verb, "invoke") == 0)
+        iterate_until (no_invoke_in_flight, NULL);
+    }
+  else if (strcmp (verb, "invoken") == 0)
+    {
+      guint n = (guint) g_ascii_strtoull (part[2], NULL, 10);
+
+      for (guint i = 0; i < n; i++)
+        {
+          char args[32];
+
+          g_snprintf (args, sizeof args, "[%u]", i);
+          in_flight++;
+          eipc_renderer_invoke_json (renderer, part[1], args, NULL, invoke_done,
+                                     g_strdup (part[1]));
+        }
+      iterate_until (no_invoke_in_flight, NULL);
+    }
+  else if (strcmp (verb, "pending") == 0)
+    iterate_until (no_invoke_in_flight, NULL);
+  else if (strcmp (verb, "sync") == 0)
+    {
+      g_autoptr(JsonNode) node = eipc_renderer_send_sync_json (renderer, part[1],
+                                                               part[2], &error);
+
+      print_node ("sync", part[1], node, error);
+    }
+  else if (strcmp (verb, "timeout") == 0)
+    eipc_renderer_set_sync_timeout (renderer, (guint) g_ascii_strtoull (part[1], NULL, 10));
+  else if (strcmp (verb, "send-to") == 0)
+    {
+      g_auto(GStrv) rest = g_strsplit (part[2], ":", 2);
+      guint64 id = g_ascii_strtoull (part[1], NULL, 10);
+
+      in_flight++;
+      eipc_renderer_send_to_json (renderer, id, rest[0], rest[1], NULL,
+                                  routed_done, g_strdup_printf ("send-to %s", part[1]));
+      iterate_until (no_invoke_in_flight, NULL);
+    }
+  else if (strcmp (verb, "send-to-host") == 0)
+    {
+      in_flight++;
+      eipc_renderer_send_to_host_json (renderer, part[1], part[2], NULL,
+                                       routed_done, g_strdup ("send-to-host"));
+      iterate_until (no_invoke_in_flight, NULL);
+    }
+  else if (strcmp (verb, "handle") == 0)
+    eipc_renderer_handle (renderer, part[1], handle_value, g_strdup (part[2]),
+                          g_free, NULL);
+  else if (strcmp (verb, "handle-fail") == 0)
+    eipc_renderer_handle (renderer, part[1], handle_fail, g_strdup (part[2]),
+                          g_free, NULL);
+  else if (strcmp (verb, "handle-hold") == 0)
+    eipc_renderer_handle (renderer, part[1], handle_hold, NULL, NULL, NULL);
+  else if (strcmp (verb, "auto-reattach") == 0)
+    eipc_renderer_set_auto_reattach (renderer, TRUE);
+  else if (strcmp (verb, "wait-main-exit") == 0)
+    iterate_until (flag_set, &main_exited);
+  else if (strcmp (verb, "wait-attached") == 0)
+    iterate_until (flag_set, &reattached);
+  else if (strcmp (verb, "sleep") == 0)
+    {
+      gboolean done = FALSE;
+
+      g_timeout_add ((guint) g_ascii_strtoull (part[1], NULL, 10), sleep_done, &done);
+      iterate_until (flag_set, &done);
+    }
+  else if (strcmp (verb, "print") == 0)
+    printf ("%s\n", command + strlen ("print:"));
+  else if (strcmp (verb, "kill") == 0)
+    {
+      fflush (stdout);
+      raise (SIGKILL);
+    }
+  else
+    g_error ("unknown command '%s'", command);
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  g_autoptr(GError) error = NULL;
+  const char *app_id = "org.eipc.Test";
+  guint64 host_id = 0;
+  int first = 1;
+
+  setvbuf (stdout, NULL, _IOLBF, 0);
+  counts = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  held = g_ptr_array_new_with_free_func (g_object_unref);
+
+  for (; first < argc && g_str_has_prefix (argv[first], "--"); first++)
+    {
+      if (g_str_has_prefix (argv[first], "--app="))
+        app_id = argv[first] + strlen ("--app=");
+      else if (g_str_has_prefix (argv[first], "--guest="))
+        host_id = g_ascii_strtoull (argv[first] + strlen ("--guest="), NULL, 10);
+    }
+
+  renderer = eipc_renderer_new_guest (app_id, NULL, host_id, &error);
+  if (renderer == NULL)
+    {
+      printf ("attach ! %s %s\n", code_name (error), error->message);
+      return 2;
+    }
+  g_signal_connect (renderer, "main-exited", G_CALLBACK (on_main_exited), NULL);
+  g_signal_connect (renderer, "attached", G_CALLBACK (on_attached), NULL);
+
+  for (int i = first; i < argc; i++)
+    run_command (argv[i]);
+
+  printf ("done\n");
+  g_clear_pointer (&held, g_ptr_array_unref);
+  g_clear_object (&renderer);
+  g_hash_table_unref (counts);
+  return 0;
+}

@@ -1,0 +1,346 @@
+/* test-common.c: a private bus, child renderers and loop helpers
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#include <signal.h>
+
+#include "test-common.h"
+
+static GTestDBus *test_dbus;
+
+void
+test_bus_up (void)
+{
+  g_assert_null (test_dbus);
+  test_dbus = g_test_dbus_new (G_TEST_DBUS_NONE);
+  g_test_dbus_up (test_dbus);
+  /* GTestDBus sets DBUS_SESSION_BUS_ADDRESS; children inherit it. */
+  g_assert_nonnull (g_getenv ("DBUS_SESSION_BUS_ADDRESS"));
+}
+
+void
+test_bus_down (void)
+{
+  g_test_dbus_down (test_dbus);
+  g_clear_object (&test_dbus);
+}
+
+const char *
+test_bus_address (void)
+{
+  return g_test_dbus_get_bus_address (test_dbus);
+}
+
+static gboolean
+timeout_cb (gpointer user_data)
+{
+  gboolean *timed_out = user_data;
+
+  *timed_out = TRUE;
+  return G_SOURCE_REMOVE;
+}
+
+void
+test_wait_for (gboolean *flag,
+               guint     timeout_ms)
+{
+  gboolean timed_out = FALSE;
+  guint id = g_timeout_add (timeout_ms, timeout_cb, &timed_out);
+
+  while (!*flag && !timed_out)
+    g_main_context_iteration (NULL, TRUE);
+  if (!timed_out)
+    g_source_remove (id);
+  if (!*flag)
+    g_error ("timed out after %u ms", timeout_ms);
+}
+
+void
+test_spin (guint ms)
+{
+  gboolean done = FALSE;
+
+  g_timeout_add (ms, timeout_cb, &done);
+  while (!done)
+    g_main_context_iteration (NULL, TRUE);
+}
+
+char *
+test_helper_path (const char *name)
+{
+  return g_test_build_filename (G_TEST_BUILT, name, NULL);
+}
+
+struct _TestChild {
+  GSubprocess      *process;
+  GDataInputStream *out;
+  GString          *all;
+  gboolean          eof;
+};
+
+TestChild *
+test_child_spawnv (const char **args)
+{
+  g_autoptr(GPtrArray) argv = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(GError) error = NULL;
+  TestChild *child = g_new0 (TestChild, 1);
+
+  g_ptr_array_add (argv, test_helper_path ("eipc-test-renderer"));
+  for (guint i = 0; args[i] != NULL; i++)
+    g_ptr_array_add (argv, g_strdup (args[i]));
+  g_ptr_array_add (argv, NULL);
+
+  child->process = g_subprocess_newv ((const char * const *) argv->pdata,
+                                      G_SUBPROCESS_FLAGS_STDOUT_PIPE, &error);
+  g_assert_no_error (error);
+  child->out = g_data_input_stream_new (g_subprocess_get_stdout_pipe (child->process));
+  child->all = g_string_new (NULL);
+  return child;
+}
+
+static TestChild *
+child_spawn_va (const char *first_arg,
+                va_list     ap)
+{
+  g_autoptr(GPtrArray) args = g_ptr_array_new ();
+
+  for (const char *arg = first_arg; arg != NULL; arg = va_arg (ap, const char *))
+    g_ptr_array_add (args, (gpointer) arg);
+  g_ptr_array_add (args, NULL);
+  return test_child_spawnv ((const char **) args->pdata);
+}
+
+TestChild *
+test_child_spawn (const char *first_arg,
+                  ...)
+{
+  TestChild *child;
+  va_list ap;
+
+  va_start (ap, first_arg);
+  child = child_spawn_va (first_arg, ap);
+  va_end (ap);
+  return child;
+}
+
+typedef struct {
+  gboolean  done;
+  char     *line;
+  GError   *error;
+} ReadLine;
+
+static void
+read_line_done (GObject      *source,
+                GAsyncResult *result,
+                gpointer      user_data)
+{
+  ReadLine *r = user_data;
+
+  r->line = g_data_input_stream_read_line_finish_utf8 (G_DATA_INPUT_STREAM (source),
+                                                       result, NULL, &r->error);
+  r->done = TRUE;
+}
+
+/* One line, or NULL at EOF. */
+static char *
+child_read_line (TestChild *child)
+{
+  ReadLine r = { FALSE, NULL, NULL };
+
+  if (child->eof)
+    return NULL;
+  g_data_input_stream_read_line_async (child->out, G_PRIORITY_DEFAULT, NULL,
+                                       read_line_done, &r);
+  test_wait_for (&r.done, 60000);
+  g_assert_no_error (r.error);
+  if (r.line == NULL)
+    {
+      child->eof = TRUE;
+      return NULL;
+    }
+  g_string_append (child->all, r.line);
+  g_string_append_c (child->all, '\n');
+  if (g_test_verbose ())
+    g_printerr ("child: %s\n", r.line);
+  return r.line;
+}
+
+char *
+test_child_expect (TestChild  *child,
+                   const char *prefix)
+{
+  for (;;)
+    {
+      char *line = child_read_line (child);
+
+      if (line == NULL)
+        g_error ("child ended before printing '%s...'; it printed:\n%s",
+                 prefix, child->all->str);
+      if (g_str_has_prefix (line, prefix))
+        return line;
+      g_free (line);
+    }
+}
+
+void
+test_child_kill (TestChild *child)
+{
+  g_subprocess_send_signal (child->process, SIGKILL);
+}
+
+const char *
+test_child_pid (TestChild *child)
+{
+  return g_subprocess_get_identifier (child->process);
+}
+
+char *
+test_child_finish (TestChild *child,
+                   int       *status)
+{
+  g_autoptr(GError) error = NULL;
+  char *line, *out;
+
+  while ((line = child_read_line (child)) != NULL)
+    g_free (line);
+  g_subprocess_wait (child->process, NULL, &error);
+  g_assert_no_error (error);
+  if (status != NULL)
+    *status = g_subprocess_get_status (child->process);
+  g_object_unref (child->out);
+  g_object_unref (child->process);
+  out = g_string_free (child->all, FALSE);
+  g_free (child);
+  return out;
+}
+
+char *
+test_run_renderer (int        *status,
+                   const char *first_arg,
+                   ...)
+{
+  TestChild *child;
+  va_list ap;
+
+  va_start (ap, first_arg);
+  child = child_spawn_va (first_arg, ap);
+  va_end (ap);
+  return test_child_finish (child, status);
+}
+
+struct _TestMainThread {
+  GThread      *thread;
+  GMainContext *context;
+  GMainLoop    *loop;
+  EipcMain     *main;
+  char         *app_id;
+  TestMainFunc  setup;
+  gpointer      setup_data;
+  GMutex        lock;
+  GCond         cond;
+  gboolean      ready;
+};
+
+static gpointer
+main_thread_run (gpointer data)
+{
+  TestMainThread *t = data;
+  g_autoptr(GError) error = NULL;
+
+  g_main_context_push_thread_default (t->context);
+  t->main = eipc_main_new (t->app_id, &error);
+  g_assert_no_error (error);
+  if (t->setup != NULL)
+    t->setup (t->main, t->setup_data);
+
+  g_mutex_lock (&t->lock);
+  t->ready = TRUE;
+  g_cond_signal (&t->cond);
+  g_mutex_unlock (&t->lock);
+
+  g_main_loop_run (t->loop);
+
+  g_clear_object (&t->main);
+  while (g_main_context_pending (t->context))
+    g_main_context_iteration (t->context, FALSE);
+  g_main_context_pop_thread_default (t->context);
+  return NULL;
+}
+
+TestMainThread *
+test_main_thread_start (const char   *app_id,
+                        TestMainFunc  setup,
+                        gpointer      user_data)
+{
+  TestMainThread *t = g_new0 (TestMainThread, 1);
+
+  t->app_id = g_strdup (app_id);
+  t->setup = setup;
+  t->setup_data = user_data;
+  t->context = g_main_context_new ();
+  t->loop = g_main_loop_new (t->context, FALSE);
+  g_mutex_init (&t->lock);
+  g_cond_init (&t->cond);
+  t->thread = g_thread_new ("eipc-test-main", main_thread_run, t);
+
+  g_mutex_lock (&t->lock);
+  while (!t->ready)
+    g_cond_wait (&t->cond, &t->lock);
+  g_mutex_unlock (&t->lock);
+  return t;
+}
+
+typedef struct {
+  TestMainThread *thread;
+  TestMainFunc    func;
+  gpointer        data;
+  gboolean        done;
+} MainCall;
+
+static gboolean
+main_call_run (gpointer user_data)
+{
+  MainCall *call = user_data;
+
+  call->func (call->thread->main, call->data);
+  g_mutex_lock (&call->thread->lock);
+  call->done = TRUE;
+  g_cond_broadcast (&call->thread->cond);
+  g_mutex_unlock (&call->thread->lock);
+  return G_SOURCE_REMOVE;
+}
+
+void
+test_main_thread_call (TestMainThread *thread,
+                       TestMainFunc    func,
+                       gpointer        user_data)
+{
+  MainCall call = { thread, func, user_data, FALSE };
+
+  g_main_context_invoke (thread->context, main_call_run, &call);
+  g_mutex_lock (&thread->lock);
+  while (!call.done)
+    g_cond_wait (&thread->cond, &thread->lock);
+  g_mutex_unlock (&thread->lock);
+}
+
+static gboolean
+main_thread_quit (gpointer user_data)
+{
+  g_main_loop_quit (user_data);
+  return G_SOURCE_REMOVE;
+}
+
+void
+test_main_thread_stop (TestMainThread *thread)
+{
+  g_main_context_invoke (thread->context, main_thread_quit, thread->loop);
+  g_thread_join (thread->thread);
+  g_main_loop_unref (thread->loop);
+  g_main_context_unref (thread->context);
+  g_mutex_clear (&thread->lock);
+  g_cond_clear (&thread->cond);
+  g_free (thread->app_id);
+  g_free (thread);
+}

@@ -1,0 +1,72 @@
+/* test-common.h: a private bus, child renderers and loop helpers for the tests
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#pragma once
+
+#include <eipc.h>
+#include <gio/gio.h>
+
+G_BEGIN_DECLS
+
+#define TEST_APP_ID "org.eipc.Test"
+
+/* Starts a private dbus-daemon (GTestDBus) and points the session bus
+ * variables at it; every test of a program shares it. */
+void         test_bus_up              (void);
+void         test_bus_down            (void);
+const char  *test_bus_address         (void);
+
+/* Iterates the default main context until *flag is TRUE or @timeout_ms
+ * passes; fails the test on timeout. */
+void         test_wait_for            (gboolean     *flag,
+                                       guint         timeout_ms);
+/* Iterates the default main context for @ms milliseconds. */
+void         test_spin                (guint         ms);
+
+/* A child renderer process (the eipc-test-renderer helper, see there
+ * for its commands). The main context keeps iterating while the test
+ * waits on it, so an in-process main process goes on serving. */
+typedef struct _TestChild TestChild;
+
+TestChild   *test_child_spawn         (const char   *first_arg,
+                                       ...) G_GNUC_NULL_TERMINATED;
+TestChild   *test_child_spawnv        (const char  **args);
+/* Reads lines until one starts with @prefix; returns it (without the
+ * newline). Fails the test at EOF or after 30 s. */
+char        *test_child_expect        (TestChild    *child,
+                                       const char   *prefix);
+void         test_child_kill          (TestChild    *child);
+const char  *test_child_pid           (TestChild    *child);
+/* Reads to EOF, reaps the child and frees it. Returns everything it
+ * printed; *status gets its wait status. */
+char        *test_child_finish        (TestChild    *child,
+                                       int          *status);
+/* Spawns, then finishes. */
+char        *test_run_renderer        (int          *status,
+                                       const char   *first_arg,
+                                       ...) G_GNUC_NULL_TERMINATED;
+
+/* The path of a helper program built beside the tests. */
+char        *test_helper_path         (const char   *name);
+
+G_END_DECLS
+
+G_BEGIN_DECLS
+
+/* An EipcMain served by its own thread and main context, so renderers
+ * in the test's thread can block (attach, sendSync) while it answers. */
+typedef struct _TestMainThread TestMainThread;
+typedef void (*TestMainFunc) (EipcMain *main, gpointer user_data);
+
+TestMainThread *test_main_thread_start (const char     *app_id,
+                                        TestMainFunc    setup,
+                                        gpointer        user_data);
+/* Runs @func in the main process's thread and waits for it. */
+void            test_main_thread_call  (TestMainThread *thread,
+                                        TestMainFunc    func,
+                                        gpointer        user_data);
+void            test_main_thread_stop  (TestMainThread *thread);
+
+G_END_DECLS
