@@ -1,0 +1,379 @@
+/* test-renderer.c: ipcRenderer semantics, with the main process served
+ * from its own thread
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#include <string.h>
+
+#include "test-common.h"
+
+typedef struct {
+  TestMainThread *main_thread;
+  EipcRenderer   *renderer;
+  GString        *log;
+} Fixture;
+
+/* Set up in the main process's thread. */
+static void
+main_resolve_pong (EipcEvent *event,
+                   gpointer   user_data)
+{
+  eipc_event_resolve_json (event, "\"pong\"", NULL);
+}
+
+static void
+main_reject_boom (EipcEvent *event,
+                  gpointer   user_data)
+{
+  eipc_event_reject (event, "boom");
+}
+
+static GPtrArray *held_events;
+
+static void
+main_hold (EipcEvent *event,
+           gpointer   user_data)
+{
+  g_ptr_array_add (held_events, g_object_ref (event));
+}
+
+static void
+main_echo_sync (EipcEvent *event,
+                gpointer   user_data)
+{
+  eipc_event_set_return_value_json (event, eipc_event_get_args_json (event), NULL);
+}
+
+/* Sends three messages to the renderer, then answers the sendSync: the
+ * messages arrive while the renderer is blocked. */
+static void
+main_send_then_answer (EipcEvent *event,
+                       gpointer   user_data)
+{
+  EipcWebContents *wc = eipc_event_get_sender (event);
+
+  for (int i = 1; i <= 3; i++)
+    {
+      g_autofree char *args = g_strdup_printf ("[%d]", i);
+
+      g_assert_true (eipc_web_contents_send_json (wc, "during", args, NULL));
+    }
+  eipc_event_set_return_value_json (event, "\"answered\"", NULL);
+}
+
+static void
+main_reply (EipcEvent *event,
+            gpointer   user_data)
+{
+  g_autoptr(GError) error = NULL;
+
+  g_assert_true (eipc_event_reply_json (event, "pong", eipc_event_get_args_json (event), &error));
+  g_assert_no_error (error);
+}
+
+static void
+main_setup (EipcMain *main,
+            gpointer  user_data)
+{
+  eipc_main_handle (main, "ping", main_resolve_pong, NULL, NULL, NULL);
+  eipc_main_handle (main, "fail", main_reject_boom, NULL, NULL, NULL);
+  eipc_main_handle (main, "hold", main_hold, NULL, NULL, NULL);
+  eipc_main_on (main, "echo", main_echo_sync, NULL, NULL);
+  eipc_main_on (main, "send-then-answer", main_send_then_answer, NULL, NULL);
+  eipc_main_on (main, "ping-reply", main_reply, NULL, NULL);
+}
+
+static void
+fixture_setup (Fixture       *f,
+               gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+
+  held_events = g_ptr_array_new_with_free_func (g_object_unref);
+  f->main_thread = test_main_thread_start (TEST_APP_ID, main_setup, NULL);
+  f->renderer = eipc_renderer_new (TEST_APP_ID, &error);
+  g_assert_no_error (error);
+  f->log = g_string_new (NULL);
+}
+
+static void
+clear_held (EipcMain *main,
+            gpointer  user_data)
+{
+  g_ptr_array_set_size (held_events, 0);
+}
+
+static void
+fixture_teardown (Fixture       *f,
+                  gconstpointer  data)
+{
+  g_assert_finalize_object (f->renderer);
+  test_main_thread_call (f->main_thread, clear_held, NULL);
+  test_main_thread_stop (f->main_thread);
+  g_ptr_array_unref (held_events);
+  g_string_free (f->log, TRUE);
+}
+
+static void
+test_attach (Fixture       *f,
+             gconstpointer  data)
+{
+  g_autofree char *path = NULL;
+  guint64 id = eipc_renderer_get_id (f->renderer);
+
+  g_assert_cmpuint (id, !=, 0);
+  g_assert_true (eipc_renderer_is_attached (f->renderer));
+  g_assert_cmpuint (eipc_renderer_get_host_id (f->renderer), ==, 0);
+  g_assert_cmpstr (eipc_renderer_get_app_id (f->renderer), ==, TEST_APP_ID);
+  path = g_strdup_printf ("/org/eipc/Test/WebContents/%" G_GUINT64_FORMAT, id);
+  g_assert_cmpstr (eipc_renderer_get_object_path (f->renderer), ==, path);
+}
+
+static void
+test_no_main (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(EipcRenderer) renderer = eipc_renderer_new ("org.eipc.Nobody", &error);
+
+  g_assert_null (renderer);
+  g_assert_error (error, EIPC_ERROR, EIPC_ERROR_DISCONNECTED);
+  g_assert_nonnull (strstr (error->message, "org.eipc.Nobody"));
+}
+
+typedef struct {
+  Fixture *f;
+  guint    invoked;
+  JsonNode *result;
+  GError   *error;
+} InvokeResult;
+
+static void
+invoke_done (GObject      *source,
+             GAsyncResult *result,
+             gpointer      user_data)
+{
+  InvokeResult *r = user_data;
+
+  r->result = eipc_renderer_invoke_finish (EIPC_RENDERER (source), result, &r->error);
+  r->invoked++;
+}
+
+static JsonNode *
+invoke_and_wait (Fixture       *f,
+                 const char    *channel,
+                 JsonArray     *args,
+                 GCancellable  *cancellable,
+                 GError       **error)
+{
+  InvokeResult r = { f, 0, NULL, NULL };
+  gboolean done = FALSE;
+
+  eipc_renderer_invoke (f->renderer, channel, args, cancellable, invoke_done, &r);
+  while (r.invoked == 0)
+    g_main_context_iteration (NULL, TRUE);
+  (void) done;
+  if (r.error != NULL)
+    g_propagate_error (error, r.error);
+  return r.result;
+}
+
+static void
+test_invoke (Fixture       *f,
+             gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonNode) pong = NULL;
+  g_autoptr(JsonNode) none = NULL;
+  g_autoptr(JsonArray) args = json_array_new ();
+
+  json_array_add_int_element (args, 1);
+  pong = invoke_and_wait (f, "ping", args, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (json_node_get_string (pong), ==, "pong");
+
+  none = invoke_and_wait (f, "fail", NULL, NULL, &error);
+  g_assert_null (none);
+  g_assert_error (error, EIPC_ERROR, EIPC_ERROR_HANDLER_FAILED);
+  g_assert_cmpstr (error->message, ==, "Error invoking remote method 'fail': Error: boom");
+  g_clear_error (&error);
+
+  none = invoke_and_wait (f, "missing", NULL, NULL, &error);
+  g_assert_error (error, EIPC_ERROR, EIPC_ERROR_NO_HANDLER);
+  g_assert_cmpstr (error->message, ==, "No handler registered for 'missing'");
+}
+
+static gboolean
+cancel_later (gpointer user_data)
+{
+  g_cancellable_cancel (user_data);
+  return G_SOURCE_REMOVE;
+}
+
+/* A held invoke ends at once when its GCancellable fires. */
+static void
+test_invoke_cancel (Fixture       *f,
+                    gconstpointer  data)
+{
+  g_autoptr(GCancellable) cancellable = g_cancellable_new ();
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonNode) result = NULL;
+  gint64 start = g_get_monotonic_time ();
+
+  g_timeout_add (100, cancel_later, cancellable);
+  result = invoke_and_wait (f, "hold", NULL, cancellable, &error);
+  g_assert_null (result);
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  g_assert_cmpint (g_get_monotonic_time () - start, <, 5 * G_USEC_PER_SEC);
+  g_clear_error (&error);
+
+  /* Cancelled before it starts. */
+  result = invoke_and_wait (f, "ping", NULL, cancellable, &error);
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+}
+
+static void
+log_args (EipcEvent *event,
+          gpointer   user_data)
+{
+  Fixture *f = user_data;
+
+  g_string_append_printf (f->log, "%s%s;", eipc_event_get_channel (event),
+                          eipc_event_get_args_json (event));
+}
+
+/* sendSync blocks without dispatching: messages that arrive meanwhile
+ * are delivered afterwards, in order. */
+static void
+test_send_sync (Fixture       *f,
+                gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonNode) echo = NULL;
+  g_autoptr(JsonNode) answered = NULL;
+  g_autoptr(JsonArray) args = json_array_new ();
+  g_autofree char *text = NULL;
+
+  json_array_add_string_element (args, "a");
+  json_array_add_int_element (args, 2);
+  echo = eipc_renderer_send_sync (f->renderer, "echo", args, &error);
+  g_assert_no_error (error);
+  text = json_to_string (echo, FALSE);
+  g_assert_cmpstr (text, ==, "[\"a\",2]");
+
+  eipc_renderer_on (f->renderer, "during", log_args, f, NULL);
+  answered = eipc_renderer_send_sync_json (f->renderer, "send-then-answer", "[]", &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (json_node_get_string (answered), ==, "answered");
+  /* Nothing was dispatched during the call. */
+  g_assert_cmpstr (f->log->str, ==, "");
+  while (f->log->len < strlen ("during[1];during[2];during[3];"))
+    g_main_context_iteration (NULL, TRUE);
+  g_assert_cmpstr (f->log->str, ==, "during[1];during[2];during[3];");
+}
+
+/* Listener rules on the renderer side, with messages from event.reply. */
+static void
+append_a (EipcEvent *event, gpointer user_data) { g_string_append (((Fixture *) user_data)->log, "a"); }
+static void
+append_b (EipcEvent *event, gpointer user_data) { g_string_append (((Fixture *) user_data)->log, "b"); }
+
+static void
+once_checks (EipcEvent *event,
+             gpointer   user_data)
+{
+  Fixture *f = user_data;
+
+  g_assert_cmpint (eipc_event_get_kind (event), ==, EIPC_EVENT_SEND);
+  g_assert_cmpuint (eipc_event_get_sender_id (event), ==, 0);
+  g_string_append_printf (f->log, "once(%u)",
+                          eipc_renderer_listener_count (f->renderer, "pong"));
+}
+
+static void
+wait_log (Fixture    *f,
+          const char *expected)
+{
+  while (f->log->len < strlen (expected))
+    g_main_context_iteration (NULL, TRUE);
+  g_assert_cmpstr (f->log->str, ==, expected);
+  g_string_truncate (f->log, 0);
+}
+
+static void
+test_listeners (Fixture       *f,
+                gconstpointer  data)
+{
+  guint id;
+
+  eipc_renderer_on (f->renderer, "pong", append_a, f, NULL);
+  eipc_renderer_once (f->renderer, "pong", once_checks, f, NULL);
+  id = eipc_renderer_on (f->renderer, "pong", append_b, f, NULL);
+  eipc_renderer_on (f->renderer, "pong", append_a, f, NULL);
+
+  g_assert_true (eipc_renderer_send_json (f->renderer, "ping-reply", "[1]", NULL));
+  wait_log (f, "aonce(3)ba");
+  g_assert_true (eipc_renderer_send_json (f->renderer, "ping-reply", "[2]", NULL));
+  wait_log (f, "aba");
+
+  g_assert_true (eipc_renderer_remove_listener (f->renderer, "pong", append_a, f));
+  g_assert_true (eipc_renderer_remove_listener_by_id (f->renderer, id));
+  g_assert_false (eipc_renderer_remove_listener_by_id (f->renderer, id));
+  g_assert_true (eipc_renderer_send_json (f->renderer, "ping-reply", "[3]", NULL));
+  wait_log (f, "a");
+
+  eipc_renderer_remove_all_listeners (f->renderer, NULL);
+  g_assert_cmpuint (eipc_renderer_listener_count (f->renderer, "pong"), ==, 0);
+}
+
+/* The convenience that takes JSON text checks it locally. */
+static void
+test_bad_json (Fixture       *f,
+               gconstpointer  data)
+{
+  const char *bad[] = { "", "{}", "[1,", "[] []", "nope", "\"s\"" };
+
+  for (gsize i = 0; i < G_N_ELEMENTS (bad); i++)
+    {
+      g_autoptr(GError) error = NULL;
+      g_autoptr(JsonNode) node = NULL;
+
+      g_assert_false (eipc_renderer_send_json (f->renderer, "log", bad[i], &error));
+      g_assert_error (error, EIPC_ERROR, EIPC_ERROR_INVALID_ARGS);
+      g_clear_error (&error);
+      node = eipc_renderer_send_sync_json (f->renderer, "echo", bad[i], &error);
+      g_assert_null (node);
+      g_assert_error (error, EIPC_ERROR, EIPC_ERROR_INVALID_ARGS);
+    }
+  {
+    g_autoptr(GError) error = NULL;
+
+    g_assert_false (eipc_renderer_send_json (f->renderer, "", "[]", &error));
+    g_assert_error (error, EIPC_ERROR, EIPC_ERROR_INVALID_ARGS);
+  }
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  int ret;
+
+  g_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
+  test_bus_up ();
+
+#define ADD(path, func) \
+  g_test_add (path, Fixture, NULL, fixture_setup, func, fixture_teardown)
+
+  ADD ("/ipc/renderer/attach", test_attach);
+  g_test_add_func ("/ipc/renderer/no-main", test_no_main);
+  ADD ("/ipc/renderer/invoke", test_invoke);
+  ADD ("/ipc/renderer/invoke-cancel", test_invoke_cancel);
+  ADD ("/ipc/renderer/send-sync", test_send_sync);
+  ADD ("/ipc/renderer/listeners", test_listeners);
+  ADD ("/ipc/renderer/bad-json", test_bad_json);
+
+  ret = g_test_run ();
+  test_bus_down ();
+  return ret;
+}
