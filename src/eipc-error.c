@@ -162,6 +162,13 @@ eipc_set_error_from_bus_error (GError             **error,
     {
       EipcError code = eipc_error_from_dbus_name (bus_error->name);
 
+      /* dbus-daemon answers NoReply both for a timeout and for a peer that
+       * left without answering; only the text tells them apart. */
+      if (sd_bus_error_has_name (bus_error, "org.freedesktop.DBus.Error.NoReply") &&
+          bus_error->message != NULL &&
+          strstr (bus_error->message, "disconnected") != NULL)
+        code = EIPC_ERROR_DISCONNECTED;
+
       g_set_error_literal (error, EIPC_ERROR, code,
                            bus_error->message != NULL ? bus_error->message
                                                       : bus_error->name);

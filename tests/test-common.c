@@ -79,14 +79,15 @@ struct _TestChild {
   gboolean          eof;
 };
 
-TestChild *
-test_child_spawnv (const char **args)
+static TestChild *
+child_spawn_program (const char  *program,
+                     const char **args)
 {
   g_autoptr(GPtrArray) argv = g_ptr_array_new_with_free_func (g_free);
   g_autoptr(GError) error = NULL;
   TestChild *child = g_new0 (TestChild, 1);
 
-  g_ptr_array_add (argv, test_helper_path ("eipc-test-renderer"));
+  g_ptr_array_add (argv, test_helper_path (program));
   for (guint i = 0; args[i] != NULL; i++)
     g_ptr_array_add (argv, g_strdup (args[i]));
   g_ptr_array_add (argv, NULL);
@@ -97,6 +98,33 @@ test_child_spawnv (const char **args)
   child->out = g_data_input_stream_new (g_subprocess_get_stdout_pipe (child->process));
   child->all = g_string_new (NULL);
   return child;
+}
+
+TestChild *
+test_child_spawnv (const char **args)
+{
+  return child_spawn_program ("eipc-test-renderer", args);
+}
+
+TestChild *
+test_main_child_spawn (const char *first_arg,
+                       ...)
+{
+  g_autoptr(GPtrArray) args = g_ptr_array_new ();
+  va_list ap;
+
+  va_start (ap, first_arg);
+  for (const char *arg = first_arg; arg != NULL; arg = va_arg (ap, const char *))
+    g_ptr_array_add (args, (gpointer) arg);
+  va_end (ap);
+  g_ptr_array_add (args, NULL);
+  return child_spawn_program ("eipc-test-main", (const char **) args->pdata);
+}
+
+void
+test_child_terminate (TestChild *child)
+{
+  g_subprocess_send_signal (child->process, SIGTERM);
 }
 
 static TestChild *

@@ -38,6 +38,10 @@ TestChild   *test_child_spawnv        (const char  **args);
 char        *test_child_expect        (TestChild    *child,
                                        const char   *prefix);
 void         test_child_kill          (TestChild    *child);
+void         test_child_terminate     (TestChild    *child);
+/* A main process as a child (the eipc-test-main helper). */
+TestChild   *test_main_child_spawn    (const char   *first_arg,
+                                       ...) G_GNUC_NULL_TERMINATED;
 const char  *test_child_pid           (TestChild    *child);
 /* Reads to EOF, reaps the child and frees it. Returns everything it
  * printed; *status gets its wait status. */
