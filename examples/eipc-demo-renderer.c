@@ -176,6 +176,7 @@ call_clear (Call *call)
   g_clear_pointer (&call->result, json_node_unref);
   g_clear_error (&call->error);
   call->done = FALSE;
+  call->ok = FALSE;
 }
 
 static void
@@ -476,8 +477,9 @@ main (int   argc,
                                   NULL, send_to_done, &call);
       if (wait_for (&demo, &call.done, "sendTo"))
         check_ok (&demo, "sendTo chat", call.ok, call.error);
+      if (call.ok)
+        wait_for (&demo, &demo.got_chat_reply, "chat-reply from the peer");
       call_clear (&call);
-      wait_for (&demo, &demo.got_chat_reply, "chat-reply from the peer");
     }
 
   /* A host: wait for its guest. */

@@ -62,14 +62,19 @@ fi
 # The demo programs find the bus as any session-bus program does.
 export DBUS_SESSION_BUS_ADDRESS="$address"
 
+has_owner () {
+  bus call org.freedesktop.DBus /org/freedesktop/DBus org.freedesktop.DBus \
+    NameHasOwner s "$app" 2>/dev/null | grep -q '^b true$'
+}
+! has_owner || fail "another main process of $app runs on this bus; stop it first"
+
 # The main process; it exits by itself once two renderers came and went.
 "$main_bin" --exit-after-renderers=2 &
 main_pid=$!
 
 # Wait (at most 5 s) until it owns the app name.
 tries=0
-until bus call org.freedesktop.DBus /org/freedesktop/DBus org.freedesktop.DBus \
-        NameHasOwner s "$app" 2>/dev/null | grep -q '^b true$'; do
+until has_owner; do
   kill -0 "$main_pid" 2>/dev/null || fail "the main process exited before it owned $app"
   tries=$((tries + 1))
   [ "$tries" -lt 50 ] || fail "$app did not appear on the bus"
