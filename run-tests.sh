@@ -15,7 +15,7 @@ options="-Dwerror=true"
 if [ "${EIPC_SANITIZE:-0}" = 1 ]; then
   builddir=${EIPC_BUILDDIR:-build-asan}
   options="$options -Db_sanitize=address,undefined -Db_lundef=false"
-  export ASAN_OPTIONS="detect_leaks=1:abort_on_error=1:strict_string_checks=1"
+  export ASAN_OPTIONS="detect_leaks=1:abort_on_error=1:strict_string_checks=1:fast_unwind_on_malloc=0"
   export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
   export LSAN_OPTIONS="suppressions=$(pwd)/tests/lsan.supp"
 fi

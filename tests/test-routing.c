@@ -194,13 +194,16 @@ static void
 test_reply (Fixture       *f,
             gconstpointer  data)
 {
-  TestChild *a = test_child_spawn ("listen:pong", "listen:quit", "id", "wait:quit:1", NULL);
-  guint64 a_id = child_id (a);
-  TestChild *b = test_child_spawn ("listen:pong", "listen:quit", "id", "send:ping:[]", "wait:pong:1", NULL);
-  guint64 b_id = child_id (b);
+  TestChild *a, *b;
+  guint64 a_id, b_id;
   g_autofree char *b_out = NULL, *a_out = NULL, *expected = NULL;
 
+  /* Before the renderers start: b sends at once. */
   eipc_main_on (f->main, "ping", reply_listener, NULL, NULL);
+  a = test_child_spawn ("listen:pong", "listen:quit", "id", "wait:quit:1", NULL);
+  a_id = child_id (a);
+  b = test_child_spawn ("listen:pong", "listen:quit", "id", "send:ping:[]", "wait:pong:1", NULL);
+  b_id = child_id (b);
   b_out = test_child_finish (b, NULL);
   expected = g_strdup_printf ("msg pong kind=send from=0 [%" G_GUINT64_FORMAT "]", b_id);
   g_assert_nonnull (strstr (b_out, expected));
