@@ -217,6 +217,7 @@ eipc_json_check (const char  *text,
   guint8 stack[EIPC_MAX_JSON_DEPTH / 8 + 1];  /* 1 = object, 0 = array */
   guint depth = 0;
   Scan s = { text, text, NULL };
+  char root;
 
   if (text == NULL)
     {
@@ -225,13 +226,10 @@ eipc_json_check (const char  *text,
       return FALSE;
     }
 
+  /* Not JSON and JSON that is not an array get different errors, so
+   * the whole value is checked before its kind. */
   skip_ws (&s);
-  if (want_array && *s.p != '[')
-    {
-      g_set_error_literal (error, EIPC_ERROR, EIPC_ERROR_INVALID_ARGS,
-                           "The arguments must be a JSON array");
-      return FALSE;
-    }
+  root = *s.p;
 
 value:
   skip_ws (&s);
@@ -322,6 +320,16 @@ after_value:
         {
           s.error = "trailing characters after the value";
           goto fail;
+        }
+      if (want_array && root != '[')
+        {
+          g_set_error (error, EIPC_ERROR, EIPC_ERROR_INVALID_ARGS,
+                       "The arguments must be a JSON array, not %s",
+                       root == '{' ? "an object" :
+                       root == '"' ? "a string" :
+                       root == 'n' ? "null" :
+                       root == 't' || root == 'f' ? "a boolean" : "a number");
+          return FALSE;
         }
       return TRUE;
     }

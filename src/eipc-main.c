@@ -141,8 +141,9 @@ main_reply_no_such_web_contents (sd_bus_message *m,
 }
 
 static int
-read_attach_options (sd_bus_message *m,
-                     guint64        *host_id)
+read_attach_options (sd_bus_message  *m,
+                     guint64         *host_id,
+                     const char     **bad_host_type)
 {
   int r;
 
@@ -158,6 +159,16 @@ read_attach_options (sd_bus_message *m,
         return r;
       if (strcmp (key, "host") == 0)
         {
+          const char *contents = NULL;
+
+          r = sd_bus_message_peek_type (m, NULL, &contents);
+          if (r < 0)
+            return r;
+          if (g_strcmp0 (contents, "t") != 0)
+            {
+              *bad_host_type = contents;
+              return -EINVAL;
+            }
           r = sd_bus_message_read (m, "v", "t", host_id);
           if (r < 0)
             return r;
@@ -289,13 +300,18 @@ method_attach (sd_bus_message *m,
   const char *sender = sd_bus_message_get_sender (m);
   EipcWebContents *wc;
   PendingAttach *pending;
+  const char *bad_host_type = NULL;
   guint64 host_id = 0;
   int r;
 
-  r = read_attach_options (m, &host_id);
+  r = read_attach_options (m, &host_id, &bad_host_type);
+  if (r < 0 && bad_host_type != NULL)
+    return eipc_reply_error (m, EIPC_ERROR_INVALID_ARGS,
+                             "The attach option 'host' must be a webContents "
+                             "id of type 't', not '%s'", bad_host_type);
   if (r < 0)
     return eipc_reply_error (m, EIPC_ERROR_INVALID_ARGS,
-                             "Bad attach options (option 'host' takes a 't'): %s",
+                             "Cannot read the attach options: %s",
                              g_strerror (-r));
 
   wc = g_hash_table_lookup (self->by_name, sender);
@@ -640,7 +656,11 @@ on_renderer_message (sd_bus_message *m,
       main_reject (self, m, error);
       return 0;
     }
-  r = sd_bus_message_read (m, "ss", &channel, &args);
+  /* Exactly (ss): extra arguments are refused, not silently dropped. */
+  if (sd_bus_message_has_signature (m, "ss"))
+    r = sd_bus_message_read (m, "ss", &channel, &args);
+  else
+    r = -ENXIO;
   if (r < 0)
     {
       g_set_error (&error, EIPC_ERROR, EIPC_ERROR_INVALID_ARGS,
