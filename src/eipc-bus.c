@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <poll.h>
+#include <signal.h>
 #include <string.h>
 
 #include <gio/gio.h>
@@ -273,4 +274,33 @@ eipc_web_contents_path_parse (const char *base_path,
     return FALSE;
   *id = value;
   return TRUE;
+}
+
+/* sd_bus_call() in libsystemd 252 fails with -EINTR when a signal (a
+ * SIGCHLD, say) interrupts its poll, after the call was sent: retrying
+ * would send it twice, and the reply would be lost. So the calling thread
+ * holds asynchronous signals while it blocks (they are delivered when the
+ * call returns); faults stay unblocked. */
+int
+eipc_bus_call_blocking (sd_bus          *bus,
+                        sd_bus_message  *message,
+                        guint64          timeout_usec,
+                        sd_bus_error    *error,
+                        sd_bus_message **reply)
+{
+  sigset_t all, saved;
+  int r;
+
+  sigfillset (&all);
+  sigdelset (&all, SIGSEGV);
+  sigdelset (&all, SIGBUS);
+  sigdelset (&all, SIGFPE);
+  sigdelset (&all, SIGILL);
+  sigdelset (&all, SIGTRAP);
+  sigdelset (&all, SIGABRT);
+  sigdelset (&all, SIGSYS);
+  pthread_sigmask (SIG_BLOCK, &all, &saved);
+  r = sd_bus_call (bus, message, timeout_usec, error, reply);
+  pthread_sigmask (SIG_SETMASK, &saved, NULL);
+  return r;
 }

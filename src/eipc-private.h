@@ -45,6 +45,11 @@ typedef void (*EipcBusClosedFunc) (gpointer user_data);
 
 int           eipc_bus_open                   (const char          *address,
                                                sd_bus             **ret);
+int           eipc_bus_call_blocking          (sd_bus              *bus,
+                                               sd_bus_message      *message,
+                                               guint64              timeout_usec,
+                                               sd_bus_error        *error,
+                                               sd_bus_message     **reply);
 GSource      *eipc_bus_source_new             (sd_bus              *bus,
                                                EipcBusClosedFunc    closed,
                                                gpointer             user_data);

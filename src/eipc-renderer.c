@@ -211,7 +211,7 @@ renderer_attach (EipcRenderer  *self,
 
   r = renderer_new_attach_call (self, &m);
   if (r >= 0)
-    r = sd_bus_call (self->bus, m, 0, &bus_error, &reply);
+    r = eipc_bus_call_blocking (self->bus, m, 0, &bus_error, &reply);
   if (r < 0)
     {
       eipc_set_error_from_bus_error (error, &bus_error, r);
@@ -1031,7 +1031,9 @@ eipc_renderer_invoke_finish (EipcRenderer  *self,
  * `ipcRenderer.sendSync`: a blocking method call; the listeners of
  * @channel in the main process run and one sets the return value. The
  * calling thread dispatches nothing else meanwhile, as in Electron;
- * messages that arrive are delivered afterwards, in order.
+ * messages that arrive are delivered afterwards, in order. Asynchronous
+ * POSIX signals are held for the calling thread while it blocks and
+ * delivered when the call returns.
  *
  * Returns: (transfer full): the return value, or %NULL with @error set:
  *   %EIPC_ERROR_NO_LISTENER at once without a listener,
@@ -1096,8 +1098,8 @@ eipc_renderer_send_sync_json (EipcRenderer  *self,
       return NULL;
     }
 
-  r = sd_bus_call (self->bus, m, (guint64) self->sync_timeout * 1000,
-                   &bus_error, &reply);
+  r = eipc_bus_call_blocking (self->bus, m, (guint64) self->sync_timeout * 1000,
+                              &bus_error, &reply);
   if (r < 0)
     {
       eipc_set_error_from_bus_error (error, &bus_error, r);

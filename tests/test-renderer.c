@@ -4,6 +4,8 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 
+#include <pthread.h>
+#include <signal.h>
 #include <string.h>
 
 #include "test-common.h"
@@ -72,10 +74,29 @@ main_reply (EipcEvent *event,
   g_assert_no_error (error);
 }
 
+static gboolean
+answer_later (gpointer user_data)
+{
+  eipc_event_set_return_value_json (user_data, "\"slow\"", NULL);
+  return G_SOURCE_REMOVE;
+}
+
+/* Answers after 300 ms, from the main process's own context. */
+static void
+main_slow_sync (EipcEvent *event,
+                gpointer   user_data)
+{
+  g_autoptr(GSource) source = g_timeout_source_new (300);
+
+  g_source_set_callback (source, answer_later, g_object_ref (event), g_object_unref);
+  g_source_attach (source, g_main_context_get_thread_default ());
+}
+
 static void
 main_setup (EipcMain *main,
             gpointer  user_data)
 {
+  eipc_main_on (main, "slow-sync", main_slow_sync, NULL, NULL);
   eipc_main_handle (main, "ping", main_resolve_pong, NULL, NULL, NULL);
   eipc_main_handle (main, "fail", main_reject_boom, NULL, NULL, NULL);
   eipc_main_handle (main, "hold", main_hold, NULL, NULL, NULL);
@@ -272,6 +293,56 @@ test_send_sync (Fixture       *f,
   g_assert_cmpstr (f->log->str, ==, "during[1];during[2];during[3];");
 }
 
+/* A signal arriving while sendSync blocks (a SIGCHLD, say) does not
+ * break the call: sd_bus_call() alone fails with EINTR after sending. */
+static volatile sig_atomic_t got_usr1;
+
+static void
+on_usr1 (int signum)
+{
+  got_usr1 = 1;
+}
+
+typedef struct {
+  pthread_t target;
+} Kicker;
+
+static gpointer
+kick_later (gpointer data)
+{
+  Kicker *k = data;
+
+  g_usleep (100 * 1000);
+  pthread_kill (k->target, SIGUSR1);
+  return NULL;
+}
+
+static void
+test_send_sync_signal (Fixture       *f,
+                       gconstpointer  data)
+{
+  struct sigaction action = { 0 }, saved;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonNode) node = NULL;
+  Kicker k = { pthread_self () };
+  GThread *kicker;
+
+  action.sa_handler = on_usr1;
+  sigemptyset (&action.sa_mask);
+  action.sa_flags = 0;  /* no SA_RESTART: poll() fails with EINTR */
+  sigaction (SIGUSR1, &action, &saved);
+  got_usr1 = 0;
+
+  kicker = g_thread_new ("kicker", kick_later, &k);
+  node = eipc_renderer_send_sync_json (f->renderer, "slow-sync", "[]", &error);
+  g_thread_join (kicker);
+  g_assert_no_error (error);
+  g_assert_cmpstr (json_node_get_string (node), ==, "slow");
+  /* Held during the call, delivered after it. */
+  g_assert_true (got_usr1);
+  sigaction (SIGUSR1, &saved, NULL);
+}
+
 /* Listener rules on the renderer side, with messages from event.reply. */
 static void
 append_a (EipcEvent *event, gpointer user_data) { g_string_append (((Fixture *) user_data)->log, "a"); }
@@ -370,6 +441,7 @@ main (int   argc,
   ADD ("/ipc/renderer/invoke", test_invoke);
   ADD ("/ipc/renderer/invoke-cancel", test_invoke_cancel);
   ADD ("/ipc/renderer/send-sync", test_send_sync);
+  ADD ("/ipc/renderer/send-sync-signal", test_send_sync_signal);
   ADD ("/ipc/renderer/listeners", test_listeners);
   ADD ("/ipc/renderer/bad-json", test_bad_json);
 
