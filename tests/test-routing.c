@@ -34,6 +34,9 @@ fixture_teardown (Fixture       *f,
 {
   g_dbus_connection_close_sync (f->client, NULL, NULL);
   g_clear_object (&f->client);
+  /* Let GDBus's queued signal dispatches run (and free their messages). */
+  while (g_main_context_iteration (NULL, FALSE))
+    ;
   g_assert_finalize_object (f->main);
 }
 
@@ -139,6 +142,7 @@ test_broadcast (Fixture       *f,
   guint64 ids[3];
   guint seen = 0, sub;
   g_autoptr(GError) error = NULL;
+  g_autoptr(GVariant) bus_id = NULL;
 
   sub = g_dbus_connection_signal_subscribe (f->client, NULL, "org.eipc.WebContents1",
                                             "Message", "/org/eipc/Test/WebContents",
@@ -150,9 +154,9 @@ test_broadcast (Fixture       *f,
       ids[i] = child_id (children[i]);
     }
   /* Make sure the bus has the subscription before the broadcast. */
-  g_dbus_connection_call_sync (f->client, "org.freedesktop.DBus", "/org/freedesktop/DBus",
-                               "org.freedesktop.DBus", "GetId", NULL, NULL,
-                               G_DBUS_CALL_FLAGS_NONE, -1, NULL, &error);
+  bus_id = g_dbus_connection_call_sync (f->client, "org.freedesktop.DBus", "/org/freedesktop/DBus",
+                                        "org.freedesktop.DBus", "GetId", NULL, NULL,
+                                        G_DBUS_CALL_FLAGS_NONE, -1, NULL, &error);
   g_assert_no_error (error);
 
   g_assert_true (eipc_main_broadcast_json (f->main, "news", "[\"hot\"]", &error));
