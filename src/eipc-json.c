@@ -10,6 +10,7 @@
 
 #include "config.h"
 
+#include <math.h>
 #include <string.h>
 
 #include "eipc-private.h"
@@ -374,16 +375,115 @@ eipc_args_check (const char  *args_json,
   return eipc_json_check (args_json, TRUE, error);
 }
 
+static void
+write_string (GString    *out,
+              const char *text)
+{
+  g_string_append_c (out, '"');
+  for (const char *p = text; *p != '\0'; p++)
+    {
+      guchar c = (guchar) *p;
+
+      switch (c)
+        {
+        case '"':  g_string_append (out, "\\\""); break;
+        case '\\': g_string_append (out, "\\\\"); break;
+        case '\b': g_string_append (out, "\\b"); break;
+        case '\f': g_string_append (out, "\\f"); break;
+        case '\n': g_string_append (out, "\\n"); break;
+        case '\r': g_string_append (out, "\\r"); break;
+        case '\t': g_string_append (out, "\\t"); break;
+        default:
+          if (c < 0x20)
+            g_string_append_printf (out, "\\u%04x", c);
+          else
+            g_string_append_c (out, (char) c);
+        }
+    }
+  g_string_append_c (out, '"');
+}
+
+static void
+write_node (GString  *out,
+            JsonNode *node)
+{
+  switch (node != NULL ? JSON_NODE_TYPE (node) : JSON_NODE_NULL)
+    {
+    case JSON_NODE_OBJECT:
+      {
+        JsonObject *object = json_node_get_object (node);
+        g_autoptr(GList) members = json_object_get_members (object);
+
+        g_string_append_c (out, '{');
+        for (GList *l = members; l != NULL; l = l->next)
+          {
+            if (l != members)
+              g_string_append_c (out, ',');
+            write_string (out, l->data);
+            g_string_append_c (out, ':');
+            write_node (out, json_object_get_member (object, l->data));
+          }
+        g_string_append_c (out, '}');
+      }
+      break;
+    case JSON_NODE_ARRAY:
+      {
+        JsonArray *array = json_node_get_array (node);
+        guint n = json_array_get_length (array);
+
+        g_string_append_c (out, '[');
+        for (guint i = 0; i < n; i++)
+          {
+            if (i > 0)
+              g_string_append_c (out, ',');
+            write_node (out, json_array_get_element (array, i));
+          }
+        g_string_append_c (out, ']');
+      }
+      break;
+    case JSON_NODE_VALUE:
+      switch (json_node_get_value_type (node))
+        {
+        case G_TYPE_INT64:
+          g_string_append_printf (out, "%" G_GINT64_FORMAT, json_node_get_int (node));
+          break;
+        case G_TYPE_DOUBLE:
+          {
+            double d = json_node_get_double (node);
+            char buf[G_ASCII_DTOSTR_BUF_SIZE];
+
+            /* JSON has no Infinity or NaN: JSON.stringify writes null. */
+            if (!isfinite (d))
+              g_string_append (out, "null");
+            else
+              g_string_append (out, g_ascii_dtostr (buf, sizeof buf, d));
+          }
+          break;
+        case G_TYPE_BOOLEAN:
+          g_string_append (out, json_node_get_boolean (node) ? "true" : "false");
+          break;
+        case G_TYPE_STRING:
+          write_string (out, json_node_get_string (node));
+          break;
+        default:
+          g_string_append (out, "null");
+        }
+      break;
+    case JSON_NODE_NULL:
+    default:
+      g_string_append (out, "null");
+    }
+}
+
+/* Writes compact JSON. Not json-glib's generator: json-glib 1.6 writes
+ * doubles as "inf.0" or "1e+308.0", which are not JSON. */
 char *
 eipc_json_node_to_string (JsonNode *node)
 {
-  g_autoptr(JsonGenerator) generator = NULL;
+  GString *out = g_string_sized_new (64);
 
-  if (node == NULL)
-    return g_strdup ("null");
-  generator = json_generator_new ();
-  json_generator_set_root (generator, node);
-  return json_generator_to_data (generator, NULL);
+  write_node (out, node);
+  return g_string_free (out, FALSE);
 }
 
 char *

@@ -3,6 +3,7 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 
+#include <math.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -331,6 +332,91 @@ test_handle (Fixture       *f,
   g_assert_cmpuint (once_calls, ==, 1);
 }
 
+/* Whatever a handler resolves with travels as valid JSON: numbers at
+ * their limits, non-finite doubles (null, as JSON.stringify writes them),
+ * strings with quotes and control characters. */
+static void
+handle_values (EipcEvent *event,
+               gpointer   user_data)
+{
+  g_autoptr(JsonBuilder) b = json_builder_new ();
+  g_autoptr(JsonNode) root = NULL;
+
+  json_builder_begin_array (b);
+  json_builder_add_double_value (b, 1e308);
+  json_builder_add_double_value (b, -2.5e-300);
+  json_builder_add_double_value (b, 0.1);
+  json_builder_add_double_value (b, INFINITY);
+  json_builder_add_double_value (b, NAN);
+  json_builder_add_int_value (b, G_MININT64);
+  json_builder_add_string_value (b, "q\"b\\n\n\x01\xc3\xa9");
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "z");
+  json_builder_add_null_value (b);
+  json_builder_set_member_name (b, "a");
+  json_builder_add_boolean_value (b, TRUE);
+  json_builder_end_object (b);
+  json_builder_end_array (b);
+  root = json_builder_get_root (b);
+  eipc_event_resolve (event, root);
+}
+
+typedef struct {
+  const char *channel;
+  char       *result;   /* the text on the wire */
+  gboolean    done;
+} WireCall;
+
+static gpointer
+wire_invoke_thread (gpointer data)
+{
+  WireCall *call = data;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GDBusConnection) c = NULL;
+  g_autoptr(GVariant) reply = NULL;
+
+  c = g_dbus_connection_new_for_address_sync (test_bus_address (),
+                                              G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT |
+                                              G_DBUS_CONNECTION_FLAGS_MESSAGE_BUS_CONNECTION,
+                                              NULL, NULL, &error);
+  g_assert_no_error (error);
+  reply = g_dbus_connection_call_sync (c, TEST_APP_ID, "/org/eipc/Test", "org.eipc.Main1",
+                                       "Invoke", g_variant_new ("(ss)", call->channel, "[]"),
+                                       G_VARIANT_TYPE ("(s)"), G_DBUS_CALL_FLAGS_NONE, 5000,
+                                       NULL, &error);
+  g_assert_no_error (error);
+  g_variant_get (reply, "(s)", &call->result);
+  g_atomic_int_set (&call->done, TRUE);
+  return NULL;
+}
+
+/* Invokes @channel from a plain D-Bus client and returns the result text
+ * exactly as it travelled. */
+static char *
+invoke_on_the_wire (const char *channel)
+{
+  WireCall call = { channel, NULL, FALSE };
+  GThread *thread = g_thread_new ("wire", wire_invoke_thread, &call);
+
+  while (!g_atomic_int_get (&call.done))
+    g_main_context_iteration (NULL, FALSE);
+  g_thread_join (thread);
+  return call.result;
+}
+
+static void
+test_resolve_values (Fixture       *f,
+                     gconstpointer  data)
+{
+  g_autofree char *text = NULL;
+
+  eipc_main_handle (f->main, "values", handle_values, NULL, NULL, NULL);
+  text = invoke_on_the_wire ("values");
+  g_assert_cmpstr (text, ==,
+                   "[1e+308,-2.5e-300,0.10000000000000001,null,null,"
+                   "-9223372036854775808,\"q\\\"b\\\\n\\n\\u0001\xc3\xa9\",{\"z\":null,\"a\":true}]");
+}
+
 /* A handler may answer later; the renderer keeps waiting meanwhile. */
 static void
 test_handle_deferred (Fixture       *f,
@@ -529,6 +615,7 @@ main (int   argc,
   ADD ("/ipc/main/listeners", test_listeners);
   ADD ("/ipc/main/handle", test_handle);
   ADD ("/ipc/main/handle-deferred", test_handle_deferred);
+  ADD ("/ipc/main/resolve-values", test_resolve_values);
   ADD ("/ipc/main/send-sync", test_send_sync);
   ADD ("/ipc/main/order", test_order);
   ADD ("/ipc/main/event-sender", test_event_sender);
