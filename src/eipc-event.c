@@ -21,6 +21,7 @@ struct _EipcEvent
   EipcWebContents *sender;     /* main side, NULL for unattached clients */
   EipcRenderer    *renderer;   /* renderer side */
   gboolean         answered;
+  gboolean         tracked;    /* counted in the main's calls in flight */
 };
 
 G_DEFINE_FINAL_TYPE (EipcEvent, eipc_event, G_TYPE_OBJECT)
@@ -29,6 +30,23 @@ static gboolean
 event_expects_answer (EipcEvent *self)
 {
   return self->kind == EIPC_EVENT_INVOKE || self->kind == EIPC_EVENT_SEND_SYNC;
+}
+
+/* The call is answered: it no longer counts against the sender's limit. */
+static void
+event_untrack (EipcEvent *self)
+{
+  if (!self->tracked)
+    return;
+  self->tracked = FALSE;
+  eipc_main_call_done (self->main, sd_bus_message_get_sender (self->message));
+}
+
+void
+eipc_event_set_tracked (EipcEvent *self)
+{
+  g_assert (self->main != NULL);
+  self->tracked = TRUE;
 }
 
 static void
@@ -50,6 +68,7 @@ eipc_event_finalize (GObject *object)
                           "No listener set a return value for sendSync on '%s'",
                           self->channel);
     }
+  event_untrack (self);
 
   g_clear_pointer (&self->args, json_array_unref);
   g_clear_pointer (&self->message, sd_bus_message_unref);
@@ -115,6 +134,7 @@ eipc_event_reject_no_handler (EipcEvent *self)
   self->answered = TRUE;
   eipc_reply_error (self->message, EIPC_ERROR_NO_HANDLER,
                     "No handler registered for '%s'", self->channel);
+  event_untrack (self);
 }
 
 /**
@@ -289,6 +309,7 @@ event_answer_text (EipcEvent  *self,
     return FALSE;
   self->answered = TRUE;
   r = sd_bus_reply_method_return (self->message, "s", text);
+  event_untrack (self);
   if (r < 0)
     g_debug ("eipc: could not answer '%s': %s", self->channel, g_strerror (-r));
   return TRUE;
@@ -444,6 +465,7 @@ eipc_event_reject (EipcEvent  *self,
   r = eipc_reply_error (self->message, EIPC_ERROR_HANDLER_FAILED,
                         "Error invoking remote method '%s': Error: %s",
                         self->channel, message);
+  event_untrack (self);
   if (r < 0)
     g_debug ("eipc: could not answer '%s': %s", self->channel, g_strerror (-r));
   return TRUE;

@@ -32,9 +32,14 @@ struct _EipcMain
 
   GHashTable       *by_id;          /* guint64* -> EipcWebContents */
   GHashTable       *by_name;        /* unique name -> EipcWebContents */
-  GHashTable       *attaching;      /* PendingAttach set */
+  GHashTable       *attaching;      /* unique name -> PendingAttach */
   guint64           last_id;
   gboolean          strict;
+
+  /* Limits, settable; see eipc_main_set_limits(). */
+  guint             max_pending_calls;
+  gsize             max_args_size;
+  GHashTable       *in_flight;      /* unique name -> unanswered calls */
 };
 
 typedef struct {
@@ -42,6 +47,7 @@ typedef struct {
   sd_bus_message *call;
   sd_bus_slot    *slot;
   guint64         host_id;
+  GPtrArray      *more_calls;  /* later Attach calls of the same client */
 } PendingAttach;
 
 enum {
@@ -56,12 +62,19 @@ static guint signals[N_SIGNALS];
 G_DEFINE_FINAL_TYPE (EipcMain, eipc_main, G_TYPE_OBJECT)
 
 static void
+message_unref (gpointer data)
+{
+  sd_bus_message_unref (data);
+}
+
+static void
 pending_attach_free (gpointer data)
 {
   PendingAttach *pending = data;
 
   sd_bus_slot_unref (pending->slot);
   sd_bus_message_unref (pending->call);
+  g_clear_pointer (&pending->more_calls, g_ptr_array_unref);
   g_free (pending);
 }
 
@@ -120,8 +133,54 @@ main_check_message (EipcMain    *self,
                     const char  *args,
                     GError     **error)
 {
+  gsize size = strnlen (args, self->max_args_size + 1);
+
+  if (size > self->max_args_size)
+    {
+      g_set_error (error, EIPC_ERROR, EIPC_ERROR_LIMITS_EXCEEDED,
+                   "The arguments are larger than the limit of %" G_GSIZE_FORMAT
+                   " bytes", self->max_args_size);
+      return FALSE;
+    }
   return eipc_channel_check (channel, error) &&
          eipc_json_check (args, TRUE, error);
+}
+
+/* Counts a call the sender waits on; refuses one past the limit. */
+static gboolean
+main_track_call (EipcMain        *self,
+                 sd_bus_message  *m,
+                 GError         **error)
+{
+  const char *sender = sd_bus_message_get_sender (m);
+  gpointer key, value;
+  guint count = 0;
+
+  if (g_hash_table_lookup_extended (self->in_flight, sender, &key, &value))
+    count = GPOINTER_TO_UINT (value);
+  if (count >= self->max_pending_calls)
+    {
+      g_set_error (error, EIPC_ERROR, EIPC_ERROR_LIMITS_EXCEEDED,
+                   "Too many calls in flight from %s (the limit is %u)",
+                   sender, self->max_pending_calls);
+      return FALSE;
+    }
+  g_hash_table_insert (self->in_flight, g_strdup (sender), GUINT_TO_POINTER (count + 1));
+  return TRUE;
+}
+
+/* Called by an event once its call is answered (or dropped). */
+void
+eipc_main_call_done (EipcMain   *self,
+                     const char *sender)
+{
+  guint count = GPOINTER_TO_UINT (g_hash_table_lookup (self->in_flight, sender));
+
+  g_assert (count > 0);
+  if (count == 1)
+    g_hash_table_remove (self->in_flight, sender);
+  else
+    g_hash_table_insert (self->in_flight, g_strdup (sender), GUINT_TO_POINTER (count - 1));
 }
 
 static EipcWebContents *
@@ -232,6 +291,24 @@ reply_attached (sd_bus_message  *call,
                                      eipc_web_contents_get_object_path (wc));
 }
 
+/* Answers the Attach call and any later ones of the same client. */
+static void
+pending_attach_answer (PendingAttach   *pending,
+                       EipcWebContents *wc,
+                       const GError    *error)
+{
+  for (guint i = 0; i <= (pending->more_calls != NULL ? pending->more_calls->len : 0); i++)
+    {
+      sd_bus_message *call = i == 0 ? pending->call
+                                    : g_ptr_array_index (pending->more_calls, i - 1);
+
+      if (wc != NULL)
+        reply_attached (call, wc);
+      else
+        eipc_reply_gerror (call, error);
+    }
+}
+
 static int
 attach_credentials_done (sd_bus_message *reply,
                          void           *userdata,
@@ -239,55 +316,49 @@ attach_credentials_done (sd_bus_message *reply,
 {
   PendingAttach *pending = userdata;
   EipcMain *self = pending->main;
-  const char *sender = sd_bus_message_get_sender (pending->call);
-  const sd_bus_error *error = sd_bus_message_get_error (reply);
+  g_autofree char *sender = g_strdup (sd_bus_message_get_sender (pending->call));
+  const sd_bus_error *bus_error = sd_bus_message_get_error (reply);
+  g_autoptr(GError) error = NULL;
   guint32 pid = 0, uid = G_MAXUINT32;
-  EipcWebContents *wc;
+  EipcWebContents *wc = NULL;
   int r;
 
-  if (error != NULL)
+  if (bus_error != NULL)
     {
       /* The client is gone already (or the bus refused): no webContents. */
-      eipc_reply_error (pending->call, EIPC_ERROR_DISCONNECTED,
-                        "Cannot read the credentials of %s: %s", sender,
-                        error->message);
-      goto out;
+      g_set_error (&error, EIPC_ERROR, EIPC_ERROR_DISCONNECTED,
+                   "Cannot read the credentials of %s: %s", sender,
+                   bus_error->message);
     }
-
-  r = read_credentials (reply, &pid, &uid);
-  if (r < 0)
+  else if ((r = read_credentials (reply, &pid, &uid)) < 0)
     {
-      eipc_reply_error (pending->call, EIPC_ERROR_FAILED,
-                        "Cannot parse the credentials of %s: %s", sender,
-                        g_strerror (-r));
-      goto out;
+      g_set_error (&error, EIPC_ERROR, EIPC_ERROR_FAILED,
+                   "Cannot parse the credentials of %s: %s", sender,
+                   g_strerror (-r));
+    }
+  else if (pending->host_id != 0 && main_lookup (self, pending->host_id) == NULL)
+    {
+      g_set_error (&error, EIPC_ERROR, EIPC_ERROR_NO_SUCH_WEB_CONTENTS,
+                   "No webContents with id %" G_GUINT64_FORMAT " is attached",
+                   pending->host_id);
+    }
+  else
+    {
+      wc = eipc_web_contents_new (self, ++self->last_id, sender, pid, uid,
+                                  pending->host_id);
+      g_hash_table_insert (self->by_id, g_memdup2 (&self->last_id, sizeof (guint64)), wc);
+      g_hash_table_insert (self->by_name, g_strdup (sender), g_object_ref (wc));
+      g_debug ("eipc: %s attached as webContents %" G_GUINT64_FORMAT " (pid %u)",
+               sender, self->last_id, pid);
     }
 
-  wc = g_hash_table_lookup (self->by_name, sender);
+  pending_attach_answer (pending, wc, error);
+  g_hash_table_remove (self->attaching, sender);
   if (wc != NULL)
     {
-      /* Two Attach calls raced: both get the one webContents. */
-      reply_attached (pending->call, wc);
-      goto out;
+      main_properties_changed (self, "WebContents");
+      g_signal_emit (self, signals[SIGNAL_WEB_CONTENTS_ATTACHED], 0, wc);
     }
-  if (pending->host_id != 0 && main_lookup (self, pending->host_id) == NULL)
-    {
-      main_reply_no_such_web_contents (pending->call, pending->host_id);
-      goto out;
-    }
-
-  wc = eipc_web_contents_new (self, ++self->last_id, sender, pid, uid,
-                              pending->host_id);
-  g_hash_table_insert (self->by_id, g_memdup2 (&self->last_id, sizeof (guint64)), wc);
-  g_hash_table_insert (self->by_name, g_strdup (sender), g_object_ref (wc));
-  g_debug ("eipc: %s attached as webContents %" G_GUINT64_FORMAT " (pid %u)",
-           sender, self->last_id, pid);
-  reply_attached (pending->call, wc);
-  main_properties_changed (self, "WebContents");
-  g_signal_emit (self, signals[SIGNAL_WEB_CONTENTS_ATTACHED], 0, wc);
-
-out:
-  g_hash_table_remove (self->attaching, pending);
   return 1;
 }
 
@@ -314,11 +385,29 @@ method_attach (sd_bus_message *m,
                              "Cannot read the attach options: %s",
                              g_strerror (-r));
 
+  /* One connection is one renderer: attaching again gives the same
+   * webContents, so a client that attaches thousands of times costs
+   * nothing more. */
   wc = g_hash_table_lookup (self->by_name, sender);
   if (wc != NULL)
     return reply_attached (m, wc);
   if (host_id != 0 && main_lookup (self, host_id) == NULL)
     return main_reply_no_such_web_contents (m, host_id);
+
+  pending = g_hash_table_lookup (self->attaching, sender);
+  if (pending != NULL)
+    {
+      /* Its credentials are on their way already: answer with the rest. */
+      if (pending->more_calls == NULL)
+        pending->more_calls = g_ptr_array_new_with_free_func (message_unref);
+      if (pending->more_calls->len >= self->max_pending_calls)
+        return eipc_reply_error (m, EIPC_ERROR_LIMITS_EXCEEDED,
+                                 "Too many Attach calls in flight from %s "
+                                 "(the limit is %u)", sender,
+                                 self->max_pending_calls);
+      g_ptr_array_add (pending->more_calls, sd_bus_message_ref (m));
+      return 1;
+    }
 
   /* The credentials come from the bus, once, asynchronously: the main
    * process never blocks on a client. */
@@ -335,7 +424,7 @@ method_attach (sd_bus_message *m,
       pending_attach_free (pending);
       return r;
     }
-  g_hash_table_add (self->attaching, pending);
+  g_hash_table_insert (self->attaching, g_strdup (sender), pending);
   return 1;
 }
 
@@ -391,9 +480,13 @@ method_invoke (sd_bus_message *m,
       !main_check_message (self, channel, args, &error))
     return eipc_reply_gerror (m, error);
 
+  if (!main_track_call (self, m, &error))
+    return eipc_reply_gerror (m, error);
+
   event = eipc_event_new (EIPC_EVENT_INVOKE, m, channel, args,
                           wc != NULL ? eipc_web_contents_get_id (wc) : 0);
   eipc_event_set_main (event, self, wc);
+  eipc_event_set_tracked (event);
   if (!eipc_handler_table_dispatch (&self->handlers, channel, event))
     {
       /* The event must not answer again when it goes. */
@@ -426,9 +519,13 @@ method_send_sync (sd_bus_message *m,
                              "No listener registered for sendSync on '%s'",
                              channel);
 
+  if (!main_track_call (self, m, &error))
+    return eipc_reply_gerror (m, error);
+
   event = eipc_event_new (EIPC_EVENT_SEND_SYNC, m, channel, args,
                           wc != NULL ? eipc_web_contents_get_id (wc) : 0);
   eipc_event_set_main (event, self, wc);
+  eipc_event_set_tracked (event);
   eipc_listener_list_emit (&self->listeners, channel, event);
   return 1;
 }
@@ -756,6 +853,7 @@ eipc_main_finalize (GObject *object)
   g_clear_pointer (&self->by_id, g_hash_table_unref);
   g_clear_pointer (&self->by_name, g_hash_table_unref);
   g_clear_pointer (&self->attaching, g_hash_table_unref);
+  g_clear_pointer (&self->in_flight, g_hash_table_unref);
   g_free (self->app_id);
   g_free (self->path);
   g_free (self->broadcast_path);
@@ -821,7 +919,11 @@ eipc_main_init (EipcMain *self)
                                        g_object_unref);
   self->by_name = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
                                          g_object_unref);
-  self->attaching = g_hash_table_new_full (NULL, NULL, pending_attach_free, NULL);
+  self->attaching = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+                                           pending_attach_free);
+  self->in_flight = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  self->max_pending_calls = EIPC_DEFAULT_MAX_PENDING_CALLS;
+  self->max_args_size = EIPC_DEFAULT_MAX_ARGS_SIZE;
 }
 
 static gboolean
@@ -1351,6 +1453,64 @@ eipc_main_broadcast_json (EipcMain    *self,
       return FALSE;
     }
   return TRUE;
+}
+
+/**
+ * eipc_main_set_limits:
+ * @self: an #EipcMain
+ * @max_pending_calls: how many invokes and sendSyncs one client may have
+ *   waiting for an answer at once, 0 for the default
+ *   (%EIPC_DEFAULT_MAX_PENDING_CALLS)
+ * @max_args_size: the largest arguments text accepted, in bytes, 0 for
+ *   the default (%EIPC_DEFAULT_MAX_ARGS_SIZE)
+ *
+ * Bounds what one client can make the main process hold. A call past a
+ * limit gets %EIPC_ERROR_LIMITS_EXCEEDED (`org.eipc.Error.LimitsExceeded`)
+ * at once; a signal past it is dropped and reported through
+ * #EipcMain::message-rejected. One connection is one renderer, however
+ * often it attaches.
+ */
+void
+eipc_main_set_limits (EipcMain *self,
+                      guint     max_pending_calls,
+                      gsize     max_args_size)
+{
+  g_return_if_fail (EIPC_IS_MAIN (self));
+
+  self->max_pending_calls = max_pending_calls != 0 ? max_pending_calls
+                                                   : EIPC_DEFAULT_MAX_PENDING_CALLS;
+  self->max_args_size = max_args_size != 0 ? max_args_size
+                                           : EIPC_DEFAULT_MAX_ARGS_SIZE;
+}
+
+/**
+ * eipc_main_get_max_pending_calls:
+ * @self: an #EipcMain
+ *
+ * Gets the limit of calls one client may have waiting.
+ *
+ * Returns: the limit
+ */
+guint
+eipc_main_get_max_pending_calls (EipcMain *self)
+{
+  g_return_val_if_fail (EIPC_IS_MAIN (self), 0);
+  return self->max_pending_calls;
+}
+
+/**
+ * eipc_main_get_max_args_size:
+ * @self: an #EipcMain
+ *
+ * Gets the largest arguments text accepted, in bytes.
+ *
+ * Returns: the limit
+ */
+gsize
+eipc_main_get_max_args_size (EipcMain *self)
+{
+  g_return_val_if_fail (EIPC_IS_MAIN (self), 0);
+  return self->max_args_size;
 }
 
 sd_bus *

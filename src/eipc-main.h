@@ -29,6 +29,22 @@ G_BEGIN_DECLS
 EIPC_AVAILABLE_IN_1_0
 G_DECLARE_FINAL_TYPE (EipcMain, eipc_main, EIPC, MAIN, GObject)
 
+/**
+ * EIPC_DEFAULT_MAX_PENDING_CALLS:
+ *
+ * How many invokes and sendSyncs one client may have waiting for an answer
+ * at once, unless eipc_main_set_limits() says otherwise.
+ */
+#define EIPC_DEFAULT_MAX_PENDING_CALLS 1024
+
+/**
+ * EIPC_DEFAULT_MAX_ARGS_SIZE:
+ *
+ * The largest arguments text (bytes of JSON) the main process accepts,
+ * unless eipc_main_set_limits() says otherwise: 16 MiB.
+ */
+#define EIPC_DEFAULT_MAX_ARGS_SIZE (16 * 1024 * 1024)
+
 EIPC_AVAILABLE_IN_1_0
 EipcMain        *eipc_main_new                    (const char       *app_id,
                                                    GError          **error);
@@ -47,6 +63,14 @@ void             eipc_main_set_strict             (EipcMain         *self,
                                                    gboolean          strict);
 EIPC_AVAILABLE_IN_1_0
 gboolean         eipc_main_get_strict             (EipcMain         *self);
+EIPC_AVAILABLE_IN_1_0
+void             eipc_main_set_limits             (EipcMain         *self,
+                                                   guint             max_pending_calls,
+                                                   gsize             max_args_size);
+EIPC_AVAILABLE_IN_1_0
+guint            eipc_main_get_max_pending_calls  (EipcMain         *self);
+EIPC_AVAILABLE_IN_1_0
+gsize            eipc_main_get_max_args_size      (EipcMain         *self);
 
 EIPC_AVAILABLE_IN_1_0
 guint            eipc_main_on                     (EipcMain         *self,

@@ -135,6 +135,7 @@ void          eipc_event_set_main             (EipcEvent           *self,
 void          eipc_event_set_renderer         (EipcEvent           *self,
                                                EipcRenderer        *renderer);
 void          eipc_event_reject_no_handler    (EipcEvent           *self);
+void          eipc_event_set_tracked          (EipcEvent           *self);
 
 /* eipc-call.c: an async method call behind a GTask */
 typedef enum {
@@ -160,6 +161,8 @@ gboolean      eipc_renderer_queue_send_to     (EipcRenderer        *self,
 
 /* eipc-main.c */
 sd_bus       *eipc_main_get_bus               (EipcMain            *self);
+void          eipc_main_call_done             (EipcMain            *self,
+                                               const char          *sender);
 gboolean      eipc_main_deliver               (EipcMain            *self,
                                                EipcWebContents     *target,
                                                const char          *member,
