@@ -26,6 +26,9 @@ struct _EipcMain
   sd_bus_slot      *vtable_slot;
   sd_bus_slot      *message_slot;
   sd_bus_slot      *owner_slot;
+  sd_bus_slot      *wc_signals_slot;    /* BASE/WebContents[/ID] objects */
+  sd_bus_slot      *wc_properties_slot;
+  sd_bus_slot      *wc_enumerator_slot;
 
   EipcListenerList  listeners;
   EipcHandlerTable  handlers;
@@ -844,6 +847,9 @@ eipc_main_finalize (GObject *object)
   g_clear_pointer (&self->vtable_slot, sd_bus_slot_unref);
   g_clear_pointer (&self->message_slot, sd_bus_slot_unref);
   g_clear_pointer (&self->owner_slot, sd_bus_slot_unref);
+  g_clear_pointer (&self->wc_signals_slot, sd_bus_slot_unref);
+  g_clear_pointer (&self->wc_properties_slot, sd_bus_slot_unref);
+  g_clear_pointer (&self->wc_enumerator_slot, sd_bus_slot_unref);
   if (self->source != NULL)
     {
       g_source_destroy (self->source);
@@ -945,6 +951,12 @@ main_start (EipcMain    *self,
 
   r = sd_bus_add_object_vtable (self->bus, &self->vtable_slot, self->path,
                                 EIPC_MAIN_INTERFACE, main_vtable, self);
+  if (r < 0)
+    goto fail;
+  r = eipc_main_register_web_contents_objects (self, self->bus,
+                                               &self->wc_signals_slot,
+                                               &self->wc_properties_slot,
+                                               &self->wc_enumerator_slot);
   if (r < 0)
     goto fail;
   r = sd_bus_match_signal (self->bus, &self->message_slot, NULL, NULL,

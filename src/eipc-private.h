@@ -171,6 +171,14 @@ gboolean      eipc_main_deliver               (EipcMain            *self,
                                                guint64              sender_id,
                                                GError             **error);
 
+/* eipc-objects.c */
+int           eipc_main_register_web_contents_objects
+                                              (EipcMain            *self,
+                                               sd_bus              *bus,
+                                               sd_bus_slot        **ret_signals,
+                                               sd_bus_slot        **ret_properties,
+                                               sd_bus_slot        **ret_enumerator);
+
 /* eipc-web-contents.c */
 EipcWebContents *eipc_web_contents_new        (EipcMain            *main,
                                                guint64              id,

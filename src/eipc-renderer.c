@@ -107,6 +107,7 @@ static const sd_bus_vtable renderer_vtable[] = {
                            SD_BUS_ARGS ("s", channel, "s", args),
                            SD_BUS_RESULT ("s", result),
                            method_invoke, SD_BUS_VTABLE_UNPRIVILEGED),
+  SD_BUS_SIGNAL_WITH_ARGS ("Message", SD_BUS_ARGS ("s", channel, "s", args), 0),
   SD_BUS_VTABLE_END
 };
 
