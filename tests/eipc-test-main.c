@@ -9,6 +9,11 @@
  *   hold:CH            invoke on CH is kept, never answered
  *   echo-sync:CH       sendSync on CH returns its arguments
  *   die-on:CH          invoke or sendSync on CH SIGKILLs this process
+ *   hold-sync:CH       sendSync on CH is kept, never answered
+ *   load               serve a load run (see load-common.h); prints
+ *                      "load-stats ..." when it quits
+ *   broadcast:N:MS     broadcast [0] .. [N-1] on "bcast", one every MS ms
+ *   exit-on-disconnect quit, printing "disconnected", when the bus goes
  */
 
 #include <signal.h>
@@ -17,6 +22,8 @@
 
 #include <eipc.h>
 #include <glib-unix.h>
+
+#include "load-common.h"
 
 static GPtrArray *held;
 
@@ -75,6 +82,14 @@ quit (gpointer user_data)
   return G_SOURCE_REMOVE;
 }
 
+static void
+on_disconnected (EipcMain *main,
+                 gpointer  user_data)
+{
+  printf ("disconnected\n");
+  g_main_loop_quit (user_data);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -82,6 +97,7 @@ main (int   argc,
   g_autoptr(GError) error = NULL;
   g_autoptr(EipcMain) main_process = NULL;
   g_autoptr(GMainLoop) loop = g_main_loop_new (NULL, FALSE);
+  g_autoptr(LoadMain) load = NULL;
   const char *app_id = "org.eipc.Test";
   int first = 1;
 
@@ -116,6 +132,18 @@ main (int   argc,
           eipc_main_handle (main_process, part[1], die, NULL, NULL, NULL);
           eipc_main_on (main_process, part[1], die, NULL, NULL);
         }
+      else if (strcmp (part[0], "hold-sync") == 0)
+        eipc_main_on (main_process, part[1], hold, NULL, NULL);
+      else if (strcmp (part[0], "load") == 0 || strcmp (part[0], "broadcast") == 0)
+        {
+          if (load == NULL)
+            load = load_main_new (main_process);
+          if (strcmp (part[0], "broadcast") == 0)
+            load_main_start_broadcast (load, (guint) g_ascii_strtoull (part[1], NULL, 10),
+                                       1, (guint) g_ascii_strtoull (part[2], NULL, 10));
+        }
+      else if (strcmp (part[0], "exit-on-disconnect") == 0)
+        g_signal_connect (main_process, "disconnected", G_CALLBACK (on_disconnected), loop);
       else
         g_error ("unknown setup '%s'", argv[i]);
     }
@@ -124,6 +152,12 @@ main (int   argc,
   g_unix_signal_add (SIGINT, quit, loop);
   printf ("ready\n");
   g_main_loop_run (loop);
+  if (load != NULL)
+    {
+      g_autofree char *stats = load_main_describe (load);
+
+      printf ("load-stats %s\n", stats);
+    }
   g_ptr_array_unref (held);
   printf ("bye\n");
   return 0;

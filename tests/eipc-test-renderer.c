@@ -28,6 +28,23 @@
  *   sleep:MS                  iterate the main loop for MS milliseconds
  *   print:TEXT                print TEXT
  *   kill                      SIGKILL itself
+ *   load:SENDS:INVOKES        a load run (see load-common.h): SENDS sends of
+ *                             [SEQ] on "load" and INVOKES invokes of
+ *                             "load-invoke" interleaved, at most 32 in
+ *                             flight; stops early when a send fails. Prints
+ *                             "load sends=N invokes=N answered=N errors=N
+ *                             disconnected=N dup=N wrong=N backoff=N",
+ *                             then "load-error CODE MSG" for the first
+ *                             failure; a send refused with LimitsExceeded
+ *                             (a full queue) waits and is tried again
+ *   bcast-listen:CH           check that broadcasts [SEQ] on CH come in order
+ *   bcast-wait:N:MS           wait until N broadcasts came on CH, MS passed
+ *                             or the main process is gone; prints "bcast
+ *                             got=N dup=N reorder=N"
+ *   wait-disconnected         iterate until the bus connection is closed
+ *
+ * "main-exited", "attached N" and "disconnected" are printed when the
+ * renderer's signals of those names fire.
  */
 
 #include <signal.h>
@@ -206,6 +223,197 @@ on_attached (EipcRenderer *r,
   printf ("attached %" G_GUINT64_FORMAT "\n", id);
 }
 
+static gboolean disconnected;
+
+static void
+on_disconnected (EipcRenderer *r,
+                 gpointer      user_data)
+{
+  disconnected = TRUE;
+  printf ("disconnected\n");
+}
+
+/* The renderer's side of a load run: see load-common.h. */
+#define LOAD_WINDOW 32
+
+static struct {
+  guint     sent;
+  guint     issued;
+  guint     in_flight;
+  guint     answered;
+  guint     errors;
+  guint     disconnected;
+  guint     dup;
+  guint     wrong;
+  guint     backoff;      /* sends refused because the queue was full */
+  guint8   *answers;      /* one byte per invoke */
+  char     *first_error;
+  gboolean  stopped;
+} load;
+
+static void
+load_failed (const char   *what,
+             const GError *error)
+{
+  load.errors++;
+  if (g_error_matches (error, EIPC_ERROR, EIPC_ERROR_DISCONNECTED))
+    load.disconnected++;
+  if (load.first_error == NULL)
+    load.first_error = g_strdup_printf ("%s %s %s", what, code_name (error),
+                                        error->message);
+}
+
+static void
+load_invoke_done (GObject      *source,
+                  GAsyncResult *result,
+                  gpointer      user_data)
+{
+  guint k = GPOINTER_TO_UINT (user_data);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonNode) node = eipc_renderer_invoke_finish (renderer, result, &error);
+  JsonArray *array;
+
+  load.in_flight--;
+  if (node == NULL)
+    {
+      load_failed ("invoke", error);
+      return;
+    }
+  if (load.answers[k])
+    {
+      load.dup++;
+      return;
+    }
+  load.answers[k] = 1;
+  load.answered++;
+  array = JSON_NODE_HOLDS_ARRAY (node) ? json_node_get_array (node) : NULL;
+  if (array == NULL || json_array_get_length (array) != 2 ||
+      (guint64) json_array_get_int_element (array, 0) != eipc_renderer_get_id (renderer) ||
+      (guint64) json_array_get_int_element (array, 1) != k)
+    load.wrong++;
+}
+
+static void
+run_load (guint sends,
+          guint invokes)
+{
+  g_clear_pointer (&load.answers, g_free);
+  g_clear_pointer (&load.first_error, g_free);
+  memset (&load, 0, sizeof load);
+  load.answers = g_new0 (guint8, MAX (invokes, 1));
+
+  for (;;)
+    {
+      gboolean idle, full = FALSE;
+
+      /* Invokes are spread evenly among the sends, as long as the window
+       * has room; the rest of the time, sends. */
+      for (guint i = 0; i < 64 && !load.stopped && !full; i++)
+        {
+          g_autoptr(GError) error = NULL;
+          char args[48];
+
+          if (load.issued < invokes && load.in_flight < LOAD_WINDOW &&
+              (guint64) load.issued * sends <= (guint64) load.sent * invokes)
+            {
+              g_snprintf (args, sizeof args, "[%u,%u]", load.issued, load.sent);
+              load.in_flight++;
+              eipc_renderer_invoke_json (renderer, "load-invoke", args, NULL,
+                                         load_invoke_done,
+                                         GUINT_TO_POINTER (load.issued));
+              load.issued++;
+            }
+          else if (load.sent < sends)
+            {
+              g_snprintf (args, sizeof args, "[%u]", load.sent);
+              if (eipc_renderer_send_json (renderer, "load", args, &error))
+                load.sent++;
+              else if (g_error_matches (error, EIPC_ERROR, EIPC_ERROR_LIMITS_EXCEEDED))
+                {
+                  /* The bus takes no more for now: wait until it does. */
+                  load.backoff++;
+                  full = TRUE;
+                }
+              else
+                {
+                  load_failed ("send", error);
+                  load.stopped = TRUE;
+                }
+            }
+          else
+            break;
+        }
+      if (load.in_flight == 0 &&
+          (load.stopped || (load.sent == sends && load.issued == invokes)))
+        break;
+      /* Nothing to send until answers come: wait for them. */
+      idle = load.stopped || full ||
+             (load.sent == sends &&
+              (load.issued == invokes || load.in_flight >= LOAD_WINDOW));
+      g_main_context_iteration (NULL, idle);
+    }
+
+  printf ("load sends=%u invokes=%u answered=%u errors=%u disconnected=%u "
+          "dup=%u wrong=%u backoff=%u\n", load.sent, load.issued, load.answered,
+          load.errors, load.disconnected, load.dup, load.wrong, load.backoff);
+  if (load.first_error != NULL)
+    printf ("load-error %s\n", load.first_error);
+}
+
+/* Broadcasts [SEQ] from the main process, checked for order. */
+static struct {
+  GByteArray *seen;
+  gint64      last;
+  guint       got;
+  guint       dup;
+  guint       reorder;
+} bcast = { NULL, -1, 0, 0, 0 };
+
+static void
+on_bcast (EipcEvent *event,
+          gpointer   user_data)
+{
+  const char *args = eipc_event_get_args_json (event);
+  guint64 seq;
+
+  if (args[0] != '[' || !g_ascii_isdigit (args[1]))
+    return;
+  seq = g_ascii_strtoull (args + 1, NULL, 10);
+  if (seq >= 16 * 1024 * 1024)
+    return;
+  if (seq >= bcast.seen->len)
+    {
+      guint old = bcast.seen->len;
+      guint size = MAX ((guint) seq + 1, old * 2);
+
+      g_byte_array_set_size (bcast.seen, size);
+      memset (bcast.seen->data + old, 0, size - old);
+    }
+  if (bcast.seen->data[seq])
+    {
+      bcast.dup++;
+      return;
+    }
+  bcast.seen->data[seq] = 1;
+  bcast.got++;
+  if ((gint64) seq != bcast.last + 1)
+    bcast.reorder++;
+  bcast.last = (gint64) seq;
+}
+
+typedef struct {
+  guint    n;
+  gboolean timed_out;
+} BcastWait;
+
+static gboolean
+bcast_wait_done (gpointer data)
+{
+  BcastWait *w = data;
+
+  return bcast.got >= w->n || w->timed_out || !eipc_renderer_is_attached (renderer);
+}
+
 static void
 run_command (const char *command)
 {
@@ -325,6 +533,28 @@ run_command (const char *command)
       fflush (stdout);
       raise (SIGKILL);
     }
+  else if (strcmp (verb, "load") == 0)
+    run_load ((guint) g_ascii_strtoull (part[1], NULL, 10),
+              (guint) g_ascii_strtoull (part[2], NULL, 10));
+  else if (strcmp (verb, "bcast-listen") == 0)
+    {
+      if (bcast.seen == NULL)
+        bcast.seen = g_byte_array_new ();
+      eipc_renderer_on (renderer, part[1], on_bcast, NULL, NULL);
+    }
+  else if (strcmp (verb, "bcast-wait") == 0)
+    {
+      BcastWait w = { (guint) g_ascii_strtoull (part[1], NULL, 10), FALSE };
+      guint id = g_timeout_add ((guint) g_ascii_strtoull (part[2], NULL, 10),
+                                sleep_done, &w.timed_out);
+
+      iterate_until (bcast_wait_done, &w);
+      if (!w.timed_out)
+        g_source_remove (id);
+      printf ("bcast got=%u dup=%u reorder=%u\n", bcast.got, bcast.dup, bcast.reorder);
+    }
+  else if (strcmp (verb, "wait-disconnected") == 0)
+    iterate_until (flag_set, &disconnected);
   else
     g_error ("unknown command '%s'", command);
 }
@@ -358,6 +588,7 @@ main (int   argc,
     }
   g_signal_connect (renderer, "main-exited", G_CALLBACK (on_main_exited), NULL);
   g_signal_connect (renderer, "attached", G_CALLBACK (on_attached), NULL);
+  g_signal_connect (renderer, "disconnected", G_CALLBACK (on_disconnected), NULL);
 
   for (int i = first; i < argc; i++)
     run_command (argv[i]);
@@ -366,5 +597,8 @@ main (int   argc,
   g_clear_pointer (&held, g_ptr_array_unref);
   g_clear_object (&renderer);
   g_hash_table_unref (counts);
+  g_clear_pointer (&load.answers, g_free);
+  g_clear_pointer (&load.first_error, g_free);
+  g_clear_pointer (&bcast.seen, g_byte_array_unref);
   return 0;
 }
