@@ -1,0 +1,2034 @@
+/* eipc-bench.c: eipc against raw sd-bus, GDBus and a unix socket, in one run
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * One program, several processes. The coordinator starts a private
+ * dbus-daemon and re-executes itself with --role=NAME for every peer: a
+ * socket echo, a raw sd-bus server, a GDBus server, an eipc main process,
+ * and for the fan-out cases a main process that starts its own renderers.
+ * The client side of the point-to-point cases runs in the coordinator,
+ * round after round; within a round the cases run one after the other,
+ * so every case sees the same machine. The fan-out main process measures
+ * its cases itself and reports them on its stdout.
+ *
+ * The raw sd-bus and GDBus peers are written the way a competent user
+ * writes them: sd_bus_call_method() against an sd_bus_add_object_vtable()
+ * server, g_dbus_connection_call_sync() against a
+ * g_dbus_connection_register_object() server. Every payload is the text of
+ * a JSON array holding one string, so all of them carry the same bytes.
+ */
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/utsname.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <gio/gio.h>
+#include <glib-unix.h>
+#include <systemd/sd-bus.h>
+
+#include "eipc.h"
+
+#define APP_ID           "org.eipc.Bench"
+#define FANOUT_APP_ID    "org.eipc.BenchFanout"
+#define RAW_NAME         "org.eipc.BenchRaw"
+#define RAW_PATH         "/org/eipc/BenchRaw"
+#define RAW_INTERFACE    "org.eipc.BenchRaw"
+#define GDBUS_NAME       "org.eipc.BenchGDBus"
+#define GDBUS_PATH       "/org/eipc/BenchGDBus"
+#define GDBUS_INTERFACE  "org.eipc.BenchGDBus"
+
+#define SMALL            64      /* bytes of the small payload */
+#define PIPELINE_DEPTH   64      /* calls in flight */
+#define WAIT_LIMIT_S     120     /* a fan-out step that takes longer failed */
+#define WATCHDOG_S       900     /* the whole run, whatever happens */
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (sd_bus_message, sd_bus_message_unref)
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (sd_bus_error, sd_bus_error_free)
+
+static const gsize payload_sizes[] = { 64, 4096, 65536, 1048576 };
+
+/* ---------------------------------------------------------------------- */
+/* Small helpers */
+
+static gint64
+now_ns (void)
+{
+  struct timespec ts;
+
+  clock_gettime (CLOCK_MONOTONIC, &ts);
+  return (gint64) ts.tv_sec * G_GINT64_CONSTANT (1000000000) + ts.tv_nsec;
+}
+
+static void die (const char *format,
+                 ...) G_GNUC_PRINTF (1, 2) G_GNUC_NORETURN;
+
+static void
+die (const char *format,
+     ...)
+{
+  va_list ap;
+
+  fprintf (stderr, "eipc-bench[%d]: ", (int) getpid ());
+  va_start (ap, format);
+  vfprintf (stderr, format, ap);
+  va_end (ap);
+  fputc ('\n', stderr);
+  exit (1);
+}
+
+/* The text of a JSON array holding one string, exactly @size bytes. */
+static char *
+make_payload (gsize size)
+{
+  char *text;
+
+  g_assert (size >= 4);
+  text = g_malloc (size + 1);
+  text[0] = '[';
+  text[1] = '"';
+  memset (text + 2, 'x', size - 4);
+  text[size - 2] = '"';
+  text[size - 1] = ']';
+  text[size] = '\0';
+  return text;
+}
+
+static gboolean
+read_full (int    fd,
+           void  *buf,
+           gsize  size)
+{
+  gsize done = 0;
+
+  while (done < size)
+    {
+      ssize_t n = read (fd, (char *) buf + done, size - done);
+
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n <= 0)
+        return FALSE;
+      done += (gsize) n;
+    }
+  return TRUE;
+}
+
+static gboolean
+write_full (int         fd,
+            const void *buf,
+            gsize       size)
+{
+  gsize done = 0;
+
+  while (done < size)
+    {
+      ssize_t n = write (fd, (const char *) buf + done, size - done);
+
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n <= 0)
+        return FALSE;
+      done += (gsize) n;
+    }
+  return TRUE;
+}
+
+/* VmRSS and VmHWM of this process, in KiB. */
+static void
+read_memory (long *rss_kib,
+             long *hwm_kib)
+{
+  g_autofree char *status = NULL;
+  char *line;
+
+  *rss_kib = *hwm_kib = -1;
+  if (!g_file_get_contents ("/proc/self/status", &status, NULL, NULL))
+    return;
+  for (line = status; line != NULL && *line != '\0';)
+    {
+      char *next = strchr (line, '\n');
+
+      if (g_str_has_prefix (line, "VmRSS:"))
+        *rss_kib = strtol (line + 6, NULL, 10);
+      else if (g_str_has_prefix (line, "VmHWM:"))
+        *hwm_kib = strtol (line + 6, NULL, 10);
+      line = next != NULL ? next + 1 : NULL;
+    }
+}
+
+static gboolean
+on_wait_timeout (gpointer user_data)
+{
+  *(gboolean *) user_data = TRUE;
+  return G_SOURCE_REMOVE;
+}
+
+/* Runs the thread-default main context until *counter reaches target. */
+static gboolean
+wait_for (const guint *counter,
+          guint        target,
+          guint        limit_s)
+{
+  gboolean timed_out = FALSE;
+  guint id = g_timeout_add_seconds (limit_s, on_wait_timeout, &timed_out);
+
+  while (*counter < target && !timed_out)
+    g_main_context_iteration (NULL, TRUE);
+  if (!timed_out)
+    g_source_remove (id);
+  return !timed_out;
+}
+
+static gboolean
+on_quit_signal (gpointer user_data)
+{
+  g_main_loop_quit (user_data);
+  return G_SOURCE_CONTINUE;
+}
+
+/* Children print one line when they are ready to serve. */
+static void
+say (const char *format,
+     ...) G_GNUC_PRINTF (1, 2);
+
+static void
+say (const char *format,
+     ...)
+{
+  va_list ap;
+
+  va_start (ap, format);
+  vprintf (format, ap);
+  va_end (ap);
+  putchar ('\n');
+  fflush (stdout);
+}
+
+/* ---------------------------------------------------------------------- */
+/* Child processes */
+
+typedef struct {
+  char  *role;
+  GPid   pid;
+  FILE  *out;     /* the child's stdout, NULL if it goes to /dev/null */
+} Child;
+
+static char *self_exe;
+
+static void
+child_setup (gpointer user_data)
+{
+  /* Nothing outlives the coordinator, even when it is killed. */
+  prctl (PR_SET_PDEATHSIG, SIGKILL);
+}
+
+/* Starts `eipc-bench --role=ROLE ARGS...`; @pass_fd becomes its fd 3.
+ * EIPC_BENCH_WRAP (a command line, e.g. a valgrind invocation) wraps the
+ * role named by EIPC_BENCH_WRAP_ROLE, for profiling. */
+static Child *
+child_spawn (const char         *role,
+             const char * const *args,
+             int                 pass_fd,
+             gboolean            quiet)
+{
+  g_autoptr(GPtrArray) argv = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(GError) error = NULL;
+  const char *wrap = g_getenv ("EIPC_BENCH_WRAP");
+  const char *wrap_role = g_getenv ("EIPC_BENCH_WRAP_ROLE");
+  Child *child = g_new0 (Child, 1);
+  int target_fd = 3;
+  int out_fd = -1;
+
+  if (wrap != NULL && g_strcmp0 (wrap_role, role) == 0)
+    {
+      g_auto(GStrv) words = NULL;
+
+      if (!g_shell_parse_argv (wrap, NULL, &words, &error))
+        die ("EIPC_BENCH_WRAP: %s", error->message);
+      for (guint i = 0; words[i] != NULL; i++)
+        g_ptr_array_add (argv, g_strdup (words[i]));
+    }
+  g_ptr_array_add (argv, g_strdup (self_exe));
+  g_ptr_array_add (argv, g_strconcat ("--role=", role, NULL));
+  for (guint i = 0; args != NULL && args[i] != NULL; i++)
+    g_ptr_array_add (argv, g_strdup (args[i]));
+  g_ptr_array_add (argv, NULL);
+
+  if (!g_spawn_async_with_pipes_and_fds (NULL,
+                                         (const char * const *) argv->pdata,
+                                         NULL,
+                                         G_SPAWN_DO_NOT_REAP_CHILD |
+                                         G_SPAWN_SEARCH_PATH |
+                                         (quiet ? G_SPAWN_STDOUT_TO_DEV_NULL : 0),
+                                         child_setup, NULL,
+                                         -1, -1, -1,
+                                         pass_fd >= 0 ? &pass_fd : NULL,
+                                         pass_fd >= 0 ? &target_fd : NULL,
+                                         pass_fd >= 0 ? 1 : 0,
+                                         &child->pid, NULL,
+                                         quiet ? NULL : &out_fd, NULL,
+                                         &error))
+    die ("cannot start the %s process: %s", role, error->message);
+  child->role = g_strdup (role);
+  if (out_fd >= 0)
+    child->out = fdopen (out_fd, "r");
+  return child;
+}
+
+/* The next line the child printed, without its newline. */
+static char *
+child_read_line (Child *child)
+{
+  char buf[1024];
+
+  if (fgets (buf, sizeof buf, child->out) == NULL)
+    die ("the %s process exited early", child->role);
+  g_strchomp (buf);
+  return g_strdup (buf);
+}
+
+static void
+child_expect_ready (Child *child)
+{
+  g_autofree char *line = child_read_line (child);
+
+  if (strcmp (line, "READY") != 0)
+    die ("the %s process said '%s' instead of READY", child->role, line);
+}
+
+static void
+child_stop (Child *child)
+{
+  int status;
+
+  kill (child->pid, SIGTERM);
+  while (waitpid (child->pid, &status, 0) < 0 && errno == EINTR)
+    ;
+  g_spawn_close_pid (child->pid);
+  if (child->out != NULL)
+    fclose (child->out);
+  g_free (child->role);
+  g_free (child);
+}
+
+/* ---------------------------------------------------------------------- */
+/* Role: the two ends of a socketpair (the floor) */
+
+static int
+role_sock_echo (void)
+{
+  char buf[SMALL];
+
+  for (;;)
+    {
+      if (!read_full (3, buf, sizeof buf))
+        return 0;
+      if (!write_full (3, buf, sizeof buf))
+        return 1;
+    }
+}
+
+/* ---------------------------------------------------------------------- */
+/* Role: the raw sd-bus server */
+
+typedef struct {
+  guint32 count;
+} RawServer;
+
+static sd_bus *
+raw_open (const char *address)
+{
+  sd_bus *bus = NULL;
+  int r;
+
+  r = sd_bus_new (&bus);
+  if (r >= 0)
+    r = sd_bus_set_address (bus, address);
+  if (r >= 0)
+    r = sd_bus_set_bus_client (bus, 1);
+  if (r >= 0)
+    r = sd_bus_start (bus);
+  if (r < 0)
+    die ("sd-bus cannot connect to %s: %s", address, g_strerror (-r));
+  return bus;
+}
+
+static int
+raw_method_echo (sd_bus_message *m,
+                 void           *userdata,
+                 sd_bus_error   *ret_error)
+{
+  const char *text;
+  int r;
+
+  r = sd_bus_message_read (m, "s", &text);
+  if (r < 0)
+    return r;
+  return sd_bus_reply_method_return (m, "s", text);
+}
+
+static int
+raw_method_count (sd_bus_message *m,
+                  void           *userdata,
+                  sd_bus_error   *ret_error)
+{
+  RawServer *server = userdata;
+  guint32 count = server->count;
+
+  server->count = 0;
+  return sd_bus_reply_method_return (m, "u", count);
+}
+
+static int
+raw_on_flood (sd_bus_message *m,
+              void           *userdata,
+              sd_bus_error   *ret_error)
+{
+  RawServer *server = userdata;
+  const char *text;
+
+  if (sd_bus_message_read (m, "s", &text) >= 0)
+    server->count++;
+  return 0;
+}
+
+static const sd_bus_vtable raw_vtable[] = {
+  SD_BUS_VTABLE_START (0),
+  SD_BUS_METHOD ("Echo", "s", "s", raw_method_echo, SD_BUS_VTABLE_UNPRIVILEGED),
+  SD_BUS_METHOD ("Count", "", "u", raw_method_count, SD_BUS_VTABLE_UNPRIVILEGED),
+  SD_BUS_SIGNAL ("Flood", "s", 0),
+  SD_BUS_VTABLE_END
+};
+
+static int
+role_sdbus_server (const char *address)
+{
+  RawServer server = { 0 };
+  sd_bus *bus = raw_open (address);
+  int r;
+
+  r = sd_bus_add_object_vtable (bus, NULL, RAW_PATH, RAW_INTERFACE,
+                                raw_vtable, &server);
+  if (r >= 0)
+    r = sd_bus_match_signal (bus, NULL, NULL, NULL, RAW_INTERFACE, "Flood",
+                             raw_on_flood, &server);
+  if (r >= 0)
+    r = sd_bus_request_name (bus, RAW_NAME, 0);
+  if (r < 0)
+    die ("the sd-bus server cannot start: %s", g_strerror (-r));
+  say ("READY");
+
+  for (;;)
+    {
+      r = sd_bus_process (bus, NULL);
+      if (r < 0)
+        break;
+      if (r > 0)
+        continue;
+      r = sd_bus_wait (bus, UINT64_MAX);
+      if (r < 0 && r != -EINTR)
+        break;
+    }
+  sd_bus_flush_close_unref (bus);
+  return 0;
+}
+
+/* ---------------------------------------------------------------------- */
+/* Role: the GDBus server */
+
+static const char gdbus_xml[] =
+  "<node>"
+  "  <interface name='" GDBUS_INTERFACE "'>"
+  "    <method name='Echo'>"
+  "      <arg type='s' name='text' direction='in'/>"
+  "      <arg type='s' name='text' direction='out'/>"
+  "    </method>"
+  "  </interface>"
+  "</node>";
+
+static void
+gdbus_method_call (GDBusConnection       *connection,
+                   const char            *sender,
+                   const char            *object_path,
+                   const char            *interface_name,
+                   const char            *method_name,
+                   GVariant              *parameters,
+                   GDBusMethodInvocation *invocation,
+                   gpointer               user_data)
+{
+  const char *text;
+
+  g_variant_get (parameters, "(&s)", &text);
+  g_dbus_method_invocation_return_value (invocation, g_variant_new ("(s)", text));
+}
+
+static const GDBusInterfaceVTable gdbus_vtable = {
+  gdbus_method_call, NULL, NULL, { 0 }
+};
+
+static GDBusConnection *
+gdbus_open (const char *address)
+{
+  g_autoptr(GError) error = NULL;
+  GDBusConnection *connection;
+
+  connection = g_dbus_connection_new_for_address_sync (address,
+                                                       G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT |
+                                                       G_DBUS_CONNECTION_FLAGS_MESSAGE_BUS_CONNECTION,
+                                                       NULL, NULL, &error);
+  if (connection == NULL)
+    die ("GDBus cannot connect to %s: %s", address, error->message);
+  return connection;
+}
+
+static int
+role_gdbus_server (const char *address)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GDBusConnection) connection = gdbus_open (address);
+  g_autoptr(GDBusNodeInfo) info = NULL;
+  g_autoptr(GVariant) reply = NULL;
+  g_autoptr(GMainLoop) loop = g_main_loop_new (NULL, FALSE);
+  guint32 result = 0;
+
+  info = g_dbus_node_info_new_for_xml (gdbus_xml, &error);
+  if (info == NULL ||
+      g_dbus_connection_register_object (connection, GDBUS_PATH,
+                                         info->interfaces[0], &gdbus_vtable,
+                                         NULL, NULL, &error) == 0)
+    die ("the GDBus server cannot register its object: %s", error->message);
+  reply = g_dbus_connection_call_sync (connection, "org.freedesktop.DBus",
+                                       "/org/freedesktop/DBus",
+                                       "org.freedesktop.DBus", "RequestName",
+                                       g_variant_new ("(su)", GDBUS_NAME, 4),
+                                       G_VARIANT_TYPE ("(u)"),
+                                       G_DBUS_CALL_FLAGS_NONE, -1, NULL, &error);
+  if (reply != NULL)
+    g_variant_get (reply, "(u)", &result);
+  if (result != 1)
+    die ("the GDBus server cannot own %s", GDBUS_NAME);
+  g_unix_signal_add (SIGTERM, on_quit_signal, loop);
+  say ("READY");
+  g_main_loop_run (loop);
+  return 0;
+}
+
+/* ---------------------------------------------------------------------- */
+/* Role: the eipc main process of the point-to-point cases */
+
+typedef struct {
+  guint count;
+} MainServer;
+
+static void
+main_on_echo (EipcEvent *event,
+              gpointer   user_data)
+{
+  eipc_event_resolve_json (event, eipc_event_get_args_json (event), NULL);
+}
+
+static void
+main_on_echo_sync (EipcEvent *event,
+                   gpointer   user_data)
+{
+  eipc_event_set_return_value_json (event, eipc_event_get_args_json (event), NULL);
+}
+
+static void
+main_on_flood (EipcEvent *event,
+               gpointer   user_data)
+{
+  MainServer *server = user_data;
+
+  server->count++;
+}
+
+static void
+main_on_count (EipcEvent *event,
+               gpointer   user_data)
+{
+  MainServer *server = user_data;
+  char text[32];
+
+  g_snprintf (text, sizeof text, "%u", server->count);
+  server->count = 0;
+  eipc_event_set_return_value_json (event, text, NULL);
+}
+
+static int
+role_eipc_main (const char *address)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GMainLoop) loop = g_main_loop_new (NULL, FALSE);
+  g_autoptr(EipcMain) main_process = NULL;
+  MainServer server = { 0 };
+
+  main_process = eipc_main_new_for_address (APP_ID, address, &error);
+  if (main_process == NULL)
+    die ("the eipc main process cannot start: %s", error->message);
+  if (!eipc_main_handle (main_process, "echo", main_on_echo, NULL, NULL, &error))
+    die ("%s", error->message);
+  eipc_main_on (main_process, "echo-sync", main_on_echo_sync, NULL, NULL);
+  eipc_main_on (main_process, "flood", main_on_flood, &server, NULL);
+  eipc_main_on (main_process, "count", main_on_count, &server, NULL);
+  g_unix_signal_add (SIGTERM, on_quit_signal, loop);
+  say ("READY");
+  g_main_loop_run (loop);
+  return 0;
+}
+
+/* ---------------------------------------------------------------------- */
+/* Role: a fan-out renderer */
+
+typedef struct {
+  EipcRenderer *renderer;
+  GMainLoop    *loop;
+  char         *payload;
+  guint         bcast_count;
+  guint         storm_left;
+  gint64        storm_t0;
+  GString      *latencies;   /* the JSON array sent back when done */
+} FanRenderer;
+
+static void
+fan_renderer_on_bcast (EipcEvent *event,
+                       gpointer   user_data)
+{
+  FanRenderer *fr = user_data;
+
+  fr->bcast_count++;
+}
+
+static void
+fan_renderer_on_bcast_end (EipcEvent *event,
+                           gpointer   user_data)
+{
+  FanRenderer *fr = user_data;
+  char text[32];
+
+  g_snprintf (text, sizeof text, "[%u]", fr->bcast_count);
+  fr->bcast_count = 0;
+  eipc_renderer_send_json (fr->renderer, "bcast-done", text, NULL);
+}
+
+static void fan_renderer_storm_next (FanRenderer *fr);
+
+static void
+fan_renderer_storm_done (GObject      *source,
+                         GAsyncResult *result,
+                         gpointer      user_data)
+{
+  FanRenderer *fr = user_data;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonNode) node = eipc_renderer_invoke_finish (fr->renderer, result,
+                                                          &error);
+  gint64 latency = now_ns () - fr->storm_t0;
+
+  g_string_append_printf (fr->latencies, "%s%" G_GINT64_FORMAT,
+                          fr->latencies->len > 1 ? "," : "",
+                          node != NULL ? latency : -1);
+  fan_renderer_storm_next (fr);
+}
+
+static void
+fan_renderer_storm_next (FanRenderer *fr)
+{
+  if (fr->storm_left == 0)
+    {
+      g_string_append_c (fr->latencies, ']');
+      eipc_renderer_send_json (fr->renderer, "storm-done", fr->latencies->str, NULL);
+      g_string_assign (fr->latencies, "[");
+      return;
+    }
+  fr->storm_left--;
+  fr->storm_t0 = now_ns ();
+  eipc_renderer_invoke_json (fr->renderer, "echo", fr->payload, NULL,
+                             fan_renderer_storm_done, fr);
+}
+
+static void
+fan_renderer_on_storm (EipcEvent *event,
+                       gpointer   user_data)
+{
+  FanRenderer *fr = user_data;
+  JsonArray *args = eipc_event_get_args (event);
+
+  fr->storm_left = (guint) json_array_get_int_element (args, 0);
+  g_string_assign (fr->latencies, "[");
+  fan_renderer_storm_next (fr);
+}
+
+static void
+fan_renderer_on_main_exited (EipcRenderer *renderer,
+                             gpointer      user_data)
+{
+  FanRenderer *fr = user_data;
+
+  g_main_loop_quit (fr->loop);
+}
+
+static int
+role_fanout_renderer (const char *address)
+{
+  g_autoptr(GError) error = NULL;
+  FanRenderer fr = { 0 };
+
+  fr.loop = g_main_loop_new (NULL, FALSE);
+  fr.payload = make_payload (SMALL);
+  fr.latencies = g_string_new ("[");
+  fr.renderer = eipc_renderer_new_for_address (FANOUT_APP_ID, address, &error);
+  if (fr.renderer == NULL)
+    die ("a fan-out renderer cannot attach: %s", error->message);
+  eipc_renderer_on (fr.renderer, "bcast", fan_renderer_on_bcast, &fr, NULL);
+  eipc_renderer_on (fr.renderer, "bcast-end", fan_renderer_on_bcast_end, &fr, NULL);
+  eipc_renderer_on (fr.renderer, "storm", fan_renderer_on_storm, &fr, NULL);
+  g_signal_connect (fr.renderer, "main-exited",
+                    G_CALLBACK (fan_renderer_on_main_exited), &fr);
+  g_unix_signal_add (SIGTERM, on_quit_signal, fr.loop);
+  g_main_loop_run (fr.loop);
+
+  g_clear_object (&fr.renderer);
+  g_main_loop_unref (fr.loop);
+  g_string_free (fr.latencies, TRUE);
+  g_free (fr.payload);
+  return 0;
+}
+
+/* ---------------------------------------------------------------------- */
+/* Role: the fan-out main process, which measures and reports:
+ *   MEM <renderers> <VmRSS KiB> <VmHWM KiB>
+ *   BCAST <renderers> <round> <ns> <broadcasts lost>
+ *   STORM <renderers> <round> <ns> <calls> <p50 ns> <p99 ns> <failed>
+ *   DONE */
+
+typedef struct {
+  guint   attached;
+  guint   done;
+  guint   expected;
+  guint   lost;
+  guint   failed;
+  GArray *latencies;   /* gint64 ns */
+} FanMain;
+
+static void
+fan_main_on_attached (EipcMain        *main_process,
+                      EipcWebContents *web_contents,
+                      gpointer         user_data)
+{
+  FanMain *fm = user_data;
+
+  fm->attached++;
+}
+
+static void
+fan_main_on_bcast_done (EipcEvent *event,
+                        gpointer   user_data)
+{
+  FanMain *fm = user_data;
+  guint got = (guint) json_array_get_int_element (eipc_event_get_args (event), 0);
+
+  if (got < fm->expected)
+    fm->lost += fm->expected - got;
+  fm->done++;
+}
+
+static void
+fan_main_on_storm_done (EipcEvent *event,
+                        gpointer   user_data)
+{
+  FanMain *fm = user_data;
+  JsonArray *args = eipc_event_get_args (event);
+  guint n = json_array_get_length (args);
+
+  for (guint i = 0; i < n; i++)
+    {
+      gint64 latency = json_array_get_int_element (args, i);
+
+      if (latency < 0)
+        fm->failed++;
+      else
+        g_array_append_val (fm->latencies, latency);
+    }
+  fm->done++;
+}
+
+static int
+compare_gint64 (gconstpointer a,
+                gconstpointer b)
+{
+  gint64 x = *(const gint64 *) a, y = *(const gint64 *) b;
+
+  return x < y ? -1 : x > y;
+}
+
+static gboolean
+fan_main_broadcast_round (EipcMain    *main_process,
+                          FanMain     *fm,
+                          guint        renderers,
+                          guint        n,
+                          const char  *payload,
+                          gint64      *elapsed)
+{
+  g_autoptr(GError) error = NULL;
+  gint64 t0;
+
+  fm->done = 0;
+  fm->lost = 0;
+  fm->expected = n;
+  t0 = now_ns ();
+  for (guint i = 0; i < n; i++)
+    if (!eipc_main_broadcast_json (main_process, "bcast", payload, &error))
+      die ("broadcast: %s", error->message);
+  if (!eipc_main_broadcast_json (main_process, "bcast-end", "[]", &error))
+    die ("broadcast: %s", error->message);
+  if (!wait_for (&fm->done, renderers, WAIT_LIMIT_S))
+    return FALSE;
+  *elapsed = now_ns () - t0;
+  return TRUE;
+}
+
+static int
+role_fanout_main (const char *address,
+                  guint       rounds,
+                  guint       n_bcast,
+                  guint       n_storm,
+                  guint       max_renderers)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(EipcMain) main_process = NULL;
+  g_autoptr(GArray) children = g_array_new (FALSE, FALSE, sizeof (GPid));
+  g_autofree char *payload = make_payload (SMALL);
+  const guint levels[] = { 1, 10, 100 };
+  FanMain fm = { 0 };
+  long rss, hwm;
+
+  fm.latencies = g_array_new (FALSE, FALSE, sizeof (gint64));
+  main_process = eipc_main_new_for_address (FANOUT_APP_ID, address, &error);
+  if (main_process == NULL)
+    die ("the fan-out main process cannot start: %s", error->message);
+  if (!eipc_main_handle (main_process, "echo", main_on_echo, NULL, NULL, &error))
+    die ("%s", error->message);
+  eipc_main_on (main_process, "bcast-done", fan_main_on_bcast_done, &fm, NULL);
+  eipc_main_on (main_process, "storm-done", fan_main_on_storm_done, &fm, NULL);
+  g_signal_connect (main_process, "web-contents-attached",
+                    G_CALLBACK (fan_main_on_attached), &fm);
+
+  read_memory (&rss, &hwm);
+  say ("MEM 0 %ld %ld", rss, hwm);
+
+  for (guint l = 0; l < G_N_ELEMENTS (levels); l++)
+    {
+      guint k = MIN (levels[l], max_renderers);
+      gint64 elapsed;
+
+      if (l > 0 && k <= children->len)
+        break;
+      while (children->len < k)
+        {
+          const char *args[] = { address, NULL };
+          Child *child = child_spawn ("fanout-renderer", args, -1, TRUE);
+
+          g_array_append_val (children, child->pid);
+          g_free (child->role);
+          g_free (child);
+        }
+      if (!wait_for (&fm.attached, k, WAIT_LIMIT_S))
+        die ("only %u of %u renderers attached", fm.attached, k);
+      if (k == max_renderers)
+        {
+          read_memory (&rss, &hwm);
+          say ("MEM %u %ld %ld", k, rss, hwm);
+        }
+
+      /* One short round to warm up, then the measured ones. */
+      if (!fan_main_broadcast_round (main_process, &fm, k, MAX (n_bcast / 10, 1),
+                                     payload, &elapsed))
+        die ("the warm-up broadcast to %u renderers did not finish", k);
+      for (guint round = 0; round < rounds; round++)
+        {
+          if (!fan_main_broadcast_round (main_process, &fm, k, n_bcast, payload,
+                                         &elapsed))
+            die ("a broadcast to %u renderers did not finish", k);
+          say ("BCAST %u %u %" G_GINT64_FORMAT " %u", k, round, elapsed, fm.lost);
+        }
+
+      if (k != max_renderers)
+        continue;
+      for (guint round = 0; round < rounds; round++)
+        {
+          char text[32];
+          gint64 t0, p50 = 0, p99 = 0;
+
+          g_array_set_size (fm.latencies, 0);
+          fm.done = 0;
+          fm.failed = 0;
+          g_snprintf (text, sizeof text, "[%u]", n_storm);
+          t0 = now_ns ();
+          if (!eipc_main_broadcast_json (main_process, "storm", text, &error))
+            die ("broadcast: %s", error->message);
+          if (!wait_for (&fm.done, k, WAIT_LIMIT_S))
+            die ("the invoke storm of %u renderers did not finish", k);
+          elapsed = now_ns () - t0;
+          g_array_sort (fm.latencies, compare_gint64);
+          if (fm.latencies->len > 0)
+            {
+              p50 = g_array_index (fm.latencies, gint64, fm.latencies->len / 2);
+              p99 = g_array_index (fm.latencies, gint64,
+                                   MIN (fm.latencies->len - 1,
+                                        fm.latencies->len * 99 / 100));
+            }
+          say ("STORM %u %u %" G_GINT64_FORMAT " %u %" G_GINT64_FORMAT
+               " %" G_GINT64_FORMAT " %u", k, round, elapsed,
+               fm.latencies->len, p50, p99, fm.failed);
+        }
+    }
+
+  for (guint i = 0; i < children->len; i++)
+    {
+      GPid pid = g_array_index (children, GPid, i);
+      int status;
+
+      kill (pid, SIGTERM);
+      while (waitpid (pid, &status, 0) < 0 && errno == EINTR)
+        ;
+    }
+  g_array_unref (fm.latencies);
+  say ("DONE");
+  return 0;
+}
+
+/* ---------------------------------------------------------------------- */
+/* Results */
+
+typedef struct {
+  char       *id;
+  char       *group;
+  char       *label;
+  const char *unit;
+  const char *ref;        /* id of the raw sd-bus case it compares with */
+  GArray     *samples;    /* double */
+  guint       lost;       /* messages that were not delivered */
+  GString    *note;
+} Case;
+
+static GPtrArray *cases;
+
+static void
+case_free (gpointer data)
+{
+  Case *c = data;
+
+  g_free (c->id);
+  g_free (c->group);
+  g_free (c->label);
+  g_array_unref (c->samples);
+  g_string_free (c->note, TRUE);
+  g_free (c);
+}
+
+static Case *
+case_find (const char *id)
+{
+  for (guint i = 0; i < cases->len; i++)
+    {
+      Case *c = g_ptr_array_index (cases, i);
+
+      if (strcmp (c->id, id) == 0)
+        return c;
+    }
+  die ("no case %s", id);
+}
+
+static void
+case_new (const char *id,
+          const char *group,
+          const char *label,
+          const char *unit,
+          const char *ref)
+{
+  Case *c = g_new0 (Case, 1);
+
+  c->id = g_strdup (id);
+  c->group = g_strdup (group);
+  c->label = g_strdup (label);
+  c->unit = unit;
+  c->ref = ref;
+  c->samples = g_array_new (FALSE, FALSE, sizeof (double));
+  c->note = g_string_new (NULL);
+  g_ptr_array_add (cases, c);
+}
+
+static void
+case_add (const char *id,
+          double      value)
+{
+  g_array_append_val (case_find (id)->samples, value);
+}
+
+static int
+compare_double (gconstpointer a,
+                gconstpointer b)
+{
+  double x = *(const double *) a, y = *(const double *) b;
+
+  return x < y ? -1 : x > y;
+}
+
+static gboolean
+case_stats (Case   *c,
+            double *median,
+            double *min,
+            double *max)
+{
+  g_autoptr(GArray) sorted = NULL;
+  guint n = c->samples->len;
+
+  if (n == 0)
+    return FALSE;
+  sorted = g_array_copy (c->samples);
+  g_array_sort (sorted, compare_double);
+  *min = g_array_index (sorted, double, 0);
+  *max = g_array_index (sorted, double, n - 1);
+  *median = n % 2 == 1 ? g_array_index (sorted, double, n / 2)
+                       : (g_array_index (sorted, double, n / 2 - 1) +
+                          g_array_index (sorted, double, n / 2)) / 2;
+  return TRUE;
+}
+
+static double
+case_median (const char *id)
+{
+  double median, min, max;
+
+  if (!case_stats (case_find (id), &median, &min, &max))
+    return 0;
+  return median;
+}
+
+/* ---------------------------------------------------------------------- */
+/* The coordinator's clients */
+
+typedef struct {
+  guint            rounds;
+  double           seconds;      /* per round-trip measurement */
+  guint            flood;        /* one-way messages per round */
+  guint            pipelined;    /* calls per pipelined round */
+  guint            bcast;        /* broadcasts per fan-out round */
+  guint            storm;        /* invokes per renderer per storm round */
+  guint            renderers;    /* the most renderers of the fan-out */
+  gboolean         quick;
+  char            *json_path;
+  char            *only;
+} Options;
+
+typedef struct {
+  Options         *opt;
+  const char      *address;
+  int              sock;
+  sd_bus          *raw;
+  GDBusConnection *gdbus;
+  GMainContext    *gdbus_context;   /* where GDBus's deferred work runs */
+  EipcRenderer    *renderer;
+  char            *small;
+  char            *payloads[G_N_ELEMENTS (payload_sizes)];
+} Bench;
+
+typedef gboolean (*RoundTripFunc) (Bench      *b,
+                                   const char *payload);
+
+static gboolean
+rtt_socket (Bench      *b,
+            const char *payload)
+{
+  char buf[SMALL];
+
+  return write_full (b->sock, payload, SMALL) &&
+         read_full (b->sock, buf, SMALL);
+}
+
+static gboolean
+rtt_sdbus (Bench      *b,
+           const char *payload)
+{
+  g_auto(sd_bus_error) error = SD_BUS_ERROR_NULL;
+  g_autoptr(sd_bus_message) reply = NULL;
+  const char *text;
+  int r;
+
+  r = sd_bus_call_method (b->raw, RAW_NAME, RAW_PATH, RAW_INTERFACE, "Echo",
+                          &error, &reply, "s", payload);
+  if (r >= 0)
+    r = sd_bus_message_read (reply, "s", &text);
+  if (r < 0)
+    g_printerr ("sd-bus Echo: %s\n", error.message != NULL ? error.message
+                                                             : g_strerror (-r));
+  return r >= 0;
+}
+
+static gboolean
+rtt_gdbus (Bench      *b,
+           const char *payload)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GVariant) reply = NULL;
+  const char *text;
+
+  reply = g_dbus_connection_call_sync (b->gdbus, GDBUS_NAME, GDBUS_PATH,
+                                       GDBUS_INTERFACE, "Echo",
+                                       g_variant_new ("(s)", payload),
+                                       G_VARIANT_TYPE ("(s)"),
+                                       G_DBUS_CALL_FLAGS_NONE, -1, NULL, &error);
+  if (reply == NULL)
+    {
+      g_printerr ("GDBus Echo: %s\n", error->message);
+      return FALSE;
+    }
+  g_variant_get (reply, "(&s)", &text);
+  /* GDBus leaves part of its work (freeing the call's state) to the
+   * connection's main context: it is part of the call's cost, and must
+   * not land on the next case's main loop. */
+  while (g_main_context_iteration (b->gdbus_context, FALSE))
+    ;
+  return TRUE;
+}
+
+typedef struct {
+  gboolean  done;
+  JsonNode *result;
+  GError   *error;
+} InvokeWait;
+
+static void
+invoke_done (GObject      *source,
+             GAsyncResult *result,
+             gpointer      user_data)
+{
+  InvokeWait *wait = user_data;
+
+  wait->result = eipc_renderer_invoke_finish (EIPC_RENDERER (source), result,
+                                              &wait->error);
+  wait->done = TRUE;
+}
+
+/* One invoke, then the renderer's main context runs until its answer. */
+static gboolean
+rtt_eipc_invoke (Bench      *b,
+                 const char *payload)
+{
+  InvokeWait wait = { 0 };
+
+  eipc_renderer_invoke_json (b->renderer, "echo", payload, NULL, invoke_done,
+                             &wait);
+  while (!wait.done)
+    g_main_context_iteration (NULL, TRUE);
+  if (wait.result == NULL)
+    {
+      g_printerr ("eipc invoke: %s\n", wait.error->message);
+      g_error_free (wait.error);
+      return FALSE;
+    }
+  json_node_unref (wait.result);
+  return TRUE;
+}
+
+static gboolean
+rtt_eipc_send_sync (Bench      *b,
+                    const char *payload)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonNode) result = NULL;
+
+  result = eipc_renderer_send_sync_json (b->renderer, "echo-sync", payload, &error);
+  if (result == NULL)
+    g_printerr ("eipc sendSync: %s\n", error->message);
+  return result != NULL;
+}
+
+/* One slice: round trips for at least @ns and @min_count calls; the time
+ * of every call goes to @latencies. */
+static void
+rtt_slice (Bench         *b,
+           RoundTripFunc  func,
+           const char    *payload,
+           gint64         ns,
+           guint          min_count,
+           GArray        *latencies)
+{
+  gint64 t0 = now_ns (), t = t0;
+  guint n = 0;
+
+  do
+    {
+      gint64 start = t, latency;
+
+      if (!func (b, payload))
+        die ("a round trip failed");
+      n++;
+      t = now_ns ();
+      latency = t - start;
+      g_array_append_val (latencies, latency);
+    }
+  while (t - t0 < ns || n < min_count);
+}
+
+/* @n one-way messages, then a call that returns how many arrived: the
+ * time it took, in ns, until the receiver had counted them all. */
+static gint64
+flood_sdbus (Bench *b,
+             guint  n,
+             guint *delivered)
+{
+  g_auto(sd_bus_error) error = SD_BUS_ERROR_NULL;
+  g_autoptr(sd_bus_message) reply = NULL;
+  gint64 t0 = now_ns ();
+  int r;
+
+  for (guint i = 0; i < n; i++)
+    {
+      g_autoptr(sd_bus_message) m = NULL;
+
+      r = sd_bus_message_new_signal (b->raw, &m, RAW_PATH, RAW_INTERFACE, "Flood");
+      if (r >= 0)
+        r = sd_bus_message_append (m, "s", b->small);
+      if (r >= 0)
+        r = sd_bus_send_to (b->raw, m, RAW_NAME, NULL);
+      if (r < 0)
+        die ("sd-bus signal: %s", g_strerror (-r));
+    }
+  r = sd_bus_call_method (b->raw, RAW_NAME, RAW_PATH, RAW_INTERFACE, "Count",
+                          &error, &reply, "");
+  if (r >= 0)
+    r = sd_bus_message_read (reply, "u", delivered);
+  if (r < 0)
+    die ("sd-bus Count: %s", g_strerror (-r));
+  return now_ns () - t0;
+}
+
+static gint64
+flood_eipc (Bench *b,
+            guint  n,
+            guint *delivered)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonNode) count = NULL;
+  gint64 t0 = now_ns ();
+
+  for (guint i = 0; i < n; i++)
+    if (!eipc_renderer_send_json (b->renderer, "flood", b->small, &error))
+      die ("eipc send: %s", error->message);
+  count = eipc_renderer_send_sync_json (b->renderer, "count", "[]", &error);
+  if (count == NULL)
+    die ("eipc sendSync count: %s", error->message);
+  *delivered = (guint) json_node_get_int (count);
+  return now_ns () - t0;
+}
+
+typedef struct {
+  Bench *b;
+  guint  total;
+  guint  sent;
+  guint  done;
+  guint  failed;
+} Pipeline;
+
+static int raw_pipeline_done (sd_bus_message *reply,
+                              void           *userdata,
+                              sd_bus_error   *ret_error);
+
+static void
+raw_pipeline_send (Pipeline *p)
+{
+  int r;
+
+  p->sent++;
+  r = sd_bus_call_method_async (p->b->raw, NULL, RAW_NAME, RAW_PATH,
+                                RAW_INTERFACE, "Echo", raw_pipeline_done, p,
+                                "s", p->b->small);
+  if (r < 0)
+    die ("sd_bus_call_method_async: %s", g_strerror (-r));
+}
+
+static int
+raw_pipeline_done (sd_bus_message *reply,
+                   void           *userdata,
+                   sd_bus_error   *ret_error)
+{
+  Pipeline *p = userdata;
+  const char *text;
+
+  p->done++;
+  if (sd_bus_message_is_method_error (reply, NULL) ||
+      sd_bus_message_read (reply, "s", &text) < 0)
+    p->failed++;
+  if (p->sent < p->total)
+    raw_pipeline_send (p);
+  return 0;
+}
+
+static gint64
+pipeline_sdbus (Bench *b,
+                guint  n)
+{
+  Pipeline p = { b, n, 0, 0, 0 };
+  gint64 t0 = now_ns ();
+
+  while (p.sent < MIN (n, PIPELINE_DEPTH))
+    raw_pipeline_send (&p);
+  while (p.done < n)
+    {
+      int r = sd_bus_process (b->raw, NULL);
+
+      if (r < 0)
+        die ("sd_bus_process: %s", g_strerror (-r));
+      if (r > 0)
+        continue;
+      r = sd_bus_wait (b->raw, UINT64_MAX);
+      if (r < 0 && r != -EINTR)
+        die ("sd_bus_wait: %s", g_strerror (-r));
+    }
+  if (p.failed > 0)
+    die ("%u pipelined sd-bus calls failed", p.failed);
+  return now_ns () - t0;
+}
+
+static void eipc_pipeline_send (Pipeline *p);
+
+static void
+eipc_pipeline_done (GObject      *source,
+                    GAsyncResult *result,
+                    gpointer      user_data)
+{
+  Pipeline *p = user_data;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonNode) node = NULL;
+
+  node = eipc_renderer_invoke_finish (EIPC_RENDERER (source), result, &error);
+  p->done++;
+  if (node == NULL)
+    p->failed++;
+  if (p->sent < p->total)
+    eipc_pipeline_send (p);
+}
+
+static void
+eipc_pipeline_send (Pipeline *p)
+{
+  p->sent++;
+  eipc_renderer_invoke_json (p->b->renderer, "echo", p->b->small, NULL,
+                             eipc_pipeline_done, p);
+}
+
+static gint64
+pipeline_eipc (Bench *b,
+               guint  n)
+{
+  Pipeline p = { b, n, 0, 0, 0 };
+  gint64 t0 = now_ns ();
+
+  while (p.sent < MIN (n, PIPELINE_DEPTH))
+    eipc_pipeline_send (&p);
+  while (p.done < n)
+    g_main_context_iteration (NULL, TRUE);
+  if (p.failed > 0)
+    die ("%u pipelined invokes failed", p.failed);
+  return now_ns () - t0;
+}
+
+/* ---------------------------------------------------------------------- */
+/* The coordinator */
+
+static gboolean
+want (Options    *opt,
+      const char *group)
+{
+  g_auto(GStrv) groups = NULL;
+
+  if (opt->only == NULL)
+    return TRUE;
+  groups = g_strsplit (opt->only, ",", -1);
+  return g_strv_contains ((const char * const *) groups, group);
+}
+
+static char *
+size_label (gsize size)
+{
+  if (size >= 1048576)
+    return g_strdup_printf ("%" G_GSIZE_FORMAT " MiB", size / 1048576);
+  if (size >= 1024)
+    return g_strdup_printf ("%" G_GSIZE_FORMAT " KiB", size / 1024);
+  return g_strdup_printf ("%" G_GSIZE_FORMAT " B", size);
+}
+
+static void
+register_cases (void)
+{
+  case_new ("rtt.socket", "Round trip, 64 B each way", "unix socketpair ping-pong (floor)", "us", "rtt.sdbus");
+  case_new ("rtt.sdbus", "Round trip, 64 B each way", "raw sd-bus, sd_bus_call_method", "us", "rtt.sdbus");
+  case_new ("rtt.gdbus", "Round trip, 64 B each way", "GDBus, g_dbus_connection_call_sync", "us", "rtt.sdbus");
+  case_new ("rtt.invoke", "Round trip, 64 B each way", "eipc invoke", "us", "rtt.sdbus");
+  case_new ("rtt.sendsync", "Round trip, 64 B each way", "eipc sendSync", "us", "rtt.sdbus");
+
+  case_new ("flood.sdbus", "One-way messages, 64 B, counted at the receiver", "raw sd-bus unicast signals", "msg/s", "flood.sdbus");
+  case_new ("flood.eipc", "One-way messages, 64 B, counted at the receiver", "eipc send", "msg/s", "flood.sdbus");
+
+  case_new ("pipe.sdbus", "Pipelined calls, 64 in flight, 64 B", "raw sd-bus, sd_bus_call_method_async", "calls/s", "pipe.sdbus");
+  case_new ("pipe.eipc", "Pipelined calls, 64 in flight, 64 B", "eipc invoke", "calls/s", "pipe.sdbus");
+
+  for (guint i = 0; i < G_N_ELEMENTS (payload_sizes); i++)
+    {
+      g_autofree char *size = size_label (payload_sizes[i]);
+      g_autofree char *raw_id = g_strdup_printf ("size.%" G_GSIZE_FORMAT ".sdbus", payload_sizes[i]);
+      g_autofree char *eipc_id = g_strdup_printf ("size.%" G_GSIZE_FORMAT ".eipc", payload_sizes[i]);
+      g_autofree char *raw_label = g_strdup_printf ("%s raw sd-bus call", size);
+      g_autofree char *eipc_label = g_strdup_printf ("%s eipc invoke", size);
+
+      /* The ref must outlive the case: intern it. */
+      case_new (raw_id, "Payload round trip (echo, same bytes each way)", raw_label, "us",
+                g_intern_string (raw_id));
+      case_new (eipc_id, "Payload round trip (echo, same bytes each way)", eipc_label, "us",
+                g_intern_string (raw_id));
+    }
+
+  case_new ("fan.1", "Fan-out: main broadcasts 64 B to N renderers", "broadcast to 1 renderer", "bcast/s", NULL);
+  case_new ("fan.10", "Fan-out: main broadcasts 64 B to N renderers", "broadcast to 10 renderers", "bcast/s", NULL);
+  case_new ("fan.100", "Fan-out: main broadcasts 64 B to N renderers", "broadcast to 100 renderers", "bcast/s", NULL);
+  case_new ("storm.rate", "Fan-in: 100 renderers invoke the main at once", "invokes handled", "calls/s", NULL);
+  case_new ("storm.p50", "Fan-in: 100 renderers invoke the main at once", "latency p50", "us", NULL);
+  case_new ("storm.p99", "Fan-in: 100 renderers invoke the main at once", "latency p99", "us", NULL);
+  case_new ("mem.rss0", "Memory of the main process", "VmRSS, no renderer attached", "KiB", NULL);
+  case_new ("mem.hwm", "Memory of the main process", "VmHWM (peak), 100 renderers attached", "KiB", NULL);
+  case_new ("mem.per", "Memory of the main process", "VmRSS per attached renderer", "KiB", NULL);
+}
+
+static char *
+start_dbus_daemon (GPid *pid)
+{
+  g_autoptr(GError) error = NULL;
+  const char *argv[] = { "dbus-daemon", "--session", "--nofork",
+                         "--print-address", NULL };
+  char buf[512];
+  int out_fd;
+  FILE *out;
+
+  if (!g_spawn_async_with_pipes_and_fds (NULL, argv, NULL,
+                                         G_SPAWN_SEARCH_PATH |
+                                         G_SPAWN_DO_NOT_REAP_CHILD,
+                                         child_setup, NULL, -1, -1, -1,
+                                         NULL, NULL, 0, pid, NULL, &out_fd,
+                                         NULL, &error))
+    die ("cannot start dbus-daemon: %s", error->message);
+  out = fdopen (out_fd, "r");
+  if (fgets (buf, sizeof buf, out) == NULL)
+    die ("dbus-daemon printed no address");
+  fclose (out);
+  g_strchomp (buf);
+  return g_strdup (buf);
+}
+
+static void
+bench_connect (Bench *b)
+{
+  g_autoptr(GError) error = NULL;
+
+  b->raw = raw_open (b->address);
+  /* The GDBus connection gets a main context of its own. */
+  b->gdbus_context = g_main_context_new ();
+  g_main_context_push_thread_default (b->gdbus_context);
+  b->gdbus = gdbus_open (b->address);
+  g_main_context_pop_thread_default (b->gdbus_context);
+  b->renderer = eipc_renderer_new_for_address (APP_ID, b->address, &error);
+  if (b->renderer == NULL)
+    die ("the eipc renderer cannot attach: %s", error->message);
+}
+
+typedef enum {
+  SLOT_RTT,
+  SLOT_FLOOD_SDBUS,
+  SLOT_FLOOD_EIPC,
+  SLOT_PIPE_SDBUS,
+  SLOT_PIPE_EIPC,
+} SlotKind;
+
+typedef struct {
+  const char    *id;
+  SlotKind       kind;
+  RoundTripFunc  func;
+  const char    *payload;
+  gint64         ns;
+  guint64        count;
+  GArray        *latencies;   /* gint64 ns of every call (SLOT_RTT) */
+} Slot;
+
+/* The cases of one group take turns, a slice each, until every case has
+ * had its share of the round: noise from the rest of the machine then
+ * falls on all of them alike. A round's value is the median time of one
+ * call (round trips) or the case's total count over its total time
+ * (messages and pipelined calls). */
+static void
+run_group (Bench    *b,
+           Slot     *slots,
+           guint     n_slots,
+           double    seconds,
+           guint     batch,
+           guint     min_count,
+           gboolean  record)
+{
+  guint slices = record ? 10 : 2;
+  gint64 slice_ns = (gint64) (seconds * 1e9 / slices);
+
+  for (guint i = 0; i < n_slots; i++)
+    {
+      slots[i].ns = slots[i].count = 0;
+      slots[i].latencies = g_array_new (FALSE, FALSE, sizeof (gint64));
+    }
+
+  for (guint s = 0; s < slices; s++)
+    for (guint i = 0; i < n_slots; i++)
+      {
+        Slot *slot = &slots[i];
+        guint delivered = 0;
+        guint n = MAX (batch / slices, 1);
+
+        switch (slot->kind)
+          {
+          case SLOT_RTT:
+            rtt_slice (b, slot->func, slot->payload, slice_ns,
+                       MAX (min_count / slices, 1), slot->latencies);
+            continue;
+          case SLOT_FLOOD_SDBUS:
+            slot->ns += flood_sdbus (b, n, &delivered);
+            break;
+          case SLOT_FLOOD_EIPC:
+            slot->ns += flood_eipc (b, n, &delivered);
+            break;
+          case SLOT_PIPE_SDBUS:
+            slot->ns += pipeline_sdbus (b, n);
+            delivered = n;
+            break;
+          case SLOT_PIPE_EIPC:
+            slot->ns += pipeline_eipc (b, n);
+            delivered = n;
+            break;
+          default:
+            g_assert_not_reached ();
+          }
+        slot->count += n;
+        if (record && delivered < n)
+          case_find (slot->id)->lost += n - delivered;
+      }
+
+  for (guint i = 0; i < n_slots; i++)
+    {
+      Slot *slot = &slots[i];
+      GArray *lat = slot->latencies;
+
+      if (record && slot->kind == SLOT_RTT)
+        {
+          g_array_sort (lat, compare_gint64);
+          case_add (slot->id, g_array_index (lat, gint64, lat->len / 2) / 1000.0);
+        }
+      else if (record)
+        case_add (slot->id, slot->count / (slot->ns / 1e9));
+      g_array_unref (lat);
+    }
+}
+
+static void
+run_point_to_point_round (Bench    *b,
+                          gboolean  record)
+{
+  Options *opt = b->opt;
+  double seconds = record ? opt->seconds : opt->seconds / 5;
+
+  if (want (opt, "rtt"))
+    {
+      Slot slots[] = {
+        { "rtt.socket", SLOT_RTT, rtt_socket, b->small, 0, 0 },
+        { "rtt.sdbus", SLOT_RTT, rtt_sdbus, b->small, 0, 0 },
+        { "rtt.gdbus", SLOT_RTT, rtt_gdbus, b->small, 0, 0 },
+        { "rtt.invoke", SLOT_RTT, rtt_eipc_invoke, b->small, 0, 0 },
+        { "rtt.sendsync", SLOT_RTT, rtt_eipc_send_sync, b->small, 0, 0 },
+      };
+
+      run_group (b, slots, G_N_ELEMENTS (slots), seconds, 0, 100, record);
+    }
+
+  if (want (opt, "flood"))
+    {
+      Slot slots[] = {
+        { "flood.sdbus", SLOT_FLOOD_SDBUS, NULL, b->small, 0, 0 },
+        { "flood.eipc", SLOT_FLOOD_EIPC, NULL, b->small, 0, 0 },
+      };
+
+      run_group (b, slots, G_N_ELEMENTS (slots), 0,
+                 record ? opt->flood : opt->flood / 5, 0, record);
+    }
+
+  if (want (opt, "pipe"))
+    {
+      Slot slots[] = {
+        { "pipe.sdbus", SLOT_PIPE_SDBUS, NULL, b->small, 0, 0 },
+        { "pipe.eipc", SLOT_PIPE_EIPC, NULL, b->small, 0, 0 },
+      };
+
+      run_group (b, slots, G_N_ELEMENTS (slots), 0,
+                 record ? opt->pipelined : opt->pipelined / 5, 0, record);
+    }
+
+  if (want (opt, "payload"))
+    for (guint i = 0; i < G_N_ELEMENTS (payload_sizes); i++)
+      {
+        g_autofree char *raw_id = g_strdup_printf ("size.%" G_GSIZE_FORMAT ".sdbus", payload_sizes[i]);
+        g_autofree char *eipc_id = g_strdup_printf ("size.%" G_GSIZE_FORMAT ".eipc", payload_sizes[i]);
+        Slot slots[] = {
+          { raw_id, SLOT_RTT, rtt_sdbus, b->payloads[i], 0, 0 },
+          { eipc_id, SLOT_RTT, rtt_eipc_invoke, b->payloads[i], 0, 0 },
+        };
+
+        /* At least 10 calls per case and round, even of 1 MiB. */
+        run_group (b, slots, G_N_ELEMENTS (slots), seconds * 0.6, 0, 10, record);
+      }
+}
+
+static void
+run_fanout (Bench *b)
+{
+  Options *opt = b->opt;
+  g_autofree char *rounds = g_strdup_printf ("%u", opt->rounds);
+  g_autofree char *bcast = g_strdup_printf ("%u", opt->bcast);
+  g_autofree char *storm = g_strdup_printf ("%u", opt->storm);
+  g_autofree char *renderers = g_strdup_printf ("%u", opt->renderers);
+  const char *args[] = { b->address, rounds, bcast, storm, renderers, NULL };
+  Child *child = child_spawn ("fanout-main", args, -1, FALSE);
+  long rss0 = -1;
+
+  for (;;)
+    {
+      g_autofree char *line = child_read_line (child);
+      g_auto(GStrv) w = g_strsplit (line, " ", -1);
+      guint n = g_strv_length (w);
+
+      if (strcmp (w[0], "DONE") == 0)
+        break;
+      if (strcmp (w[0], "MEM") == 0 && n == 4)
+        {
+          guint k = (guint) atoi (w[1]);
+          long rss = atol (w[2]), hwm = atol (w[3]);
+
+          if (k == 0)
+            {
+              rss0 = rss;
+              case_add ("mem.rss0", rss);
+            }
+          else
+            {
+              case_add ("mem.hwm", hwm);
+              case_add ("mem.per", (double) (rss - rss0) / k);
+              g_string_printf (case_find ("mem.hwm")->note, "VmRSS %ld KiB", rss);
+            }
+        }
+      else if (strcmp (w[0], "BCAST") == 0 && n == 5)
+        {
+          g_autofree char *id = g_strdup_printf ("fan.%s", w[1]);
+          guint k = (guint) atoi (w[1]);
+          double seconds = g_ascii_strtod (w[3], NULL) / 1e9;
+          Case *c = case_find (id);
+
+          case_add (id, opt->bcast / seconds);
+          c->lost += (guint) atoi (w[4]);
+          g_string_printf (c->note, "%.0f deliveries/s", opt->bcast * (double) k / seconds);
+        }
+      else if (strcmp (w[0], "STORM") == 0 && n == 8)
+        {
+          double seconds = g_ascii_strtod (w[3], NULL) / 1e9;
+
+          case_add ("storm.rate", g_ascii_strtod (w[4], NULL) / seconds);
+          case_add ("storm.p50", g_ascii_strtod (w[5], NULL) / 1000);
+          case_add ("storm.p99", g_ascii_strtod (w[6], NULL) / 1000);
+          case_find ("storm.rate")->lost += (guint) atoi (w[7]);
+        }
+      else
+        g_printerr ("fan-out: %s\n", line);
+    }
+  child_stop (child);
+}
+
+static void
+format_value (char       *buf,
+              gsize       size,
+              double      value,
+              const char *unit)
+{
+  if (strcmp (unit, "us") == 0)
+    g_snprintf (buf, size, value < 100 ? "%.1f" : "%.0f", value);
+  else
+    g_snprintf (buf, size, "%.0f", value);
+}
+
+static void
+print_table (Options *opt)
+{
+  const char *group = NULL;
+
+  printf ("\n%-46s %10s %-7s %19s %9s\n", "case", "median", "unit",
+          "min - max", "vs raw");
+  for (guint i = 0; i < cases->len; i++)
+    {
+      Case *c = g_ptr_array_index (cases, i);
+      double median, min, max;
+      char m[32], lo[32], hi[32], range[64], ratio[32] = "";
+
+      if (!case_stats (c, &median, &min, &max))
+        continue;
+      if (g_strcmp0 (group, c->group) != 0)
+        {
+          group = c->group;
+          printf ("%s\n", group);
+        }
+      format_value (m, sizeof m, median, c->unit);
+      format_value (lo, sizeof lo, min, c->unit);
+      format_value (hi, sizeof hi, max, c->unit);
+      g_snprintf (range, sizeof range, "%s - %s", lo, hi);
+      if (c->ref != NULL && case_find (c->ref)->samples->len > 0)
+        g_snprintf (ratio, sizeof ratio, "%.2fx", median / case_median (c->ref));
+      printf ("  %-44s %10s %-7s %19s %9s", c->label, m, c->unit, range, ratio);
+      if (c->lost > 0)
+        printf ("  LOST %u", c->lost);
+      if (c->note->len > 0)
+        printf ("  (%s)", c->note->str);
+      putchar ('\n');
+    }
+}
+
+typedef struct {
+  const char *text;
+  const char *a;           /* value = median(a) / median(b) */
+  const char *b;
+  double      limit;
+  gboolean    at_most;
+  const char *lossless;    /* a case that must have lost nothing */
+} Target;
+
+static const Target targets[] = {
+  { "eipc invoke 64 B round trip <= 1.15x raw sd-bus", "rtt.invoke", "rtt.sdbus", 1.15, TRUE, NULL },
+  { "eipc sendSync 64 B round trip <= 1.15x raw sd-bus", "rtt.sendsync", "rtt.sdbus", 1.15, TRUE, NULL },
+  { "eipc invoke >= 1.5x faster than GDBus", "rtt.gdbus", "rtt.invoke", 1.5, FALSE, NULL },
+  { "eipc sendSync >= 1.5x faster than GDBus", "rtt.gdbus", "rtt.sendsync", 1.5, FALSE, NULL },
+  { "eipc send >= 0.85x raw sd-bus signals, all delivered", "flood.eipc", "flood.sdbus", 0.85, FALSE, "flood.eipc" },
+  { "pipelined eipc invoke >= 0.85x raw sd-bus async", "pipe.eipc", "pipe.sdbus", 0.85, FALSE, NULL },
+  { "eipc invoke 64 KiB <= 2x raw sd-bus", "size.65536.eipc", "size.65536.sdbus", 2.0, TRUE, NULL },
+  { "eipc invoke 1 MiB <= 2x raw sd-bus", "size.1048576.eipc", "size.1048576.sdbus", 2.0, TRUE, NULL },
+};
+
+static guint
+print_targets (JsonBuilder *jb)
+{
+  guint missed = 0;
+
+  printf ("\nTargets (same bus, same run; ratios of medians)\n");
+  json_builder_set_member_name (jb, "targets");
+  json_builder_begin_array (jb);
+  for (guint i = 0; i < G_N_ELEMENTS (targets); i++)
+    {
+      const Target *t = &targets[i];
+      double a = case_median (t->a), b = case_median (t->b);
+      double value;
+      gboolean pass;
+
+      if (a == 0 || b == 0)
+        continue;
+      value = a / b;
+      pass = t->at_most ? value <= t->limit : value >= t->limit;
+      if (t->lossless != NULL && case_find (t->lossless)->lost > 0)
+        pass = FALSE;
+      if (!pass)
+        missed++;
+      printf ("  %s  %-56s %.2fx\n", pass ? "PASS" : "MISS", t->text, value);
+
+      json_builder_begin_object (jb);
+      json_builder_set_member_name (jb, "target");
+      json_builder_add_string_value (jb, t->text);
+      json_builder_set_member_name (jb, "value");
+      json_builder_add_double_value (jb, value);
+      json_builder_set_member_name (jb, "limit");
+      json_builder_add_double_value (jb, t->limit);
+      json_builder_set_member_name (jb, "pass");
+      json_builder_add_boolean_value (jb, pass);
+      json_builder_end_object (jb);
+    }
+  json_builder_end_array (jb);
+  return missed;
+}
+
+static void
+add_cases_json (JsonBuilder *jb)
+{
+  json_builder_set_member_name (jb, "cases");
+  json_builder_begin_array (jb);
+  for (guint i = 0; i < cases->len; i++)
+    {
+      Case *c = g_ptr_array_index (cases, i);
+      double median, min, max;
+
+      if (!case_stats (c, &median, &min, &max))
+        continue;
+      json_builder_begin_object (jb);
+      json_builder_set_member_name (jb, "id");
+      json_builder_add_string_value (jb, c->id);
+      json_builder_set_member_name (jb, "group");
+      json_builder_add_string_value (jb, c->group);
+      json_builder_set_member_name (jb, "name");
+      json_builder_add_string_value (jb, c->label);
+      json_builder_set_member_name (jb, "unit");
+      json_builder_add_string_value (jb, c->unit);
+      json_builder_set_member_name (jb, "median");
+      json_builder_add_double_value (jb, median);
+      json_builder_set_member_name (jb, "min");
+      json_builder_add_double_value (jb, min);
+      json_builder_set_member_name (jb, "max");
+      json_builder_add_double_value (jb, max);
+      if (c->ref != NULL && case_median (c->ref) > 0)
+        {
+          json_builder_set_member_name (jb, "vs_raw_sdbus");
+          json_builder_add_double_value (jb, median / case_median (c->ref));
+        }
+      json_builder_set_member_name (jb, "lost");
+      json_builder_add_int_value (jb, c->lost);
+      json_builder_set_member_name (jb, "samples");
+      json_builder_begin_array (jb);
+      for (guint j = 0; j < c->samples->len; j++)
+        json_builder_add_double_value (jb, g_array_index (c->samples, double, j));
+      json_builder_end_array (jb);
+      json_builder_end_object (jb);
+    }
+  json_builder_end_array (jb);
+}
+
+static char *
+cpu_model (void)
+{
+  g_autofree char *info = NULL;
+  char *p, *end;
+
+  if (!g_file_get_contents ("/proc/cpuinfo", &info, NULL, NULL) ||
+      (p = strstr (info, "model name")) == NULL ||
+      (p = strchr (p, ':')) == NULL)
+    return g_strdup ("unknown CPU");
+  p++;
+  end = strchr (p, '\n');
+  if (end != NULL)
+    *end = '\0';
+  return g_strstrip (g_strdup (p));
+}
+
+static int
+run_coordinator (Options *opt)
+{
+  g_autoptr(JsonBuilder) jb = json_builder_new ();
+  g_autoptr(JsonGenerator) gen = json_generator_new ();
+  g_autoptr(JsonNode) root = NULL;
+  g_autofree char *json = NULL;
+  g_autofree char *cpu = cpu_model ();
+  g_autofree char *address = NULL;
+  struct utsname uts;
+  Bench b = { 0 };
+  Child *sock_child, *raw_child, *gdbus_child, *eipc_child;
+  const char *addr_args[2] = { NULL, NULL };
+  int pair[2];
+  GPid daemon_pid;
+  guint missed;
+  gint64 t_start = now_ns ();
+
+  uname (&uts);
+  cases = g_ptr_array_new_with_free_func (case_free);
+  register_cases ();
+
+  address = start_dbus_daemon (&daemon_pid);
+  g_setenv ("DBUS_SESSION_BUS_ADDRESS", address, TRUE);
+  addr_args[0] = address;
+  b.opt = opt;
+  b.address = address;
+  b.small = make_payload (SMALL);
+  for (guint i = 0; i < G_N_ELEMENTS (payload_sizes); i++)
+    b.payloads[i] = make_payload (payload_sizes[i]);
+
+  g_printerr ("eipc-bench: %u rounds on a private dbus-daemon (%s), %s, %u CPUs, Linux %s\n",
+              opt->rounds, address, cpu, g_get_num_processors (), uts.release);
+
+  if (socketpair (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) < 0)
+    die ("socketpair: %s", g_strerror (errno));
+  sock_child = child_spawn ("sock-echo", NULL, pair[1], TRUE);
+  close (pair[1]);
+  b.sock = pair[0];
+  raw_child = child_spawn ("sdbus-server", addr_args, -1, FALSE);
+  gdbus_child = child_spawn ("gdbus-server", addr_args, -1, FALSE);
+  eipc_child = child_spawn ("eipc-main", addr_args, -1, FALSE);
+  child_expect_ready (raw_child);
+  child_expect_ready (gdbus_child);
+  child_expect_ready (eipc_child);
+  bench_connect (&b);
+
+  /* A warm-up round, then the measured ones, every case in each. */
+  run_point_to_point_round (&b, FALSE);
+  for (guint round = 0; round < opt->rounds; round++)
+    {
+      g_printerr ("  round %u/%u\n", round + 1, opt->rounds);
+      run_point_to_point_round (&b, TRUE);
+    }
+
+  if (want (opt, "fanout"))
+    {
+      g_printerr ("  fan-out: 1, 10, %u renderers\n", opt->renderers);
+      run_fanout (&b);
+    }
+
+  g_clear_object (&b.renderer);
+  g_clear_object (&b.gdbus);
+  while (g_main_context_iteration (b.gdbus_context, FALSE))
+    ;
+  g_main_context_unref (b.gdbus_context);
+  b.raw = sd_bus_flush_close_unref (b.raw);
+  close (b.sock);
+  child_stop (sock_child);
+  child_stop (raw_child);
+  child_stop (gdbus_child);
+  child_stop (eipc_child);
+  kill (daemon_pid, SIGTERM);
+  waitpid (daemon_pid, NULL, 0);
+  g_spawn_close_pid (daemon_pid);
+
+  printf ("eipc-bench: %u rounds, private dbus-daemon, %s, %u CPUs, Linux %s, %.0f s\n",
+          opt->rounds, cpu, g_get_num_processors (), uts.release,
+          (now_ns () - t_start) / 1e9);
+  printf ("\"vs raw\" is the median divided by raw sd-bus's median of the same group:\n"
+          "for us (time per call) lower is better, for msg/s and calls/s higher is better.\n");
+  print_table (opt);
+
+  json_builder_begin_object (jb);
+  json_builder_set_member_name (jb, "rounds");
+  json_builder_add_int_value (jb, opt->rounds);
+  json_builder_set_member_name (jb, "cpu");
+  json_builder_add_string_value (jb, cpu);
+  json_builder_set_member_name (jb, "cpus");
+  json_builder_add_int_value (jb, g_get_num_processors ());
+  json_builder_set_member_name (jb, "kernel");
+  json_builder_add_string_value (jb, uts.release);
+  json_builder_set_member_name (jb, "quick");
+  json_builder_add_boolean_value (jb, opt->quick);
+  add_cases_json (jb);
+  missed = print_targets (jb);
+  json_builder_end_object (jb);
+
+  root = json_builder_get_root (jb);
+  json_generator_set_root (gen, root);
+  json_generator_set_pretty (gen, TRUE);
+  json = json_generator_to_data (gen, NULL);
+  if (opt->json_path != NULL)
+    {
+      g_autoptr(GError) error = NULL;
+
+      if (!g_file_set_contents (opt->json_path, json, -1, &error))
+        die ("%s", error->message);
+      printf ("\nJSON written to %s\n", opt->json_path);
+    }
+  else
+    printf ("\nJSON:\n%s\n", json);
+
+  g_free (b.small);
+  for (guint i = 0; i < G_N_ELEMENTS (payload_sizes); i++)
+    g_free (b.payloads[i]);
+  g_ptr_array_unref (cases);
+  return missed > 0 ? 2 : 0;
+}
+
+/* ---------------------------------------------------------------------- */
+
+static guint
+parse_uint (const char *text)
+{
+  guint64 value;
+
+  if (text == NULL ||
+      !g_ascii_string_to_unsigned (text, 10, 1, G_MAXUINT, &value, NULL))
+    die ("'%s' is not a positive number", text != NULL ? text : "(missing)");
+  return (guint) value;
+}
+
+static int
+run_role (const char  *role,
+          int          argc,
+          char       **argv)
+{
+  const char *address = argc > 0 ? argv[0] : NULL;
+
+  if (strcmp (role, "sock-echo") == 0)
+    return role_sock_echo ();
+  if (address == NULL)
+    die ("--role=%s needs a bus address", role);
+  if (strcmp (role, "sdbus-server") == 0)
+    return role_sdbus_server (address);
+  if (strcmp (role, "gdbus-server") == 0)
+    return role_gdbus_server (address);
+  if (strcmp (role, "eipc-main") == 0)
+    return role_eipc_main (address);
+  if (strcmp (role, "fanout-renderer") == 0)
+    return role_fanout_renderer (address);
+  if (strcmp (role, "fanout-main") == 0 && argc == 5)
+    return role_fanout_main (address, parse_uint (argv[1]), parse_uint (argv[2]),
+                             parse_uint (argv[3]), parse_uint (argv[4]));
+  die ("unknown role %s", role);
+}
+
+int
+main (int    argc,
+      char **argv)
+{
+  g_autoptr(GOptionContext) context = NULL;
+  g_autoptr(GError) error = NULL;
+  Options opt = { 0 };
+  int rounds = 0, renderers = 0;
+  GOptionEntry entries[] = {
+    { "quick", 'q', 0, G_OPTION_ARG_NONE, &opt.quick, "A short run (2 rounds, fewer messages)", NULL },
+    { "rounds", 'r', 0, G_OPTION_ARG_INT, &rounds, "Rounds of every case (default 5)", "N" },
+    { "renderers", 0, 0, G_OPTION_ARG_INT, &renderers, "Renderers of the largest fan-out (default 100)", "N" },
+    { "json", 'j', 0, G_OPTION_ARG_FILENAME, &opt.json_path, "Write the results as JSON to FILE instead of printing them", "FILE" },
+    { "only", 0, 0, G_OPTION_ARG_STRING, &opt.only, "Only these groups: rtt,flood,pipe,payload,fanout", "LIST" },
+    { NULL }
+  };
+
+  self_exe = g_file_read_link ("/proc/self/exe", NULL);
+  if (self_exe == NULL)
+    self_exe = g_strdup (argv[0]);
+
+  if (argc >= 2 && g_str_has_prefix (argv[1], "--role="))
+    return run_role (argv[1] + strlen ("--role="), argc - 2, argv + 2);
+
+  context = g_option_context_new ("- eipc against raw sd-bus, GDBus and a unix socket");
+  g_option_context_set_description (context,
+    "Starts a private dbus-daemon and its peer processes, runs every case\n"
+    "round after round, and prints a table, the targets and a JSON block.\n"
+    "Exit status: 0 if every target passed, 2 if one was missed.");
+  g_option_context_add_main_entries (context, entries, NULL);
+  if (!g_option_context_parse (context, &argc, &argv, &error))
+    die ("%s", error->message);
+
+  opt.rounds = rounds > 0 ? (guint) rounds : opt.quick ? 2 : 5;
+  opt.renderers = renderers > 0 ? MIN ((guint) renderers, 100) : 100;
+  opt.seconds = opt.quick ? 0.1 : 0.4;
+  opt.flood = opt.quick ? 5000 : 30000;
+  opt.pipelined = opt.quick ? 3000 : 20000;
+  opt.bcast = opt.quick ? 100 : 500;
+  opt.storm = opt.quick ? 20 : 100;
+
+  signal (SIGPIPE, SIG_IGN);
+  alarm (WATCHDOG_S);
+  return run_coordinator (&opt);
+}
