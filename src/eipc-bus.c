@@ -24,6 +24,7 @@ typedef struct {
   gpointer           fd_tag;
   int                fd_events;
   guint64            deadline;     /* CLOCK_MONOTONIC µs, G_MAXUINT64 = none */
+  guint              dispatching;  /* > 0 while sd_bus_process() runs */
   gboolean           closed;
   EipcBusClosedFunc  closed_func;
   gpointer           closed_data;
@@ -106,6 +107,21 @@ bus_source_prepare (GSource *source,
   EipcBusSource *self = (EipcBusSource *) source;
   gint64 now;
 
+  /* A main loop run from inside one of our callbacks: sd-bus cannot
+   * process re-entrantly, so the fd leaves the poll set until the
+   * callback returns (what GLib's blocking of a non-recursive source
+   * would do, see eipc_bus_source_new()). */
+  if (self->dispatching > 0)
+    {
+      if (self->fd_events != 0)
+        {
+          g_source_modify_unix_fd (source, self->fd_tag, 0);
+          self->fd_events = 0;
+        }
+      *timeout = -1;
+      return FALSE;
+    }
+
   bus_source_update (self);
 
   *timeout = -1;
@@ -128,6 +144,8 @@ bus_source_check (GSource *source)
 {
   EipcBusSource *self = (EipcBusSource *) source;
 
+  if (self->dispatching > 0)
+    return FALSE;
   if (self->fd_events != 0 &&
       g_source_query_unix_fd (source, self->fd_tag) != 0)
     return TRUE;
@@ -150,12 +168,14 @@ bus_source_dispatch (GSource     *source,
    * is idle, but yield to other sources after a batch. While the bus is
    * closing, this is what fails the pending calls and delivers
    * Disconnected. */
+  self->dispatching++;
   for (guint i = 0; i < DISPATCH_BATCH; i++)
     {
       r = sd_bus_process (self->bus, NULL);
       if (r <= 0)
         break;
     }
+  self->dispatching--;
 
   if (r < 0 && r != -EBUSY)
     {
@@ -206,6 +226,12 @@ eipc_bus_source_new (sd_bus            *bus,
   self->fd_tag = g_source_add_unix_fd (source, sd_bus_get_fd (bus), 0);
   g_source_set_static_name (source, "[eipc] sd-bus");
   g_source_set_priority (source, G_PRIORITY_DEFAULT);
+  /* GLib blocks a source that cannot recurse while it dispatches: it
+   * takes the fd out of the poll set and puts it back, and each of the
+   * two writes the context's wakeup eventfd, so every dispatch would
+   * cost two writes, a read and one more empty iteration. The source
+   * keeps itself out of nested iterations instead (dispatching). */
+  g_source_set_can_recurse (source, TRUE);
   g_source_attach (source, g_main_context_get_thread_default ());
   return source;
 }
