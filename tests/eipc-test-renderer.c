@@ -36,7 +36,8 @@
  *                             disconnected=N dup=N wrong=N backoff=N",
  *                             then "load-error CODE MSG" for the first
  *                             failure; a send refused with LimitsExceeded
- *                             (a full queue) waits and is tried again
+ *                             (a full queue) waits and is tried again;
+ *                             "load-progress ..." every 2,000 sends
  *   bcast-listen:CH           check that broadcasts [SEQ] on CH come in order
  *   bcast-wait:N:MS           wait until N broadcasts came on CH, MS passed
  *                             or the main process is gone; prints "bcast
@@ -235,9 +236,15 @@ on_disconnected (EipcRenderer *r,
 
 /* The renderer's side of a load run: see load-common.h. */
 #define LOAD_WINDOW 32
+/* Sends may run this far ahead of what the main process has confirmed
+ * (an answered invoke tells it has read every send before it), so an
+ * invoke never waits behind a queue so long that a slow (sanitized,
+ * loaded) main process lets it reach the D-Bus call timeout. */
+#define LOAD_AHEAD  2000
 
 static struct {
   guint     sent;
+  guint     acked;        /* sends the main process is known to have read */
   guint     issued;
   guint     in_flight;
   guint     answered;
@@ -247,6 +254,7 @@ static struct {
   guint     wrong;
   guint     backoff;      /* sends refused because the queue was full */
   guint8   *answers;      /* one byte per invoke */
+  guint    *sent_at;      /* per invoke, the sends before it */
   char     *first_error;
   gboolean  stopped;
 } load;
@@ -274,6 +282,8 @@ load_invoke_done (GObject      *source,
   JsonArray *array;
 
   load.in_flight--;
+  /* Answered or not, this invoke holds the sends back no longer. */
+  load.acked = MAX (load.acked, load.sent_at[k]);
   if (node == NULL)
     {
       load_failed ("invoke", error);
@@ -298,13 +308,15 @@ run_load (guint sends,
           guint invokes)
 {
   g_clear_pointer (&load.answers, g_free);
+  g_clear_pointer (&load.sent_at, g_free);
   g_clear_pointer (&load.first_error, g_free);
   memset (&load, 0, sizeof load);
   load.answers = g_new0 (guint8, MAX (invokes, 1));
+  load.sent_at = g_new0 (guint, MAX (invokes, 1));
 
   for (;;)
     {
-      gboolean idle, full = FALSE;
+      gboolean progress = FALSE, full = FALSE;
 
       /* Invokes are spread evenly among the sends, as long as the window
        * has room; the rest of the time, sends. */
@@ -317,17 +329,27 @@ run_load (guint sends,
               (guint64) load.issued * sends <= (guint64) load.sent * invokes)
             {
               g_snprintf (args, sizeof args, "[%u,%u]", load.issued, load.sent);
+              load.sent_at[load.issued] = load.sent;
               load.in_flight++;
               eipc_renderer_invoke_json (renderer, "load-invoke", args, NULL,
                                          load_invoke_done,
                                          GUINT_TO_POINTER (load.issued));
               load.issued++;
+              progress = TRUE;
             }
-          else if (load.sent < sends)
+          else if (load.sent < sends &&
+                   (load.sent - load.acked < LOAD_AHEAD ||
+                    (load.issued == invokes && load.in_flight == 0)))
             {
               g_snprintf (args, sizeof args, "[%u]", load.sent);
               if (eipc_renderer_send_json (renderer, "load", args, &error))
-                load.sent++;
+                {
+                  progress = TRUE;
+                  /* Progress shows the test that the run is alive. */
+                  if (++load.sent % 2000 == 0)
+                    printf ("load-progress sent=%u answered=%u\n", load.sent,
+                            load.answered);
+                }
               else if (g_error_matches (error, EIPC_ERROR, EIPC_ERROR_LIMITS_EXCEEDED))
                 {
                   /* The bus takes no more for now: wait until it does. */
@@ -346,11 +368,9 @@ run_load (guint sends,
       if (load.in_flight == 0 &&
           (load.stopped || (load.sent == sends && load.issued == invokes)))
         break;
-      /* Nothing to send until answers come: wait for them. */
-      idle = load.stopped || full ||
-             (load.sent == sends &&
-              (load.issued == invokes || load.in_flight >= LOAD_WINDOW));
-      g_main_context_iteration (NULL, idle);
+      /* Nothing could go out: wait for answers, or for the bus to take
+       * more. */
+      g_main_context_iteration (NULL, !progress);
     }
 
   printf ("load sends=%u invokes=%u answered=%u errors=%u disconnected=%u "

@@ -118,6 +118,13 @@ test_load (void)
       parse_bcast_line (r, bcast_line);
       out = test_child_finish (r->child, &status);
       g_assert_true (g_spawn_check_wait_status (status, NULL));
+      if (strstr (out, "load-error ") != NULL)
+        {
+          const char *failure = strstr (out, "load-error ");
+
+          g_test_message ("renderer %" G_GUINT64_FORMAT ": %u errors, the first: %.*s",
+                          r->id, r->errors, (int) strcspn (failure, "\n"), failure);
+        }
     }
   elapsed = (g_get_monotonic_time () - start) / (double) G_USEC_PER_SEC;
 
