@@ -330,3 +330,26 @@ eipc_bus_call_blocking (sd_bus          *bus,
   pthread_sigmask (SIG_SETMASK, &saved, NULL);
   return r;
 }
+
+/* One-way messages are queued inside sd-bus when the bus does not take
+ * them: dbus-daemon stops reading from a sender while the receiver's queue
+ * is over its limit (max_outgoing_bytes), so a receiver that reads too
+ * slowly makes the sender's queue grow. Past EIPC_MAX_QUEUED_MESSAGES a
+ * send fails with a clear error instead of growing without bound. */
+gboolean
+eipc_bus_check_queue (sd_bus  *bus,
+                      GError **error)
+{
+  uint64_t queued = 0;
+
+  if (sd_bus_get_n_queued_write (bus, &queued) >= 0 &&
+      queued >= EIPC_MAX_QUEUED_MESSAGES)
+    {
+      g_set_error (error, EIPC_ERROR, EIPC_ERROR_LIMITS_EXCEEDED,
+                   "%" G_GUINT64_FORMAT " messages wait to be written: the bus "
+                   "is not taking more (the receiver does not read fast enough)",
+                   (guint64) queued);
+      return FALSE;
+    }
+  return TRUE;
+}

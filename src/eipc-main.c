@@ -496,6 +496,9 @@ method_invoke (sd_bus_message *m,
       eipc_event_reject_no_handler (event);
       return 1;
     }
+  /* A handleOnce handler is gone now. */
+  if (!g_hash_table_contains (self->handlers.handlers, channel))
+    main_properties_changed (self, "Channels");
   return 1;
 }
 
@@ -1450,7 +1453,8 @@ eipc_main_broadcast_json (EipcMain    *self,
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
   if (!eipc_channel_check (channel, error) ||
-      !eipc_args_check (args_json, error))
+      !eipc_args_check (args_json, error) ||
+      !eipc_bus_check_queue (self->bus, error))
     return FALSE;
 
   r = sd_bus_message_new_signal (self->bus, &m, self->broadcast_path,
@@ -1545,6 +1549,8 @@ eipc_main_deliver (EipcMain         *self,
   g_autoptr(sd_bus_message) m = NULL;
   int r;
 
+  if (!eipc_bus_check_queue (self->bus, error))
+    return FALSE;
   r = sd_bus_message_new_signal (self->bus, &m,
                                  eipc_web_contents_get_object_path (target),
                                  EIPC_WEB_CONTENTS_INTERFACE, member);

@@ -20,6 +20,7 @@ G_BEGIN_DECLS
 /* Limits, documented in the README. */
 #define EIPC_MAX_CHANNEL_LENGTH      4096
 #define EIPC_MAX_JSON_DEPTH          512
+#define EIPC_MAX_QUEUED_MESSAGES     65536
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (sd_bus, sd_bus_flush_close_unref)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (sd_bus_message, sd_bus_message_unref)
@@ -50,6 +51,8 @@ int           eipc_bus_call_blocking          (sd_bus              *bus,
                                                guint64              timeout_usec,
                                                sd_bus_error        *error,
                                                sd_bus_message     **reply);
+gboolean      eipc_bus_check_queue            (sd_bus              *bus,
+                                               GError             **error);
 GSource      *eipc_bus_source_new             (sd_bus              *bus,
                                                EipcBusClosedFunc    closed,
                                                gpointer             user_data);

@@ -883,7 +883,8 @@ eipc_renderer_send_json (EipcRenderer  *self,
 
   if (!renderer_check_attached (self, error) ||
       !eipc_channel_check (channel, error) ||
-      !eipc_args_check (args_json, error))
+      !eipc_args_check (args_json, error) ||
+      !eipc_bus_check_queue (self->bus, error))
     return FALSE;
 
   r = sd_bus_message_new_signal (self->bus, &m, self->path,

@@ -9,6 +9,8 @@
  *   hold:CH            invoke on CH is kept, never answered
  *   echo-sync:CH       sendSync on CH returns its arguments
  *   die-on:CH          invoke or sendSync on CH SIGKILLs this process
+ *   count:CH           count the messages sent on CH; sendSync on
+ *                      "count" returns how many arrived
  *   hold-sync:CH       sendSync on CH is kept, never answered
  *   load               serve a load run (see load-common.h); prints
  *                      "load-stats ..." when it quits
@@ -47,6 +49,24 @@ echo_sync (EipcEvent *event,
            gpointer   user_data)
 {
   eipc_event_set_return_value_json (event, eipc_event_get_args_json (event), NULL);
+}
+
+static guint counted;
+
+static void
+count_message (EipcEvent *event,
+               gpointer   user_data)
+{
+  counted++;
+}
+
+static void
+report_count (EipcEvent *event,
+              gpointer   user_data)
+{
+  g_autofree char *text = g_strdup_printf ("%u", counted);
+
+  eipc_event_set_return_value_json (event, text, NULL);
 }
 
 static void
@@ -127,6 +147,11 @@ main (int   argc,
         eipc_main_handle (main_process, part[1], hold, NULL, NULL, NULL);
       else if (strcmp (part[0], "echo-sync") == 0)
         eipc_main_on (main_process, part[1], echo_sync, NULL, NULL);
+      else if (strcmp (part[0], "count") == 0)
+        {
+          eipc_main_on (main_process, part[1], count_message, NULL, NULL);
+          eipc_main_on (main_process, "count", report_count, NULL, NULL);
+        }
       else if (strcmp (part[0], "die-on") == 0)
         {
           eipc_main_handle (main_process, part[1], die, NULL, NULL, NULL);
