@@ -986,6 +986,15 @@ main_start (EipcMain    *self,
                    "of this app is running", self->app_id);
       return FALSE;
     }
+  if (r == -EACCES || r == -EPERM)
+    {
+      /* The bus refused by policy (AccessDenied): on the system bus only
+       * the user a dbus-1/system.d file names may own the app name. */
+      g_set_error (error, EIPC_ERROR, EIPC_ERROR_ACCESS_DENIED,
+                   "The bus policy does not allow this user to own the bus "
+                   "name %s", self->app_id);
+      return FALSE;
+    }
   if (r < 0)
     goto fail;
 
@@ -1007,7 +1016,9 @@ fail:
  * app's bus name. The object belongs to the thread-default main context.
  *
  * Returns: (transfer full): the main process, or %NULL with @error set;
- *   %EIPC_ERROR_NAME_TAKEN if another process owns the name
+ *   %EIPC_ERROR_NAME_TAKEN if another process owns the name,
+ *   %EIPC_ERROR_ACCESS_DENIED if the bus policy does not let this user
+ *   own it (see data/eipc-app.conf.in)
  */
 EipcMain *
 eipc_main_new (const char  *app_id,
