@@ -21,7 +21,8 @@
 typedef struct {
   GSource            source;
   sd_bus            *bus;
-  gpointer           fd_tag;
+  int                fd;
+  gpointer           fd_tag;       /* NULL while the fd is not polled */
   int                fd_events;
   guint64            deadline;     /* CLOCK_MONOTONIC µs, G_MAXUINT64 = none */
   guint              dispatching;  /* > 0 while sd_bus_process() runs */
@@ -69,6 +70,35 @@ eipc_bus_open (const char  *address,
   return 0;
 }
 
+/* Polls the fd for @events. With none, the fd leaves the poll set:
+ * poll() reports a hang-up whatever the events asked, so a closed
+ * connection kept there would wake the loop on every iteration. */
+static void
+bus_source_set_events (EipcBusSource *self,
+                       int            events)
+{
+  GIOCondition cond = 0;
+
+  if (events == self->fd_events)
+    return;
+  self->fd_events = events;
+  if (events & POLLIN)
+    cond |= G_IO_IN;
+  if (events & POLLOUT)
+    cond |= G_IO_OUT;
+
+  if (cond == 0)
+    {
+      if (self->fd_tag != NULL)
+        g_source_remove_unix_fd (&self->source, self->fd_tag);
+      self->fd_tag = NULL;
+    }
+  else if (self->fd_tag == NULL)
+    self->fd_tag = g_source_add_unix_fd (&self->source, self->fd, cond);
+  else
+    g_source_modify_unix_fd (&self->source, self->fd_tag, cond);
+}
+
 static void
 bus_source_update (EipcBusSource *self)
 {
@@ -86,17 +116,7 @@ bus_source_update (EipcBusSource *self)
         until = G_MAXUINT64;
     }
 
-  if (events != self->fd_events)
-    {
-      GIOCondition cond = 0;
-
-      if (events & POLLIN)
-        cond |= G_IO_IN;
-      if (events & POLLOUT)
-        cond |= G_IO_OUT;
-      g_source_modify_unix_fd (&self->source, self->fd_tag, cond);
-      self->fd_events = events;
-    }
+  bus_source_set_events (self, events);
   self->deadline = until;
 }
 
@@ -113,11 +133,7 @@ bus_source_prepare (GSource *source,
    * would do, see eipc_bus_source_new()). */
   if (self->dispatching > 0)
     {
-      if (self->fd_events != 0)
-        {
-          g_source_modify_unix_fd (source, self->fd_tag, 0);
-          self->fd_events = 0;
-        }
+      bus_source_set_events (self, 0);
       *timeout = -1;
       return FALSE;
     }
@@ -146,7 +162,7 @@ bus_source_check (GSource *source)
 
   if (self->dispatching > 0)
     return FALSE;
-  if (self->fd_events != 0 &&
+  if (self->fd_tag != NULL &&
       g_source_query_unix_fd (source, self->fd_tag) != 0)
     return TRUE;
   return self->deadline != G_MAXUINT64 &&
@@ -222,8 +238,9 @@ eipc_bus_source_new (sd_bus            *bus,
   self->closed_func = closed;
   self->closed_data = user_data;
   self->deadline = G_MAXUINT64;
-  self->fd_events = -1;
-  self->fd_tag = g_source_add_unix_fd (source, sd_bus_get_fd (bus), 0);
+  self->fd = sd_bus_get_fd (bus);
+  self->fd_events = 0;
+  self->fd_tag = NULL;
   g_source_set_static_name (source, "[eipc] sd-bus");
   g_source_set_priority (source, G_PRIORITY_DEFAULT);
   /* GLib blocks a source that cannot recurse while it dispatches: it

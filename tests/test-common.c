@@ -5,6 +5,8 @@
 
 #include <signal.h>
 
+#include <glib/gstdio.h>
+
 #include "test-common.h"
 
 static GTestDBus *test_dbus;
@@ -30,6 +32,81 @@ const char *
 test_bus_address (void)
 {
   return g_test_dbus_get_bus_address (test_dbus);
+}
+
+static const char private_bus_config[] =
+  "<!DOCTYPE busconfig PUBLIC \"-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN\"\n"
+  " \"http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd\">\n"
+  "<busconfig>\n"
+  "  <type>session</type>\n"
+  "  <listen>unix:dir=%s</listen>\n"
+  "  <auth>EXTERNAL</auth>\n"
+  "  <policy context=\"default\">\n"
+  "    <allow send_destination=\"*\" eavesdrop=\"true\"/>\n"
+  "    <allow eavesdrop=\"true\"/>\n"
+  "    <allow own=\"*\"/>\n"
+  "  </policy>\n"
+  "%s"
+  "</busconfig>\n";
+
+struct _TestPrivateBus {
+  char        *dir;
+  char        *config_path;
+  char        *address;
+  GSubprocess *daemon;
+};
+
+TestPrivateBus *
+test_private_bus_start (const char *limits)
+{
+  TestPrivateBus *bus = g_new0 (TestPrivateBus, 1);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GDataInputStream) out = NULL;
+  g_autofree char *config = NULL, *config_arg = NULL;
+
+  bus->dir = g_dir_make_tmp ("eipc-bus-XXXXXX", &error);
+  g_assert_no_error (error);
+  bus->config_path = g_build_filename (bus->dir, "bus.conf", NULL);
+  config = g_strdup_printf (private_bus_config, bus->dir, limits != NULL ? limits : "");
+  g_assert_true (g_file_set_contents (bus->config_path, config, -1, &error));
+  config_arg = g_strconcat ("--config-file=", bus->config_path, NULL);
+  bus->daemon = g_subprocess_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE, &error, "dbus-daemon",
+                                  config_arg, "--nofork", "--print-address", NULL);
+  g_assert_no_error (error);
+  out = g_data_input_stream_new (g_subprocess_get_stdout_pipe (bus->daemon));
+  bus->address = g_data_input_stream_read_line_utf8 (out, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (bus->address);
+  g_setenv ("DBUS_SESSION_BUS_ADDRESS", bus->address, TRUE);
+  return bus;
+}
+
+const char *
+test_private_bus_address (TestPrivateBus *bus)
+{
+  return bus->address;
+}
+
+void
+test_private_bus_kill (TestPrivateBus *bus)
+{
+  g_subprocess_send_signal (bus->daemon, SIGKILL);
+  g_subprocess_wait (bus->daemon, NULL, NULL);
+}
+
+void
+test_private_bus_free (TestPrivateBus *bus)
+{
+  g_subprocess_send_signal (bus->daemon, SIGTERM);
+  g_subprocess_wait (bus->daemon, NULL, NULL);
+  g_object_unref (bus->daemon);
+  g_unlink (bus->config_path);
+  /* The daemon's socket is gone with it; the directory is empty. */
+  g_rmdir (bus->dir);
+  g_free (bus->config_path);
+  g_free (bus->dir);
+  g_free (bus->address);
+  g_free (bus);
 }
 
 static gboolean

@@ -18,6 +18,16 @@ void         test_bus_up              (void);
 void         test_bus_down            (void);
 const char  *test_bus_address         (void);
 
+/* A dbus-daemon of the test's own, which it can kill, with @limits (a
+ * few <limit> elements, or NULL) in its configuration. Sets
+ * DBUS_SESSION_BUS_ADDRESS for child processes. */
+typedef struct _TestPrivateBus TestPrivateBus;
+
+TestPrivateBus *test_private_bus_start   (const char     *limits);
+const char     *test_private_bus_address (TestPrivateBus *bus);
+void            test_private_bus_kill    (TestPrivateBus *bus);
+void            test_private_bus_free    (TestPrivateBus *bus);
+
 /* Iterates the default main context until *flag is TRUE or @timeout_ms
  * passes; fails the test on timeout. */
 void         test_wait_for            (gboolean     *flag,

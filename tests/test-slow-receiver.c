@@ -13,52 +13,22 @@
 #include <signal.h>
 #include <string.h>
 
-#include <glib/gstdio.h>
-
 #include "test-common.h"
-
-static const char bus_config[] =
-  "<!DOCTYPE busconfig PUBLIC \"-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN\"\n"
-  " \"http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd\">\n"
-  "<busconfig>\n"
-  "  <type>session</type>\n"
-  "  <listen>unix:dir=%s</listen>\n"
-  "  <auth>EXTERNAL</auth>\n"
-  "  <policy context=\"default\">\n"
-  "    <allow send_destination=\"*\" eavesdrop=\"true\"/>\n"
-  "    <allow eavesdrop=\"true\"/>\n"
-  "    <allow own=\"*\"/>\n"
-  "  </policy>\n"
-  "  <limit name=\"max_outgoing_bytes\">65536</limit>\n"
-  "  <limit name=\"max_incoming_bytes\">65536</limit>\n"
-  "</busconfig>\n";
 
 static void
 test_slow_main (void)
 {
-  g_autofree char *dir = g_dir_make_tmp ("eipc-slow-XXXXXX", NULL);
-  g_autofree char *config_path = g_build_filename (dir, "bus.conf", NULL);
-  g_autofree char *config = g_strdup_printf (bus_config, dir);
-  g_autofree char *config_arg = g_strconcat ("--config-file=", config_path, NULL);
+  TestPrivateBus *bus = test_private_bus_start (
+    "  <limit name=\"max_outgoing_bytes\">65536</limit>\n"
+    "  <limit name=\"max_incoming_bytes\">65536</limit>\n");
+  const char *address = test_private_bus_address (bus);
   g_autoptr(GError) error = NULL;
-  g_autoptr(GSubprocess) daemon = NULL;
-  g_autoptr(GDataInputStream) daemon_out = NULL;
   g_autoptr(EipcRenderer) renderer = NULL;
   g_autoptr(JsonNode) count = NULL;
-  g_autofree char *address = NULL, *ready = NULL, *out = NULL;
+  g_autofree char *ready = NULL, *out = NULL;
   TestChild *main_child;
   guint accepted = 0;
   gboolean refused = FALSE;
-
-  g_assert_true (g_file_set_contents (config_path, config, -1, &error));
-  daemon = g_subprocess_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE, &error, "dbus-daemon",
-                             config_arg, "--nofork", "--print-address", NULL);
-  g_assert_no_error (error);
-  daemon_out = g_data_input_stream_new (g_subprocess_get_stdout_pipe (daemon));
-  address = g_data_input_stream_read_line_utf8 (daemon_out, NULL, NULL, &error);
-  g_assert_no_error (error);
-  g_assert_nonnull (address);
-  g_setenv ("DBUS_SESSION_BUS_ADDRESS", address, TRUE);
 
   main_child = test_main_child_spawn ("count:load", NULL);
   ready = test_child_expect (main_child, "ready");
@@ -96,10 +66,7 @@ test_slow_main (void)
   test_child_terminate (main_child);
   out = test_child_finish (main_child, NULL);
   g_clear_object (&renderer);
-  g_subprocess_send_signal (daemon, SIGTERM);
-  g_subprocess_wait (daemon, NULL, NULL);
-  g_unlink (config_path);
-  g_rmdir (dir);
+  test_private_bus_free (bus);
 }
 
 int
