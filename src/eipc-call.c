@@ -85,8 +85,9 @@ call_done (sd_bus_message *reply,
                                  "The reply is not (s): %s", g_strerror (-r));
         return 0;
       }
-    if (!eipc_json_check (text, FALSE, &local_error) ||
-        (node = eipc_json_parse (text, &local_error)) == NULL)
+    /* One pass checks and parses the result. */
+    node = eipc_json_parse (text, &local_error);
+    if (node == NULL)
       {
         g_prefix_error (&local_error, "Bad result: ");
         g_task_return_error (task, g_steal_pointer (&local_error));

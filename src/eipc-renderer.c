@@ -1114,8 +1114,7 @@ eipc_renderer_send_sync_json (EipcRenderer  *self,
                    "The reply is not (s): %s", g_strerror (-r));
       return NULL;
     }
-  if (!eipc_json_check (text, FALSE, error))
-    return NULL;
+  /* One pass checks and parses the return value. */
   return eipc_json_parse (text, error);
 }
 
