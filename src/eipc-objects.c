@@ -30,59 +30,25 @@ static const sd_bus_vtable web_contents_signals_vtable[] = {
   SD_BUS_VTABLE_END
 };
 
+/* One getter for the four properties: they are plain fields. */
 static int
-property_get_id (sd_bus         *bus,
-                 const char     *path,
-                 const char     *interface,
-                 const char     *property,
-                 sd_bus_message *reply,
-                 void           *userdata,
-                 sd_bus_error   *ret_error)
+property_get (sd_bus         *bus,
+              const char     *path,
+              const char     *interface,
+              const char     *property,
+              sd_bus_message *reply,
+              void           *userdata,
+              sd_bus_error   *ret_error)
 {
   EipcWebContents *wc = userdata;
 
-  return sd_bus_message_append (reply, "t", eipc_web_contents_get_id (wc));
-}
-
-static int
-property_get_unique_name (sd_bus         *bus,
-                          const char     *path,
-                          const char     *interface,
-                          const char     *property,
-                          sd_bus_message *reply,
-                          void           *userdata,
-                          sd_bus_error   *ret_error)
-{
-  EipcWebContents *wc = userdata;
-
-  return sd_bus_message_append (reply, "s", eipc_web_contents_get_unique_name (wc));
-}
-
-static int
-property_get_process_id (sd_bus         *bus,
-                         const char     *path,
-                         const char     *interface,
-                         const char     *property,
-                         sd_bus_message *reply,
-                         void           *userdata,
-                         sd_bus_error   *ret_error)
-{
-  EipcWebContents *wc = userdata;
-
-  return sd_bus_message_append (reply, "u", eipc_web_contents_get_process_id (wc));
-}
-
-static int
-property_get_host_id (sd_bus         *bus,
-                      const char     *path,
-                      const char     *interface,
-                      const char     *property,
-                      sd_bus_message *reply,
-                      void           *userdata,
-                      sd_bus_error   *ret_error)
-{
-  EipcWebContents *wc = userdata;
-
+  if (strcmp (property, "Id") == 0)
+    return sd_bus_message_append (reply, "t", eipc_web_contents_get_id (wc));
+  if (strcmp (property, "UniqueName") == 0)
+    return sd_bus_message_append (reply, "s", eipc_web_contents_get_unique_name (wc));
+  if (strcmp (property, "ProcessId") == 0)
+    return sd_bus_message_append (reply, "u", eipc_web_contents_get_process_id (wc));
+  g_assert (strcmp (property, "HostId") == 0);
   return sd_bus_message_append (reply, "t", eipc_web_contents_get_host_id (wc));
 }
 
@@ -90,13 +56,13 @@ property_get_host_id (sd_bus         *bus,
  * changes them while it lives. */
 static const sd_bus_vtable web_contents_properties_vtable[] = {
   SD_BUS_VTABLE_START (0),
-  SD_BUS_PROPERTY ("Id", "t", property_get_id, 0,
+  SD_BUS_PROPERTY ("Id", "t", property_get, 0,
                    SD_BUS_VTABLE_PROPERTY_CONST),
-  SD_BUS_PROPERTY ("UniqueName", "s", property_get_unique_name, 0,
+  SD_BUS_PROPERTY ("UniqueName", "s", property_get, 0,
                    SD_BUS_VTABLE_PROPERTY_CONST),
-  SD_BUS_PROPERTY ("ProcessId", "u", property_get_process_id, 0,
+  SD_BUS_PROPERTY ("ProcessId", "u", property_get, 0,
                    SD_BUS_VTABLE_PROPERTY_CONST),
-  SD_BUS_PROPERTY ("HostId", "t", property_get_host_id, 0,
+  SD_BUS_PROPERTY ("HostId", "t", property_get, 0,
                    SD_BUS_VTABLE_PROPERTY_CONST),
   SD_BUS_VTABLE_END
 };
