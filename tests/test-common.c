@@ -34,6 +34,20 @@ test_bus_address (void)
   return g_test_dbus_get_bus_address (test_dbus);
 }
 
+GDBusConnection *
+test_client_new (void)
+{
+  g_autoptr(GError) error = NULL;
+  GDBusConnection *c;
+
+  c = g_dbus_connection_new_for_address_sync (test_bus_address (),
+                                              G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT |
+                                              G_DBUS_CONNECTION_FLAGS_MESSAGE_BUS_CONNECTION,
+                                              NULL, NULL, &error);
+  g_assert_no_error (error);
+  return c;
+}
+
 static const char private_bus_config[] =
   "<!DOCTYPE busconfig PUBLIC \"-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN\"\n"
   " \"http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd\">\n"

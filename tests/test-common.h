@@ -18,6 +18,9 @@ void         test_bus_up              (void);
 void         test_bus_down            (void);
 const char  *test_bus_address         (void);
 
+/* A plain GDBus client of the test bus (never attached to anything). */
+GDBusConnection *test_client_new      (void);
+
 /* A dbus-daemon of the test's own, which it can kill, with @limits (a
  * few <limit> elements, or NULL) in its configuration. Sets
  * DBUS_SESSION_BUS_ADDRESS for child processes. */

@@ -277,11 +277,7 @@ test_strict (void)
 
   g_assert_no_error (error);
   eipc_main_handle (main, "ping", hold_event, NULL, NULL, NULL);
-  client = g_dbus_connection_new_for_address_sync (test_bus_address (),
-                                                   G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT |
-                                                   G_DBUS_CONNECTION_FLAGS_MESSAGE_BUS_CONNECTION,
-                                                   NULL, NULL, &error);
-  g_assert_no_error (error);
+  client = test_client_new ();
 
   eipc_main_set_strict (main, TRUE);
   g_assert_true (eipc_main_get_strict (main));

@@ -196,11 +196,7 @@ attach_flood_thread (gpointer data)
   g_autoptr(GError) error = NULL;
 
   g_main_context_push_thread_default (context);
-  c = g_dbus_connection_new_for_address_sync (test_bus_address (),
-                                              G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT |
-                                              G_DBUS_CONNECTION_FLAGS_MESSAGE_BUS_CONNECTION,
-                                              NULL, NULL, &error);
-  g_assert_no_error (error);
+  c = test_client_new ();
   for (int i = 0; i < 3000; i++)
     {
       flood->pending++;

@@ -375,11 +375,7 @@ wire_invoke_thread (gpointer data)
   g_autoptr(GDBusConnection) c = NULL;
   g_autoptr(GVariant) reply = NULL;
 
-  c = g_dbus_connection_new_for_address_sync (test_bus_address (),
-                                              G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT |
-                                              G_DBUS_CONNECTION_FLAGS_MESSAGE_BUS_CONNECTION,
-                                              NULL, NULL, &error);
-  g_assert_no_error (error);
+  c = test_client_new ();
   reply = g_dbus_connection_call_sync (c, TEST_APP_ID, "/org/eipc/Test", "org.eipc.Main1",
                                        "Invoke", g_variant_new ("(ss)", call->channel, "[]"),
                                        G_VARIANT_TYPE ("(s)"), G_DBUS_CALL_FLAGS_NONE, 5000,

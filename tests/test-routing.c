@@ -21,11 +21,7 @@ fixture_setup (Fixture       *f,
 
   f->main = eipc_main_new (TEST_APP_ID, &error);
   g_assert_no_error (error);
-  f->client = g_dbus_connection_new_for_address_sync (test_bus_address (),
-                                                      G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT |
-                                                      G_DBUS_CONNECTION_FLAGS_MESSAGE_BUS_CONNECTION,
-                                                      NULL, NULL, &error);
-  g_assert_no_error (error);
+  f->client = test_client_new ();
 }
 
 static void
