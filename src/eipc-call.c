@@ -61,6 +61,15 @@ call_done (sd_bus_message *reply,
   if (!call_end (task))
     return 0;
 
+  /* sd-bus ends the calls of a connection that closes with its own
+   * NoReply "Connection terminated", which would read as a timeout. */
+  if (error != NULL && !sd_bus_is_open (sd_bus_message_get_bus (reply)))
+    {
+      g_task_return_new_error (task, EIPC_ERROR, EIPC_ERROR_DISCONNECTED,
+                               "The bus connection closed before the call "
+                               "was answered");
+      return 0;
+    }
   if (error != NULL)
     {
       eipc_set_error_from_bus_error (&local_error, error, -EIO);
