@@ -99,6 +99,44 @@ bus_source_set_events (EipcBusSource *self,
     g_source_modify_unix_fd (&self->source, self->fd_tag, cond);
 }
 
+/* Reads the next two string arguments: sd_bus_message_read (m, "ss")
+ * without the varargs and signature walk, on the paths every message
+ * takes. Returns -ENXIO if the message has fewer. */
+int
+eipc_message_read_strings (sd_bus_message  *m,
+                           const char     **first,
+                           const char     **second)
+{
+  const char *a = NULL, *b = NULL;
+  int r;
+
+  r = sd_bus_message_read_basic (m, 's', &a);
+  if (r > 0)
+    r = sd_bus_message_read_basic (m, 's', &b);
+  if (r == 0)
+    r = -ENXIO;
+  if (r < 0)
+    return r;
+  *first = a;
+  *second = b;
+  return 0;
+}
+
+/* Appends two strings: sd_bus_message_append (m, "ss", ...) without
+ * the varargs and signature walk. */
+int
+eipc_message_append_strings (sd_bus_message *m,
+                             const char     *first,
+                             const char     *second)
+{
+  int r;
+
+  r = sd_bus_message_append_basic (m, 's', first);
+  if (r < 0)
+    return r;
+  return sd_bus_message_append_basic (m, 's', second);
+}
+
 static void
 bus_source_update (EipcBusSource *self)
 {

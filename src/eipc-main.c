@@ -476,7 +476,7 @@ method_invoke (sd_bus_message *m,
   const char *channel, *args;
   int r;
 
-  r = sd_bus_message_read (m, "ss", &channel, &args);
+  r = eipc_message_read_strings (m, &channel, &args);
   if (r < 0)
     return r;
   if (!main_check_sender (self, m, &wc, &error) ||
@@ -514,7 +514,7 @@ method_send_sync (sd_bus_message *m,
   const char *channel, *args;
   int r;
 
-  r = sd_bus_message_read (m, "ss", &channel, &args);
+  r = eipc_message_read_strings (m, &channel, &args);
   if (r < 0)
     return r;
   if (!main_check_sender (self, m, &wc, &error) ||
@@ -590,7 +590,7 @@ method_send_to_host (sd_bus_message *m,
   guint64 host_id;
   int r;
 
-  r = sd_bus_message_read (m, "ss", &channel, &args);
+  r = eipc_message_read_strings (m, &channel, &args);
   if (r < 0)
     return r;
   wc = main_attached_sender (self, m, &error);
@@ -761,7 +761,7 @@ on_renderer_message (sd_bus_message *m,
     }
   /* Exactly (ss): extra arguments are refused, not silently dropped. */
   if (sd_bus_message_has_signature (m, "ss"))
-    r = sd_bus_message_read (m, "ss", &channel, &args);
+    r = eipc_message_read_strings (m, &channel, &args);
   else
     r = -ENXIO;
   if (r < 0)
@@ -1458,6 +1458,7 @@ eipc_main_broadcast_json (EipcMain    *self,
                           GError     **error)
 {
   g_autoptr(sd_bus_message) m = NULL;
+  const guint64 no_sender = 0;   /* 0: from the main process */
   int r;
 
   g_return_val_if_fail (EIPC_IS_MAIN (self), FALSE);
@@ -1471,7 +1472,9 @@ eipc_main_broadcast_json (EipcMain    *self,
   r = sd_bus_message_new_signal (self->bus, &m, self->broadcast_path,
                                  EIPC_WEB_CONTENTS_INTERFACE, "Message");
   if (r >= 0)
-    r = sd_bus_message_append (m, "sst", channel, args_json, (guint64) 0);
+    r = eipc_message_append_strings (m, channel, args_json);
+  if (r >= 0)
+    r = sd_bus_message_append_basic (m, 't', &no_sender);
   if (r >= 0)
     r = sd_bus_send (self->bus, m, NULL);
   if (r < 0)
@@ -1566,7 +1569,9 @@ eipc_main_deliver (EipcMain         *self,
                                  eipc_web_contents_get_object_path (target),
                                  EIPC_WEB_CONTENTS_INTERFACE, member);
   if (r >= 0)
-    r = sd_bus_message_append (m, "sst", channel, args_json, sender_id);
+    r = eipc_message_append_strings (m, channel, args_json);
+  if (r >= 0)
+    r = sd_bus_message_append_basic (m, 't', &sender_id);
   if (r >= 0)
     r = sd_bus_send_to (self->bus, m,
                         eipc_web_contents_get_unique_name (target), NULL);

@@ -53,6 +53,12 @@ int           eipc_bus_call_blocking          (sd_bus              *bus,
                                                sd_bus_message     **reply);
 gboolean      eipc_bus_check_queue            (sd_bus              *bus,
                                                GError             **error);
+int           eipc_message_read_strings       (sd_bus_message      *m,
+                                               const char         **first,
+                                               const char         **second);
+int           eipc_message_append_strings     (sd_bus_message      *m,
+                                               const char          *first,
+                                               const char          *second);
 GSource      *eipc_bus_source_new             (sd_bus              *bus,
                                                EipcBusClosedFunc    closed,
                                                gpointer             user_data);

@@ -360,7 +360,7 @@ eipc_web_contents_invoke_json (EipcWebContents     *self,
   r = sd_bus_message_new_method_call (bus, &m, self->unique_name, self->path,
                                       EIPC_RENDERER_INTERFACE, "Invoke");
   if (r >= 0)
-    r = sd_bus_message_append (m, "ss", channel, args_json);
+    r = eipc_message_append_strings (m, channel, args_json);
   if (r < 0)
     {
       eipc_set_error_from_errno (&error, r, "Cannot build the call");
