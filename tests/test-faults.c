@@ -157,6 +157,31 @@ child_wait_gone (TestChild *child,
   return TRUE;
 }
 
+static gboolean
+flag_timeout (gpointer user_data)
+{
+  *(gboolean *) user_data = TRUE;
+  return G_SOURCE_REMOVE;
+}
+
+/* test_wait_for(), saying what it waited for. */
+static void
+wait_for (gboolean   *flag,
+          guint       timeout_ms,
+          const char *what)
+{
+  gboolean timed_out = FALSE;
+  guint id = g_timeout_add (timeout_ms, flag_timeout, &timed_out);
+
+  while (!*flag && !timed_out)
+    g_main_context_iteration (NULL, TRUE);
+  if (!timed_out)
+    g_source_remove (id);
+  if (!*flag)
+    g_error ("timed out after %u ms waiting for %s", timeout_ms, what);
+}
+#define WAIT_FOR(flag, timeout_ms) wait_for ((flag), (timeout_ms), #flag)
+
 /* The line of @out that starts with @prefix, or NULL. */
 static char *
 output_line (const char *out,
@@ -257,13 +282,6 @@ on_destroyed (EipcWebContents *wc,
               gpointer         user_data)
 {
   *(gboolean *) user_data = TRUE;
-}
-
-static gboolean
-flag_timeout (gpointer user_data)
-{
-  *(gboolean *) user_data = TRUE;
-  return G_SOURCE_REMOVE;
 }
 
 /* How often the thread-default main context wakes up in @ms when nothing
@@ -426,13 +444,13 @@ test_renderers_killed (void)
 
       if (!r[i].victim)
         continue;
-      test_wait_for (&r[i].killed, 30000);
+      WAIT_FOR (&r[i].killed, 30000);
       g_assert_true (child_wait_gone (r[i].child, EXIT_BOUND_MS));
       g_clear_pointer (&out, g_free);
       out = test_child_finish (r[i].child, &status);
       g_assert_false (g_spawn_check_wait_status (status, NULL));
-      test_wait_for (&r[i].destroyed, QUICK_MS);
-      test_wait_for (&r[i].held.done, QUICK_MS);
+      WAIT_FOR (&r[i].destroyed, QUICK_MS);
+      WAIT_FOR (&r[i].held.done, QUICK_MS);
       g_assert_null (r[i].held.result);
       assert_disconnected (r[i].held.error, "left the bus", "disconnected");
       g_assert_cmpint (r[i].held.when - r[i].killed_at, <, QUICK_MS * 1000);
@@ -524,18 +542,18 @@ test_main_killed (void)
   /* This process's renderer: its calls failed, it knows. */
   for (guint i = 0; i < G_N_ELEMENTS (held); i++)
     {
-      test_wait_for (&held[i].done, QUICK_MS);
+      WAIT_FOR (&held[i].done, QUICK_MS);
       g_assert_null (held[i].result);
       assert_disconnected (held[i].error, "main process exited", "disconnected");
       g_assert_cmpint (held[i].when - killed_at, <, QUICK_MS * 1000);
     }
-  test_wait_for (&exited, QUICK_MS);
+  WAIT_FOR (&exited, QUICK_MS);
   g_assert_false (eipc_renderer_is_attached (renderer));
   g_assert_false (eipc_renderer_send_json (renderer, "load", "[0]", &error));
   assert_disconnected (error, "main process", NULL);
   g_clear_error (&error);
   eipc_renderer_invoke_json (renderer, "hold", "[]", NULL, renderer_invoke_done, &late);
-  test_wait_for (&late.done, QUICK_MS);
+  WAIT_FOR (&late.done, QUICK_MS);
   assert_disconnected (late.error, "main process", NULL);
   /* The bus is still there. */
   g_assert_false (disconnected);
@@ -595,6 +613,7 @@ typedef struct {
   guint      broadcasts;
   guint      iterations;
   gboolean   late_resolved;
+  guint      n_held_sync;
 } BusMain;
 
 static void
@@ -626,6 +645,19 @@ bus_main_setup (EipcMain *main,
   g_signal_connect (main, "disconnected", G_CALLBACK (bus_main_disconnected), state);
   state->load = load_main_new (main);
   eipc_main_handle (main, "hold", bus_main_hold, state, NULL, NULL);
+  eipc_main_on (main, "hold-sync", bus_main_hold, state, NULL);
+}
+
+static void
+bus_main_count_held (EipcMain *main,
+                     gpointer  user_data)
+{
+  BusMain *state = user_data;
+
+  state->n_held_sync = 0;
+  for (guint i = 0; i < state->held->len; i++)
+    if (eipc_event_get_kind (g_ptr_array_index (state->held, i)) == EIPC_EVENT_SEND_SYNC)
+      state->n_held_sync++;
 }
 
 static void
@@ -705,8 +737,8 @@ test_bus_killed (void)
   TestMainThread *thread;
   LocalRenderer local[2] = { { 0, } };
   TestChild *children[N_RENDERERS - 2];
-  TestChild *other_main;
-  g_autofree char *load_cmd = NULL, *ready = NULL;
+  TestChild *other_main, *blocked;
+  g_autofree char *load_cmd = NULL, *ready = NULL, *sync_line = NULL;
   g_autoptr(GString) figures = g_string_new (NULL);
   g_autoptr(GError) error = NULL;
   guint delay, iterations;
@@ -749,6 +781,14 @@ test_bus_killed (void)
       g_autofree char *id = test_child_expect (children[i], "id ");
     }
 
+  /* A renderer blocked in sendSync. */
+  blocked = test_child_spawn ("id", "sync:hold-sync:[]", NULL);
+  while (state.n_held_sync == 0)
+    {
+      test_spin (10);
+      test_main_thread_call (thread, bus_main_count_held, &state);
+    }
+
   test_main_thread_call (thread, bus_main_start, &state);
   for (guint i = 0; i < G_N_ELEMENTS (children); i++)
     {
@@ -770,19 +810,19 @@ test_bus_killed (void)
 
       for (guint j = 0; j < G_N_ELEMENTS (l->calls); j++)
         {
-          test_wait_for (&l->calls[j].done, QUICK_MS);
+          WAIT_FOR (&l->calls[j].done, QUICK_MS);
           g_assert_null (l->calls[j].result);
           assert_disconnected (l->calls[j].error, "bus", NULL);
           g_assert_cmpint (l->calls[j].when - killed_at, <, QUICK_MS * 1000);
         }
-      test_wait_for (&l->main_exited, QUICK_MS);
-      test_wait_for (&l->disconnected, QUICK_MS);
+      WAIT_FOR (&l->main_exited, QUICK_MS);
+      WAIT_FOR (&l->disconnected, QUICK_MS);
       g_assert_false (eipc_renderer_is_attached (l->renderer));
       g_assert_false (eipc_renderer_send_json (l->renderer, "load", "[0]", &error));
       assert_disconnected (error, "bus", NULL);
       g_clear_error (&error);
       eipc_renderer_invoke_json (l->renderer, "hold", "[]", NULL, renderer_invoke_done, &late);
-      test_wait_for (&late.done, QUICK_MS);
+      WAIT_FOR (&late.done, QUICK_MS);
       assert_disconnected (late.error, "bus", NULL);
       result_clear (&late);
       /* Answering the main process now fails quietly. */
@@ -795,7 +835,8 @@ test_bus_killed (void)
   test_main_thread_call (thread, bus_main_after, &state);
   g_mutex_lock (&state.lock);
   g_assert_true (state.disconnected);
-  g_assert_cmpuint (state.calls, ==, G_N_ELEMENTS (children) + G_N_ELEMENTS (local));
+  /* Every renderer: the children, this process's, the one in sendSync. */
+  g_assert_cmpuint (state.calls, ==, G_N_ELEMENTS (children) + G_N_ELEMENTS (local) + 1);
   g_assert_cmpuint (state.calls_done, ==, state.calls);
   g_assert_cmpuint (state.call_errors->len, ==, state.calls);
   for (guint i = 0; i < state.call_errors->len; i++)
@@ -804,6 +845,17 @@ test_bus_killed (void)
   g_assert_true (state.late_resolved);
 
   /* Children: the other main process and the renderers all end. */
+  g_assert_true (child_wait_gone (blocked, EXIT_BOUND_MS));
+  {
+    int status;
+    g_autofree char *out = test_child_finish (blocked, &status);
+
+    g_assert_true (g_spawn_check_wait_status (status, NULL));
+    sync_line = output_line (out, "sync hold-sync ");
+    g_assert_nonnull (sync_line);
+    g_assert_true (g_str_has_prefix (sync_line, "sync hold-sync ! org.eipc.Error.Disconnected "));
+    g_assert_nonnull (strstr (sync_line, "bus"));
+  }
   g_assert_true (child_wait_gone (other_main, EXIT_BOUND_MS));
   {
     int status;
@@ -835,9 +887,9 @@ test_bus_killed (void)
                               l.invokes, l.errors);
     }
   g_test_message ("bus killed %u ms into the run: %s; in-process calls failed with '%s'; "
-                  "idle wake-ups in 300 ms afterwards: %u (test thread), %u (main thread)",
-                  delay, figures->str, local[0].calls[0].error->message, iterations,
-                  state.iterations);
+                  "a blocked sendSync: '%s'; idle wake-ups in 300 ms afterwards: %u (test "
+                  "thread), %u (main thread)", delay, figures->str,
+                  local[0].calls[0].error->message, sync_line, iterations, state.iterations);
   /* A dead connection is not polled any more. */
   g_assert_cmpuint (iterations, <, 50);
   g_assert_cmpuint (state.iterations, <, 50);
@@ -885,6 +937,7 @@ count_fds (GString *listing)
 typedef struct {
   EipcMain  *main;          /* weak */
   GPtrArray *held;          /* in the main process's thread */
+  guint      n_held;        /* held->len, for the test's thread */
   guint      calls;
   guint      calls_done;
   gboolean   disconnected;
@@ -956,11 +1009,14 @@ churn_invoke_all (EipcMain *main,
     }
 }
 
-/* Nothing to do: a round trip to the main process's thread. */
+/* A round trip to the main process's thread. */
 static void
 churn_sync (EipcMain *main,
             gpointer  user_data)
 {
+  ChurnMain *state = user_data;
+
+  state->n_held = state->held->len;
 }
 
 static void
@@ -990,7 +1046,7 @@ static void
 churn_round (gboolean kill_bus)
 {
   PrivateBus *bus = kill_bus ? private_bus_start () : NULL;
-  ChurnMain state = { NULL, g_ptr_array_new_with_free_func (g_object_unref), 0, 0, FALSE };
+  ChurnMain state = { NULL, g_ptr_array_new_with_free_func (g_object_unref), 0, 0, 0, FALSE };
   TestMainThread *thread = test_main_thread_start (TEST_APP_ID, churn_setup, &state);
   g_autoptr(GPtrArray) renderer_held = g_ptr_array_new_with_free_func (g_object_unref);
   g_autoptr(GCancellable) cancellable = g_cancellable_new ();
@@ -1008,7 +1064,7 @@ churn_round (gboolean kill_bus)
       eipc_renderer_handle (renderers[i], "hold-r", churn_hold_r, renderer_held, NULL, &error);
       g_assert_no_error (error);
       eipc_renderer_invoke_json (renderers[i], "echo", "[1]", NULL, renderer_invoke_done, &echo);
-      test_wait_for (&echo.done, QUICK_MS);
+      WAIT_FOR (&echo.done, QUICK_MS);
       g_assert_no_error (echo.error);
       result_clear (&echo);
       g_assert_true (eipc_renderer_send_json (renderers[i], "note", "[]", &error));
@@ -1020,8 +1076,15 @@ churn_round (gboolean kill_bus)
   while (renderer_held->len < CHURN_RENDERERS)
     g_main_context_iteration (NULL, TRUE);
   g_cancellable_cancel (cancellable);
-  test_wait_for (&cancelled.done, QUICK_MS);
+  WAIT_FOR (&cancelled.done, QUICK_MS);
   g_assert_error (cancelled.error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  /* The renderers' connections race each other to the main process:
+   * release only once it holds every call, the cancelled one too. */
+  while (state.n_held < CHURN_RENDERERS + 1)
+    {
+      test_spin (5);
+      test_main_thread_call (thread, churn_sync, &state);
+    }
 
   if (kill_bus)
     private_bus_kill (bus);
@@ -1031,7 +1094,7 @@ churn_round (gboolean kill_bus)
     {
       EipcError code = kill_bus ? EIPC_ERROR_DISCONNECTED : EIPC_ERROR_NO_RETURN_VALUE;
 
-      test_wait_for (&held[i].done, QUICK_MS);
+      WAIT_FOR (&held[i].done, QUICK_MS);
       g_assert_error (held[i].error, EIPC_ERROR, (gint) code);
       result_clear (&held[i]);
     }
@@ -1040,7 +1103,7 @@ churn_round (gboolean kill_bus)
   while (!main_done)
     {
       test_spin (5);
-      test_main_thread_call (thread, churn_sync, NULL);
+      test_main_thread_call (thread, churn_sync, &state);
       main_done = state.calls_done == state.calls;
     }
   g_assert_cmpuint (state.calls, ==, CHURN_RENDERERS);
