@@ -87,7 +87,7 @@ method_invoke (sd_bus_message *m,
                              "Only the main process of %s may invoke this "
                              "renderer", self->app_id);
 
-  r = sd_bus_message_read (m, "ss", &channel, &args);
+  r = eipc_message_read_strings (m, &channel, &args);
   if (r < 0)
     return r;
   if (!eipc_channel_check (channel, &error) ||
@@ -131,7 +131,8 @@ on_web_contents_signal (sd_bus_message *m,
   if (!self->attached ||
       g_strcmp0 (sd_bus_message_get_sender (m), self->main_name) != 0)
     return 0;
-  if (sd_bus_message_read (m, "sst", &channel, &args, &sender_id) < 0)
+  if (eipc_message_read_strings (m, &channel, &args) < 0 ||
+      sd_bus_message_read_basic (m, 't', &sender_id) <= 0)
     return 0;
 
   if (g_strcmp0 (path, self->path) == 0 && strcmp (member, "Message") == 0)
@@ -890,7 +891,7 @@ eipc_renderer_send_json (EipcRenderer  *self,
   r = sd_bus_message_new_signal (self->bus, &m, self->path,
                                  EIPC_RENDERER_INTERFACE, "Message");
   if (r >= 0)
-    r = sd_bus_message_append (m, "ss", channel, args_json);
+    r = eipc_message_append_strings (m, channel, args_json);
   if (r >= 0)
     r = sd_bus_send_to (self->bus, m, self->main_name, NULL);
   if (r < 0)
@@ -928,7 +929,7 @@ renderer_call_main (EipcRenderer   *self,
   if (r >= 0 && id != 0)
     r = sd_bus_message_append (m, "t", id);
   if (r >= 0)
-    r = sd_bus_message_append (m, "ss", channel, args_json);
+    r = eipc_message_append_strings (m, channel, args_json);
   if (r < 0)
     {
       eipc_set_error_from_errno (&error, r, "Cannot build the call");
@@ -1093,7 +1094,7 @@ eipc_renderer_send_sync_json (EipcRenderer  *self,
                                       self->base_path, EIPC_MAIN_INTERFACE,
                                       "SendSync");
   if (r >= 0)
-    r = sd_bus_message_append (m, "ss", channel, args_json);
+    r = eipc_message_append_strings (m, channel, args_json);
   if (r < 0)
     {
       eipc_set_error_from_errno (error, r, "Cannot build the call");
