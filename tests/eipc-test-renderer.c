@@ -44,6 +44,8 @@
  *                             got=N dup=N reorder=N"
  *   wait-disconnected         iterate until the bus connection is closed
  *
+ * Every wait ends when the bus connection closes.
+ *
  * "main-exited", "attached N" and "disconnected" are printed when the
  * renderer's signals of those names fire.
  */
@@ -168,11 +170,17 @@ handle_hold (EipcEvent *event,
   printf ("held %s\n", eipc_event_get_channel (event));
 }
 
+static gboolean disconnected;
+
+/* Nothing can come once the bus connection is closed: stop waiting,
+ * after what is ready already (calls that failed). */
 static void
 iterate_until (gboolean (*done) (gpointer), gpointer data)
 {
-  while (!done (data))
+  while (!done (data) && !disconnected)
     g_main_context_iteration (NULL, TRUE);
+  while (!done (data) && g_main_context_pending (NULL))
+    g_main_context_iteration (NULL, FALSE);
 }
 
 static gboolean
@@ -223,8 +231,6 @@ on_attached (EipcRenderer *r,
   reattached = TRUE;
   printf ("attached %" G_GUINT64_FORMAT "\n", id);
 }
-
-static gboolean disconnected;
 
 static void
 on_disconnected (EipcRenderer *r,

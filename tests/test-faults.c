@@ -15,6 +15,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 
 #include <glib/gstdio.h>
@@ -76,10 +77,19 @@ static const char bus_config[] =
   "  </policy>\n"
   "</busconfig>\n";
 
+/* A test that fails leaves no daemon behind (its renderers then see
+ * the bus go and end too). */
+static void
+die_with_parent (gpointer user_data)
+{
+  prctl (PR_SET_PDEATHSIG, SIGKILL);
+}
+
 static PrivateBus *
 private_bus_start (void)
 {
   PrivateBus *bus = g_new0 (PrivateBus, 1);
+  g_autoptr(GSubprocessLauncher) launcher = NULL;
   g_autoptr(GError) error = NULL;
   g_autofree char *config = NULL, *config_arg = NULL;
 
@@ -91,10 +101,11 @@ private_bus_start (void)
   g_assert_no_error (error);
 
   config_arg = g_strconcat ("--config-file=", bus->config, NULL);
-  bus->daemon = g_subprocess_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE |
-                                  G_SUBPROCESS_FLAGS_STDERR_SILENCE, &error,
-                                  "dbus-daemon", "--nofork", "--print-address=1",
-                                  config_arg, NULL);
+  launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE |
+                                        G_SUBPROCESS_FLAGS_STDERR_SILENCE);
+  g_subprocess_launcher_set_child_setup (launcher, die_with_parent, NULL, NULL);
+  bus->daemon = g_subprocess_launcher_spawn (launcher, &error, "dbus-daemon", "--nofork",
+                                             "--print-address=1", config_arg, NULL);
   g_assert_no_error (error);
   bus->out = g_data_input_stream_new (g_subprocess_get_stdout_pipe (bus->daemon));
   bus->address = g_data_input_stream_read_line_utf8 (bus->out, NULL, NULL, &error);
