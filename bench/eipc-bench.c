@@ -41,6 +41,9 @@
 #define RAW_NAME         "org.eipc.BenchRaw"
 #define RAW_PATH         "/org/eipc/BenchRaw"
 #define RAW_INTERFACE    "org.eipc.BenchRaw"
+#define FANOUT_RAW_NAME  "org.eipc.BenchFanoutRaw"
+#define FANOUT_RAW_PATH  "/org/eipc/BenchFanoutRaw"
+#define RECEIVER_PATH    "/org/eipc/BenchFanoutRaw/Receiver"
 #define GDBUS_NAME       "org.eipc.BenchGDBus"
 #define GDBUS_PATH       "/org/eipc/BenchGDBus"
 #define GDBUS_INTERFACE  "org.eipc.BenchGDBus"
@@ -703,10 +706,123 @@ role_fanout_renderer (const char *address)
 }
 
 /* ---------------------------------------------------------------------- */
-/* Role: the fan-out main process, which measures and reports:
+/* Role: a raw sd-bus receiver, the reference for the fan-out renderers:
+ * it counts the broadcast signals of the fan-out main process, reports
+ * with a unicast signal, and calls Echo in a loop when asked to. */
+
+typedef struct {
+  sd_bus *bus;
+  guint   count;
+  guint32 storm;     /* calls asked for, 0 = none */
+} RawReceiver;
+
+static void
+raw_receiver_report (sd_bus     *bus,
+                     const char *member,
+                     const char *type,
+                     const void *value,
+                     gsize       n_items)
+{
+  g_autoptr(sd_bus_message) m = NULL;
+  int r;
+
+  r = sd_bus_message_new_signal (bus, &m, RECEIVER_PATH, RAW_INTERFACE, member);
+  if (r >= 0 && type[0] == 'a')
+    r = sd_bus_message_append_array (m, type[1], value, n_items * sizeof (gint64));
+  else if (r >= 0 && type[0] != '\0')
+    r = sd_bus_message_append_basic (m, type[0], value);
+  if (r >= 0)
+    r = sd_bus_send_to (bus, m, FANOUT_RAW_NAME, NULL);
+  if (r < 0)
+    die ("a raw receiver cannot report: %s", g_strerror (-r));
+}
+
+static int
+raw_receiver_on_signal (sd_bus_message *m,
+                        void           *userdata,
+                        sd_bus_error   *ret_error)
+{
+  RawReceiver *rr = userdata;
+  const char *member = sd_bus_message_get_member (m);
+  const char *text;
+
+  if (strcmp (member, "Bcast") == 0)
+    {
+      if (sd_bus_message_read (m, "s", &text) >= 0)
+        rr->count++;
+    }
+  else if (strcmp (member, "BcastEnd") == 0)
+    {
+      guint32 count = rr->count;
+
+      raw_receiver_report (rr->bus, "Done", "u", &count, 1);
+      rr->count = 0;
+    }
+  else if (strcmp (member, "Storm") == 0)
+    sd_bus_message_read (m, "u", &rr->storm);
+  return 0;
+}
+
+static int
+role_raw_receiver (const char *address)
+{
+  g_autofree char *payload = make_payload (SMALL);
+  RawReceiver rr = { 0 };
+  int r;
+
+  rr.bus = raw_open (address);
+  r = sd_bus_match_signal (rr.bus, NULL, NULL, FANOUT_RAW_PATH, RAW_INTERFACE,
+                           NULL, raw_receiver_on_signal, &rr);
+  if (r < 0)
+    die ("a raw receiver cannot add its match: %s", g_strerror (-r));
+  raw_receiver_report (rr.bus, "Hello", "", NULL, 0);
+
+  for (;;)
+    {
+      r = sd_bus_process (rr.bus, NULL);
+      if (r < 0)
+        break;
+      if (r > 0)
+        continue;
+      if (rr.storm > 0)
+        {
+          g_autoptr(GArray) latencies = g_array_sized_new (FALSE, FALSE, sizeof (gint64), rr.storm);
+
+          for (guint i = 0; i < rr.storm; i++)
+            {
+              g_auto(sd_bus_error) error = SD_BUS_ERROR_NULL;
+              g_autoptr(sd_bus_message) reply = NULL;
+              gint64 t0 = now_ns (), latency;
+              const char *text;
+
+              r = sd_bus_call_method (rr.bus, FANOUT_RAW_NAME, FANOUT_RAW_PATH,
+                                      RAW_INTERFACE, "Echo", &error, &reply,
+                                      "s", payload);
+              if (r >= 0)
+                r = sd_bus_message_read (reply, "s", &text);
+              latency = r >= 0 ? now_ns () - t0 : -1;
+              g_array_append_val (latencies, latency);
+            }
+          raw_receiver_report (rr.bus, "StormDone", "ax", latencies->data,
+                               latencies->len);
+          rr.storm = 0;
+          continue;
+        }
+      r = sd_bus_wait (rr.bus, UINT64_MAX);
+      if (r < 0 && r != -EINTR)
+        break;
+    }
+  sd_bus_flush_close_unref (rr.bus);
+  return 0;
+}
+
+/* ---------------------------------------------------------------------- */
+/* Role: the fan-out main process. It runs the eipc cases and, on a raw
+ * sd-bus connection of its own, the same cases against raw receivers,
+ * round after round, and reports:
  *   MEM <renderers> <VmRSS KiB> <VmHWM KiB>
- *   BCAST <renderers> <round> <ns> <broadcasts lost>
- *   STORM <renderers> <round> <ns> <calls> <p50 ns> <p99 ns> <failed>
+ *   BCAST|RAWBCAST <receivers> <round> <ns> <broadcasts lost>
+ *   STORM|RAWSTORM <clients> <round> <ns> <calls> <p50 ns> <p99 ns> <failed>
  *   DONE */
 
 typedef struct {
@@ -795,6 +911,147 @@ fan_main_broadcast_round (EipcMain    *main_process,
   return TRUE;
 }
 
+typedef struct {
+  sd_bus *bus;
+  guint   hellos;
+  guint   done;
+  guint   expected;
+  guint   lost;
+  guint   failed;
+  GArray *latencies;   /* gint64 ns */
+} FanRaw;
+
+static int
+fan_raw_on_signal (sd_bus_message *m,
+                   void           *userdata,
+                   sd_bus_error   *ret_error)
+{
+  FanRaw *fr = userdata;
+  const char *member = sd_bus_message_get_member (m);
+
+  if (strcmp (member, "Hello") == 0)
+    fr->hellos++;
+  else if (strcmp (member, "Done") == 0)
+    {
+      guint32 got = 0;
+
+      sd_bus_message_read (m, "u", &got);
+      if (got < fr->expected)
+        fr->lost += fr->expected - got;
+      fr->done++;
+    }
+  else if (strcmp (member, "StormDone") == 0)
+    {
+      const gint64 *values = NULL;
+      size_t size = 0;
+
+      if (sd_bus_message_read_array (m, 'x', (const void **) &values, &size) >= 0)
+        for (size_t i = 0; i < size / sizeof (gint64); i++)
+          {
+            if (values[i] < 0)
+              fr->failed++;
+            else
+              g_array_append_val (fr->latencies, values[i]);
+          }
+      fr->done++;
+    }
+  return 0;
+}
+
+/* Runs the raw connection (sd_bus_process, sd_bus_wait) until *counter
+ * reaches @target. */
+static gboolean
+fan_raw_wait_for (FanRaw      *fr,
+                  const guint *counter,
+                  guint        target,
+                  guint        limit_s)
+{
+  gint64 deadline = g_get_monotonic_time () + (gint64) limit_s * G_USEC_PER_SEC;
+
+  while (*counter < target)
+    {
+      int r = sd_bus_process (fr->bus, NULL);
+
+      if (r < 0)
+        die ("the raw fan-out connection failed: %s", g_strerror (-r));
+      if (r > 0)
+        continue;
+      if (g_get_monotonic_time () > deadline)
+        return FALSE;
+      r = sd_bus_wait (fr->bus, 100000);
+      if (r < 0 && r != -EINTR)
+        die ("the raw fan-out connection failed: %s", g_strerror (-r));
+    }
+  return TRUE;
+}
+
+static void
+fan_raw_broadcast (FanRaw     *fr,
+                   const char *member,
+                   const char *type,
+                   const void *value)
+{
+  g_autoptr(sd_bus_message) m = NULL;
+  int r;
+
+  r = sd_bus_message_new_signal (fr->bus, &m, FANOUT_RAW_PATH, RAW_INTERFACE, member);
+  if (r >= 0 && type != NULL)
+    r = sd_bus_message_append_basic (m, type[0], value);
+  if (r >= 0)
+    r = sd_bus_send (fr->bus, m, NULL);
+  if (r < 0)
+    die ("raw broadcast: %s", g_strerror (-r));
+}
+
+static gboolean
+fan_raw_broadcast_round (FanRaw     *fr,
+                         guint       receivers,
+                         guint       n,
+                         const char *payload,
+                         gint64     *elapsed)
+{
+  gint64 t0;
+
+  fr->done = 0;
+  fr->lost = 0;
+  fr->expected = n;
+  t0 = now_ns ();
+  for (guint i = 0; i < n; i++)
+    fan_raw_broadcast (fr, "Bcast", "s", payload);
+  fan_raw_broadcast (fr, "BcastEnd", NULL, NULL);
+  if (!fan_raw_wait_for (fr, &fr->done, receivers, WAIT_LIMIT_S))
+    return FALSE;
+  *elapsed = now_ns () - t0;
+  return TRUE;
+}
+
+static void
+latency_percentiles (GArray *latencies,
+                     gint64 *p50,
+                     gint64 *p99)
+{
+  *p50 = *p99 = 0;
+  if (latencies->len == 0)
+    return;
+  g_array_sort (latencies, compare_gint64);
+  *p50 = g_array_index (latencies, gint64, latencies->len / 2);
+  *p99 = g_array_index (latencies, gint64,
+                        MIN (latencies->len - 1, latencies->len * 99 / 100));
+}
+
+static void
+spawn_quiet (GArray     *pids,
+             const char *role,
+             const char *address)
+{
+  const char *args[] = { address, NULL };
+  Child *child = child_spawn (role, args, -1, TRUE);
+
+  g_array_append_val (pids, child->pid);
+  g_free (child->role);
+  g_free (child);
+}
+
 static int
 role_fanout_main (const char *address,
                   guint       rounds,
@@ -804,13 +1061,18 @@ role_fanout_main (const char *address,
 {
   g_autoptr(GError) error = NULL;
   g_autoptr(EipcMain) main_process = NULL;
-  g_autoptr(GArray) children = g_array_new (FALSE, FALSE, sizeof (GPid));
+  g_autoptr(GArray) renderers = g_array_new (FALSE, FALSE, sizeof (GPid));
+  g_autoptr(GArray) receivers = g_array_new (FALSE, FALSE, sizeof (GPid));
   g_autofree char *payload = make_payload (SMALL);
   const guint levels[] = { 1, 10, 100 };
+  RawServer raw_server = { 0 };
   FanMain fm = { 0 };
+  FanRaw fr = { 0 };
   long rss, hwm;
+  int r;
 
   fm.latencies = g_array_new (FALSE, FALSE, sizeof (gint64));
+  fr.latencies = g_array_new (FALSE, FALSE, sizeof (gint64));
   main_process = eipc_main_new_for_address (FANOUT_APP_ID, address, &error);
   if (main_process == NULL)
     die ("the fan-out main process cannot start: %s", error->message);
@@ -821,6 +1083,19 @@ role_fanout_main (const char *address,
   g_signal_connect (main_process, "web-contents-attached",
                     G_CALLBACK (fan_main_on_attached), &fm);
 
+  /* The raw sd-bus reference: same process, a connection of its own,
+   * driven only while the raw cases run. */
+  fr.bus = raw_open (address);
+  r = sd_bus_add_object_vtable (fr.bus, NULL, FANOUT_RAW_PATH, RAW_INTERFACE,
+                                raw_vtable, &raw_server);
+  if (r >= 0)
+    r = sd_bus_match_signal (fr.bus, NULL, NULL, RECEIVER_PATH, RAW_INTERFACE,
+                             NULL, fan_raw_on_signal, &fr);
+  if (r >= 0)
+    r = sd_bus_request_name (fr.bus, FANOUT_RAW_NAME, 0);
+  if (r < 0)
+    die ("the raw fan-out connection cannot start: %s", g_strerror (-r));
+
   read_memory (&rss, &hwm);
   say ("MEM 0 %ld %ld", rss, hwm);
 
@@ -829,35 +1104,38 @@ role_fanout_main (const char *address,
       guint k = MIN (levels[l], max_renderers);
       gint64 elapsed;
 
-      if (l > 0 && k <= children->len)
+      if (l > 0 && k <= renderers->len)
         break;
-      while (children->len < k)
-        {
-          const char *args[] = { address, NULL };
-          Child *child = child_spawn ("fanout-renderer", args, -1, TRUE);
-
-          g_array_append_val (children, child->pid);
-          g_free (child->role);
-          g_free (child);
-        }
+      while (renderers->len < k)
+        spawn_quiet (renderers, "fanout-renderer", address);
       if (!wait_for (&fm.attached, k, WAIT_LIMIT_S))
         die ("only %u of %u renderers attached", fm.attached, k);
+      /* Memory first, before any raw receiver talks to this process. */
       if (k == max_renderers)
         {
           read_memory (&rss, &hwm);
           say ("MEM %u %ld %ld", k, rss, hwm);
         }
+      while (receivers->len < k)
+        spawn_quiet (receivers, "raw-receiver", address);
+      if (!fan_raw_wait_for (&fr, &fr.hellos, k, WAIT_LIMIT_S))
+        die ("only %u of %u raw receivers started", fr.hellos, k);
 
-      /* One short round to warm up, then the measured ones. */
+      /* One short round each to warm up, then the measured ones, the
+       * eipc and the raw round taking turns. */
       if (!fan_main_broadcast_round (main_process, &fm, k, MAX (n_bcast / 10, 1),
-                                     payload, &elapsed))
-        die ("the warm-up broadcast to %u renderers did not finish", k);
+                                     payload, &elapsed) ||
+          !fan_raw_broadcast_round (&fr, k, MAX (n_bcast / 10, 1), payload, &elapsed))
+        die ("the warm-up broadcast to %u receivers did not finish", k);
       for (guint round = 0; round < rounds; round++)
         {
           if (!fan_main_broadcast_round (main_process, &fm, k, n_bcast, payload,
                                          &elapsed))
             die ("a broadcast to %u renderers did not finish", k);
           say ("BCAST %u %u %" G_GINT64_FORMAT " %u", k, round, elapsed, fm.lost);
+          if (!fan_raw_broadcast_round (&fr, k, n_bcast, payload, &elapsed))
+            die ("a raw broadcast to %u receivers did not finish", k);
+          say ("RAWBCAST %u %u %" G_GINT64_FORMAT " %u", k, round, elapsed, fr.lost);
         }
 
       if (k != max_renderers)
@@ -865,7 +1143,8 @@ role_fanout_main (const char *address,
       for (guint round = 0; round < rounds; round++)
         {
           char text[32];
-          gint64 t0, p50 = 0, p99 = 0;
+          guint32 storm = n_storm;
+          gint64 t0, p50, p99;
 
           g_array_set_size (fm.latencies, 0);
           fm.done = 0;
@@ -877,23 +1156,30 @@ role_fanout_main (const char *address,
           if (!wait_for (&fm.done, k, WAIT_LIMIT_S))
             die ("the invoke storm of %u renderers did not finish", k);
           elapsed = now_ns () - t0;
-          g_array_sort (fm.latencies, compare_gint64);
-          if (fm.latencies->len > 0)
-            {
-              p50 = g_array_index (fm.latencies, gint64, fm.latencies->len / 2);
-              p99 = g_array_index (fm.latencies, gint64,
-                                   MIN (fm.latencies->len - 1,
-                                        fm.latencies->len * 99 / 100));
-            }
+          latency_percentiles (fm.latencies, &p50, &p99);
           say ("STORM %u %u %" G_GINT64_FORMAT " %u %" G_GINT64_FORMAT
                " %" G_GINT64_FORMAT " %u", k, round, elapsed,
                fm.latencies->len, p50, p99, fm.failed);
+
+          g_array_set_size (fr.latencies, 0);
+          fr.done = 0;
+          fr.failed = 0;
+          t0 = now_ns ();
+          fan_raw_broadcast (&fr, "Storm", "u", &storm);
+          if (!fan_raw_wait_for (&fr, &fr.done, k, WAIT_LIMIT_S))
+            die ("the call storm of %u raw clients did not finish", k);
+          elapsed = now_ns () - t0;
+          latency_percentiles (fr.latencies, &p50, &p99);
+          say ("RAWSTORM %u %u %" G_GINT64_FORMAT " %u %" G_GINT64_FORMAT
+               " %" G_GINT64_FORMAT " %u", k, round, elapsed,
+               fr.latencies->len, p50, p99, fr.failed);
         }
     }
 
-  for (guint i = 0; i < children->len; i++)
+  for (guint i = 0; i < renderers->len + receivers->len; i++)
     {
-      GPid pid = g_array_index (children, GPid, i);
+      GPid pid = i < renderers->len ? g_array_index (renderers, GPid, i)
+                                    : g_array_index (receivers, GPid, i - renderers->len);
       int status;
 
       kill (pid, SIGTERM);
@@ -901,6 +1187,8 @@ role_fanout_main (const char *address,
         ;
     }
   g_array_unref (fm.latencies);
+  g_array_unref (fr.latencies);
+  sd_bus_flush_close_unref (fr.bus);
   say ("DONE");
   return 0;
 }
@@ -974,6 +1262,17 @@ case_add (const char *id,
           double      value)
 {
   g_array_append_val (case_find (id)->samples, value);
+}
+
+/* A value that is both a round's sample and a slice for the pairing. */
+static void
+case_add_paired (const char *id,
+                 double      value)
+{
+  Case *c = case_find (id);
+
+  g_array_append_val (c->samples, value);
+  g_array_append_val (c->slices, value);
 }
 
 static int
@@ -1444,12 +1743,22 @@ register_cases (void)
                 g_intern_string (raw_id));
     }
 
-  case_new ("fan.1", "Fan-out: main broadcasts 64 B to N renderers", "broadcast to 1 renderer", "bcast/s", NULL);
-  case_new ("fan.10", "Fan-out: main broadcasts 64 B to N renderers", "broadcast to 10 renderers", "bcast/s", NULL);
-  case_new ("fan.100", "Fan-out: main broadcasts 64 B to N renderers", "broadcast to 100 renderers", "bcast/s", NULL);
-  case_new ("storm.rate", "Fan-in: 100 renderers invoke the main at once", "invokes handled", "calls/s", NULL);
-  case_new ("storm.p50", "Fan-in: 100 renderers invoke the main at once", "latency p50", "us", NULL);
-  case_new ("storm.p99", "Fan-in: 100 renderers invoke the main at once", "latency p99", "us", NULL);
+#define FAN "Fan-out: one process broadcasts 64 B to N receivers"
+  case_new ("fanraw.1", FAN, "raw sd-bus signal to 1 receiver", "bcast/s", "fanraw.1");
+  case_new ("fan.1", FAN, "eipc broadcast to 1 renderer", "bcast/s", "fanraw.1");
+  case_new ("fanraw.10", FAN, "raw sd-bus signal to 10 receivers", "bcast/s", "fanraw.10");
+  case_new ("fan.10", FAN, "eipc broadcast to 10 renderers", "bcast/s", "fanraw.10");
+  case_new ("fanraw.100", FAN, "raw sd-bus signal to 100 receivers", "bcast/s", "fanraw.100");
+  case_new ("fan.100", FAN, "eipc broadcast to 100 renderers", "bcast/s", "fanraw.100");
+#undef FAN
+#define STORM "Fan-in: 100 clients call one process at once, 64 B"
+  case_new ("stormraw.rate", STORM, "raw sd-bus calls handled", "calls/s", "stormraw.rate");
+  case_new ("storm.rate", STORM, "eipc invokes handled", "calls/s", "stormraw.rate");
+  case_new ("stormraw.p50", STORM, "raw sd-bus latency p50", "us", "stormraw.p50");
+  case_new ("storm.p50", STORM, "eipc latency p50", "us", "stormraw.p50");
+  case_new ("stormraw.p99", STORM, "raw sd-bus latency p99", "us", "stormraw.p99");
+  case_new ("storm.p99", STORM, "eipc latency p99", "us", "stormraw.p99");
+#undef STORM
   case_new ("mem.rss0", "Memory of the main process", "VmRSS, no renderer attached", "KiB", NULL);
   case_new ("mem.hwm", "Memory of the main process", "VmHWM (peak), 100 renderers attached", "KiB", NULL);
   case_new ("mem.per", "Memory of the main process", "VmRSS per attached renderer", "KiB", NULL);
@@ -1746,25 +2055,32 @@ run_fanout (Bench *b)
               g_string_printf (case_find ("mem.hwm")->note, "VmRSS %ld KiB", rss);
             }
         }
-      else if (strcmp (w[0], "BCAST") == 0 && n == 5)
+      else if ((strcmp (w[0], "BCAST") == 0 || strcmp (w[0], "RAWBCAST") == 0) && n == 5)
         {
-          g_autofree char *id = g_strdup_printf ("fan.%s", w[1]);
+          gboolean raw = w[0][0] == 'R';
+          g_autofree char *id = g_strdup_printf ("%s.%s", raw ? "fanraw" : "fan", w[1]);
           guint k = (guint) atoi (w[1]);
           double seconds = g_ascii_strtod (w[3], NULL) / 1e9;
           Case *c = case_find (id);
 
-          case_add (id, opt->bcast / seconds);
+          /* One value per round; the eipc and the raw round of a level
+           * take turns, so the rounds pair up like slices. */
+          case_add_paired (id, opt->bcast / seconds);
           c->lost += (guint) atoi (w[4]);
           g_string_printf (c->note, "%.0f deliveries/s", case_median (id) * k);
         }
-      else if (strcmp (w[0], "STORM") == 0 && n == 8)
+      else if ((strcmp (w[0], "STORM") == 0 || strcmp (w[0], "RAWSTORM") == 0) && n == 8)
         {
+          const char *prefix = w[0][0] == 'R' ? "stormraw" : "storm";
           double seconds = g_ascii_strtod (w[3], NULL) / 1e9;
+          g_autofree char *rate = g_strconcat (prefix, ".rate", NULL);
+          g_autofree char *p50 = g_strconcat (prefix, ".p50", NULL);
+          g_autofree char *p99 = g_strconcat (prefix, ".p99", NULL);
 
-          case_add ("storm.rate", g_ascii_strtod (w[4], NULL) / seconds);
-          case_add ("storm.p50", g_ascii_strtod (w[5], NULL) / 1000);
-          case_add ("storm.p99", g_ascii_strtod (w[6], NULL) / 1000);
-          case_find ("storm.rate")->lost += (guint) atoi (w[7]);
+          case_add_paired (rate, g_ascii_strtod (w[4], NULL) / seconds);
+          case_add_paired (p50, g_ascii_strtod (w[5], NULL) / 1000);
+          case_add_paired (p99, g_ascii_strtod (w[6], NULL) / 1000);
+          case_find (rate)->lost += (guint) atoi (w[7]);
         }
       else
         g_printerr ("fan-out: %s\n", line);
@@ -2094,6 +2410,8 @@ run_role (const char  *role,
     return role_eipc_main (address);
   if (strcmp (role, "fanout-renderer") == 0)
     return role_fanout_renderer (address);
+  if (strcmp (role, "raw-receiver") == 0)
+    return role_raw_receiver (address);
   if (strcmp (role, "fanout-main") == 0 && argc == 5)
     return role_fanout_main (address, parse_uint (argv[1]), parse_uint (argv[2]),
                              parse_uint (argv[3]), parse_uint (argv[4]));
