@@ -284,6 +284,16 @@ answer_held (gpointer user_data)
   return G_SOURCE_REMOVE;
 }
 
+/* Keeps the event and answers it 200 ms after it arrived (the clock starts
+ * with the event, not the test: a slow start must not make it early). */
+static void
+hold_then_answer (EipcEvent *event,
+                  gpointer   user_data)
+{
+  handle_hold (event, user_data);
+  g_timeout_add (200, answer_held, user_data);
+}
+
 static void
 test_handle (Fixture       *f,
              gconstpointer  data)
@@ -421,13 +431,11 @@ test_handle_deferred (Fixture       *f,
   g_autofree char *out = NULL;
   int status;
 
-  eipc_main_handle (f->main, "later", handle_hold, f, NULL, NULL);
-  eipc_main_on (f->main, "later-sync", handle_hold, f, NULL);
-  g_timeout_add (200, answer_held, f);
+  eipc_main_handle (f->main, "later", hold_then_answer, f, NULL, NULL);
+  eipc_main_on (f->main, "later-sync", hold_then_answer, f, NULL);
   out = test_run_renderer (&status, "invoke:later:[]", NULL);
   g_assert_cmpstr (out, ==, "invoke later = {\"late\":true}\ndone\n");
 
-  g_timeout_add (200, answer_held, f);
   g_free (out);
   out = test_run_renderer (&status, "sync:later-sync:[]", NULL);
   g_assert_cmpstr (out, ==, "sync later-sync = \"late\"\ndone\n");
