@@ -332,14 +332,18 @@ event_answer_json (EipcEvent   *self,
                    const char  *json,
                    GError     **error)
 {
-  if (json == NULL || !g_utf8_validate (json, -1, NULL))
+  /* One pass when the text is good; the two checks say what is wrong. */
+  if (!eipc_json_check_utf8 (json, FALSE))
     {
-      g_set_error_literal (error, EIPC_ERROR, EIPC_ERROR_INVALID_ARGS,
-                           "The value is not valid UTF-8 text");
-      return FALSE;
+      if (json == NULL || !g_utf8_validate (json, -1, NULL))
+        {
+          g_set_error_literal (error, EIPC_ERROR, EIPC_ERROR_INVALID_ARGS,
+                               "The value is not valid UTF-8 text");
+          return FALSE;
+        }
+      if (!eipc_json_check (json, FALSE, error))
+        return FALSE;
     }
-  if (!eipc_json_check (json, FALSE, error))
-    return FALSE;
   if (self->answered)
     {
       g_set_error (error, EIPC_ERROR, EIPC_ERROR_FAILED,

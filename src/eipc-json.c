@@ -49,6 +49,7 @@ typedef struct {
   const char *p;
   const char *end;     /* the terminating NUL */
   const char *error;
+  gboolean    utf8;    /* validate UTF-8 in strings too */
 } Scan;
 
 /* How many bytes from @p on need no attention inside a JSON string: no
@@ -82,6 +83,36 @@ string_run (const char *p,
   return (gsize) (p - start);
 }
 
+/* string_run() that stops at bytes >= 0x80 too, for the check that
+ * validates UTF-8 in the same pass: text that is ASCII costs nothing
+ * more. */
+static inline gsize
+string_run_ascii (const char *p,
+                  const char *end)
+{
+  const guint64 ones = G_GUINT64_CONSTANT (0x0101010101010101);
+  const guint64 highs = G_GUINT64_CONSTANT (0x8080808080808080);
+  const char *start = p;
+
+  while (end - p >= 8)
+    {
+      guint64 v, quote, backslash;
+
+      memcpy (&v, p, sizeof v);
+      quote = v ^ (ones * '"');
+      backslash = v ^ (ones * '\\');
+      if ((((quote - ones) & ~quote) |
+           ((backslash - ones) & ~backslash) |
+           ((v - ones * 0x20) & ~v) | v) & highs)
+        break;
+      p += 8;
+    }
+  while (p < end && (guchar) *p >= 0x20 && (guchar) *p < 0x80 &&
+         *p != '"' && *p != '\\')
+    p++;
+  return (gsize) (p - start);
+}
+
 static inline void
 skip_ws (Scan *s)
 {
@@ -111,8 +142,20 @@ scan_string (Scan *s)
     {
       guchar c;
 
-      s->p += string_run (s->p, s->end);
+      s->p += s->utf8 ? string_run_ascii (s->p, s->end) : string_run (s->p, s->end);
       c = (guchar) *s->p;
+      if (c >= 0x80 && s->utf8)
+        {
+          gunichar u = g_utf8_get_char_validated (s->p, s->end - s->p);
+
+          if (u == (gunichar) -1 || u == (gunichar) -2)
+            {
+              s->error = "not valid UTF-8";
+              return FALSE;
+            }
+          s->p = g_utf8_next_char (s->p);
+          continue;
+        }
       if (c == '"')
         {
           s->p++;
@@ -244,14 +287,15 @@ scan_literal (Scan       *s,
  * nested at most EIPC_MAX_JSON_DEPTH deep. Iterative: the nesting is kept
  * in a bit stack, so hostile input cannot exhaust the C stack. The
  * caller guarantees valid UTF-8 (D-Bus strings always are). */
-gboolean
-eipc_json_check (const char  *text,
-                 gboolean     want_array,
-                 GError     **error)
+static gboolean
+json_check (const char  *text,
+            gboolean     want_array,
+            gboolean     utf8,
+            GError     **error)
 {
   guint8 stack[EIPC_MAX_JSON_DEPTH / 8 + 1];  /* 1 = object, 0 = array */
   guint depth = 0;
-  Scan s = { text, text, NULL, NULL };
+  Scan s = { text, text, NULL, NULL, utf8 };
   char root;
 
   if (text == NULL)
@@ -396,11 +440,32 @@ fail:
   return FALSE;
 }
 
+gboolean
+eipc_json_check (const char  *text,
+                 gboolean     want_array,
+                 GError     **error)
+{
+  return json_check (text, want_array, FALSE, error);
+}
+
+/* In one pass, without an error: TRUE when @text is valid UTF-8 and
+ * passes eipc_json_check(). Outside strings valid JSON is ASCII, so
+ * checking UTF-8 inside strings is enough. When it says no, the caller
+ * asks g_utf8_validate() and eipc_json_check() in turn for the error. */
+gboolean
+eipc_json_check_utf8 (const char *text,
+                      gboolean    want_array)
+{
+  return text != NULL && json_check (text, want_array, TRUE, NULL);
+}
+
 /* Checks arguments given as text by a local caller. */
 gboolean
 eipc_args_check (const char  *args_json,
                  GError     **error)
 {
+  if (eipc_json_check_utf8 (args_json, TRUE))
+    return TRUE;
   if (args_json == NULL || !g_utf8_validate (args_json, -1, NULL))
     {
       g_set_error_literal (error, EIPC_ERROR, EIPC_ERROR_INVALID_ARGS,
@@ -659,18 +724,19 @@ typedef struct {
 
 /* Adds @node to the innermost open container, or makes it the root. */
 static void
-parse_attach (GArray    *levels,
+parse_attach (Level     *levels,
+              guint      depth,
               JsonNode **root,
               JsonNode  *node)
 {
   Level *top;
 
-  if (levels->len == 0)
+  if (depth == 0)
     {
       *root = node;
       return;
     }
-  top = &g_array_index (levels, Level, levels->len - 1);
+  top = &levels[depth - 1];
   if (JSON_NODE_HOLDS_ARRAY (top->node))
     json_array_add_element (json_node_get_array (top->node), node);
   else
@@ -680,26 +746,23 @@ parse_attach (GArray    *levels,
     }
 }
 
-static void
-level_clear (gpointer data)
-{
-  g_free (((Level *) data)->key);
-}
-
 /* Checks and builds the JsonNode tree of @text in one pass, no recursion,
  * strings copied in runs: it accepts exactly what eipc_json_check()
  * accepts (which gives the error when it does not), so text from the bus
  * needs no separate check. json-glib's JsonParser costs about 16,000
  * instructions for a 64-byte array (a GObject, a scanner, a GString per
  * token); this builds the same tree (sealed, as json_parser_new_immutable()
- * does) at memcpy speed for strings. Integers that do not fit in 64 bits
- * become doubles instead of wrapping around. */
+ * does) at memcpy speed for strings, with no allocation besides the nodes
+ * for the usual short strings without escapes. Integers that do not fit
+ * in 64 bits become doubles instead of wrapping around. */
 JsonNode *
 eipc_json_parse (const char  *text,
                  GError     **error)
 {
-  g_autoptr(GArray) levels = NULL;
-  g_autoptr(GString) buf = NULL;
+  Level levels[EIPC_MAX_JSON_DEPTH];
+  guint depth = 0;
+  g_autoptr(GString) buf = NULL;   /* escapes, keys, long strings */
+  char small[256];
   JsonNode *root = NULL;
   const char *p = text;
   const char *end;
@@ -708,10 +771,6 @@ eipc_json_parse (const char  *text,
   if (text == NULL)
     goto fail;
   end = text + strlen (text);
-  buf = g_string_sized_new (64);
-
-  levels = g_array_new (FALSE, FALSE, sizeof (Level));
-  g_array_set_clear_func (levels, level_clear);
 
 value:
   while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')
@@ -722,31 +781,32 @@ value:
     case '{':
       {
         gboolean is_object = *p == '{';
-        Level level = { NULL, NULL };
+        Level *level;
 
-        if (levels->len >= EIPC_MAX_JSON_DEPTH)
+        if (depth >= EIPC_MAX_JSON_DEPTH)
           goto fail;
+        node = json_node_alloc ();
         if (is_object)
           {
-            level.node = json_node_alloc ();
-            json_node_init_object (level.node, NULL);
-            json_node_take_object (level.node, json_object_new ());
+            json_node_init_object (node, NULL);
+            json_node_take_object (node, json_object_new ());
           }
         else
           {
-            level.node = json_node_alloc ();
-            json_node_init_array (level.node, NULL);
-            json_node_take_array (level.node, json_array_new ());
+            json_node_init_array (node, NULL);
+            json_node_take_array (node, json_array_new ());
           }
-        parse_attach (levels, &root, level.node);
-        g_array_append_val (levels, level);
+        parse_attach (levels, depth, &root, node);
+        level = &levels[depth++];
+        level->node = node;
+        level->key = NULL;
         p++;
         while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')
           p++;
         if (*p == (is_object ? '}' : ']'))
           {
             p++;
-            g_array_set_size (levels, levels->len - 1);
+            depth--;
             goto after_value;
           }
         if (is_object)
@@ -754,9 +814,24 @@ value:
         goto value;
       }
     case '"':
-      if (!parse_string (&p, end, buf))
-        goto fail;
-      node = json_node_init_string (json_node_alloc (), buf->str);
+      {
+        const char *q = p + 1;
+        gsize run = string_run (q, end);
+
+        if (q[run] == '"' && run < sizeof small)
+          {
+            memcpy (small, q, run);
+            small[run] = '\0';
+            node = json_node_init_string (json_node_alloc (), small);
+            p = q + run + 1;
+            break;
+          }
+        if (buf == NULL)
+          buf = g_string_sized_new (run + 1);
+        if (!parse_string (&p, end, buf))
+          goto fail;
+        node = json_node_init_string (json_node_alloc (), buf->str);
+      }
       break;
     case 't':
       if (strncmp (p, "true", 4) != 0)
@@ -781,12 +856,12 @@ value:
       if (node == NULL)
         goto fail;
     }
-  parse_attach (levels, &root, node);
+  parse_attach (levels, depth, &root, node);
 
 after_value:
   while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')
     p++;
-  if (levels->len == 0)
+  if (depth == 0)
     {
       if (*p != '\0')
         goto fail;
@@ -794,8 +869,7 @@ after_value:
       return root;
     }
   {
-    Level *top = &g_array_index (levels, Level, levels->len - 1);
-    gboolean in_object = JSON_NODE_HOLDS_OBJECT (top->node);
+    gboolean in_object = JSON_NODE_HOLDS_OBJECT (levels[depth - 1].node);
 
     if (*p == ',')
       {
@@ -807,7 +881,7 @@ after_value:
     if (*p == (in_object ? '}' : ']'))
       {
         p++;
-        g_array_set_size (levels, levels->len - 1);
+        depth--;
         goto after_value;
       }
     goto fail;
@@ -816,17 +890,23 @@ after_value:
 key:
   while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')
     p++;
-  if (*p != '"' || !parse_string (&p, end, buf))
+  if (*p != '"')
+    goto fail;
+  if (buf == NULL)
+    buf = g_string_sized_new (64);
+  if (!parse_string (&p, end, buf))
     goto fail;
   while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')
     p++;
   if (*p != ':')
     goto fail;
   p++;
-  g_array_index (levels, Level, levels->len - 1).key = g_strndup (buf->str, buf->len);
+  levels[depth - 1].key = g_strndup (buf->str, buf->len);
   goto value;
 
 fail:
+  for (guint i = 0; i < depth; i++)
+    g_free (levels[i].key);
   g_clear_pointer (&root, json_node_unref);
   /* The validator says what is wrong, in its words. */
   if (eipc_json_check (text, FALSE, error))

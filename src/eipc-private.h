@@ -77,6 +77,8 @@ gboolean      eipc_channel_check              (const char          *channel,
 gboolean      eipc_json_check                 (const char          *text,
                                                gboolean             want_array,
                                                GError             **error);
+gboolean      eipc_json_check_utf8            (const char          *text,
+                                               gboolean             want_array);
 gboolean      eipc_args_check                 (const char          *args_json,
                                                GError             **error);
 char         *eipc_json_array_to_string       (JsonArray           *array);
