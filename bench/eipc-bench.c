@@ -1206,6 +1206,11 @@ typedef struct {
   GArray     *slices;     /* double, one per slice: paired with the ref's */
   guint       lost;       /* messages that were not delivered */
   GString    *note;
+  /* CPU time spent per call or message, summed over the recorded slices */
+  double      cpu_client;
+  double      cpu_daemon;
+  double      cpu_server;
+  guint64     cpu_ops;
 } Case;
 
 static GPtrArray *cases;
@@ -1360,6 +1365,7 @@ typedef struct {
   guint            storm;        /* invokes per renderer per storm round */
   guint            renderers;    /* the most renderers of the fan-out */
   gboolean         quick;
+  gboolean         no_verify;
   char            *json_path;
   char            *only;
 } Options;
@@ -1374,7 +1380,50 @@ typedef struct {
   EipcRenderer    *renderer;
   char            *small;
   char            *payloads[G_N_ELEMENTS (payload_sizes)];
+  GPid             daemon_pid;
+  GPid             sock_pid;
+  GPid             raw_pid;
+  GPid             gdbus_pid;
+  GPid             eipc_pid;
 } Bench;
+
+/* CPU time a process has used, in ns: the sum of the first field of
+ * /proc/PID/task/TID/schedstat over its threads (the scheduler's own
+ * accounting, to the nanosecond). */
+static guint64
+process_cpu_ns (GPid pid)
+{
+  g_autofree char *dir_path = g_strdup_printf ("/proc/%d/task", (int) pid);
+  g_autoptr(GDir) dir = g_dir_open (dir_path, 0, NULL);
+  const char *name;
+  guint64 sum = 0;
+
+  if (dir == NULL)
+    return 0;
+  while ((name = g_dir_read_name (dir)) != NULL)
+    {
+      g_autofree char *path = g_strdup_printf ("%s/%s/schedstat", dir_path, name);
+      g_autofree char *text = NULL;
+
+      if (g_file_get_contents (path, &text, NULL, NULL))
+        sum += g_ascii_strtoull (text, NULL, 10);
+    }
+  return sum;
+}
+
+/* The process that serves a point-to-point case. */
+static GPid
+case_server_pid (Bench      *b,
+                 const char *id)
+{
+  if (strstr (id, "socket") != NULL)
+    return b->sock_pid;
+  if (strstr (id, "sdbus") != NULL)
+    return b->raw_pid;
+  if (strstr (id, "gdbus") != NULL)
+    return b->gdbus_pid;
+  return b->eipc_pid;
+}
 
 typedef gboolean (*RoundTripFunc) (Bench      *b,
                                    const char *payload);
@@ -1910,15 +1959,18 @@ run_group (Bench    *b,
         guint n = MAX (batch / slices, 1);
         double value;
         gint64 ns = 0;
+        GPid server = case_server_pid (b, slot->id);
+        guint64 ops_before = slot->count + slot->latencies->len;
+        guint64 cpu_server = process_cpu_ns (server);
+        guint64 cpu_daemon = process_cpu_ns (b->daemon_pid);
+        guint64 cpu_client = process_cpu_ns (getpid ());   /* last in, first out */
 
         switch (slot->kind)
           {
           case SLOT_RTT:
             value = rtt_slice (b, slot->func, slot->payload, slice_ns,
                                MAX (min_count / slices, 1), slot->latencies) / 1000.0;
-            if (record)
-              g_array_append_val (case_find (slot->id)->slices, value);
-            continue;
+            break;
           case SLOT_FLOOD_SDBUS:
             ns = flood_sdbus (b, n, &delivered);
             break;
@@ -1936,13 +1988,24 @@ run_group (Bench    *b,
           default:
             g_assert_not_reached ();
           }
-        slot->ns += ns;
-        slot->count += n;
-        value = n / (ns / 1e9);
+        if (slot->kind != SLOT_RTT)
+          {
+            slot->ns += ns;
+            slot->count += n;
+            value = n / (ns / 1e9);
+          }
         if (record)
-          g_array_append_val (case_find (slot->id)->slices, value);
-        if (record && delivered < n)
-          case_find (slot->id)->lost += n - delivered;
+          {
+            Case *c = case_find (slot->id);
+
+            g_array_append_val (c->slices, value);
+            if (delivered < n && slot->kind != SLOT_RTT)
+              c->lost += n - delivered;
+            c->cpu_client += process_cpu_ns (getpid ()) - cpu_client;
+            c->cpu_daemon += process_cpu_ns (b->daemon_pid) - cpu_daemon;
+            c->cpu_server += process_cpu_ns (server) - cpu_server;
+            c->cpu_ops += slot->count + slot->latencies->len - ops_before;
+          }
       }
 
   for (guint i = 0; i < n_slots; i++)
@@ -2155,6 +2218,26 @@ static const Target targets[] = {
   { "eipc invoke 1 MiB <= 2x raw sd-bus", "size.1048576.eipc", "size.1048576.sdbus", 2.0, TRUE, NULL },
 };
 
+static void
+print_cpu (void)
+{
+  printf ("\nCPU time per call or message, us (all rounds; the scheduler's account of each\n"
+          "process, so other load on the machine does not count)\n");
+  printf ("%-46s %9s %12s %9s %9s\n", "case", "client", "dbus-daemon", "server", "total");
+  for (guint i = 0; i < cases->len; i++)
+    {
+      Case *c = g_ptr_array_index (cases, i);
+      double n = c->cpu_ops;
+
+      if (c->cpu_ops == 0 || g_str_has_prefix (c->id, "size."))
+        continue;
+      printf ("  %-44s %9.1f %12.1f %9.1f %9.1f\n", c->label,
+              c->cpu_client / n / 1000, c->cpu_daemon / n / 1000,
+              c->cpu_server / n / 1000,
+              (c->cpu_client + c->cpu_daemon + c->cpu_server) / n / 1000);
+    }
+}
+
 static guint
 print_targets (JsonBuilder *jb)
 {
@@ -2228,6 +2311,15 @@ add_cases_json (JsonBuilder *jb)
         }
       json_builder_set_member_name (jb, "lost");
       json_builder_add_int_value (jb, c->lost);
+      if (c->cpu_ops > 0)
+        {
+          json_builder_set_member_name (jb, "cpu_us_client");
+          json_builder_add_double_value (jb, c->cpu_client / c->cpu_ops / 1000);
+          json_builder_set_member_name (jb, "cpu_us_daemon");
+          json_builder_add_double_value (jb, c->cpu_daemon / c->cpu_ops / 1000);
+          json_builder_set_member_name (jb, "cpu_us_server");
+          json_builder_add_double_value (jb, c->cpu_server / c->cpu_ops / 1000);
+        }
       json_builder_set_member_name (jb, "samples");
       json_builder_begin_array (jb);
       for (guint j = 0; j < c->samples->len; j++)
@@ -2278,6 +2370,7 @@ run_coordinator (Options *opt)
   register_cases ();
 
   address = start_dbus_daemon (&daemon_pid);
+  b.daemon_pid = daemon_pid;
   g_setenv ("DBUS_SESSION_BUS_ADDRESS", address, TRUE);
   addr_args[0] = address;
   b.opt = opt;
@@ -2292,16 +2385,21 @@ run_coordinator (Options *opt)
   if (socketpair (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) < 0)
     die ("socketpair: %s", g_strerror (errno));
   sock_child = child_spawn ("sock-echo", NULL, pair[1], TRUE);
+  b.sock_pid = sock_child->pid;
   close (pair[1]);
   b.sock = pair[0];
   raw_child = child_spawn ("sdbus-server", addr_args, -1, FALSE);
   gdbus_child = child_spawn ("gdbus-server", addr_args, -1, FALSE);
   eipc_child = child_spawn ("eipc-main", addr_args, -1, FALSE);
+  b.raw_pid = raw_child->pid;
+  b.gdbus_pid = gdbus_child->pid;
+  b.eipc_pid = eipc_child->pid;
   child_expect_ready (raw_child);
   child_expect_ready (gdbus_child);
   child_expect_ready (eipc_child);
   bench_connect (&b);
-  bench_verify (&b);
+  if (!opt->no_verify)
+    bench_verify (&b);
 
   /* A warm-up round, then the measured ones, every case in each. */
   run_point_to_point_round (&b, FALSE);
@@ -2340,6 +2438,7 @@ run_coordinator (Options *opt)
           "value in the slice just before or after it (the cases of a group take turns in\n"
           "short slices): for us lower is better, for msg/s and calls/s higher is better.\n");
   print_table (opt);
+  print_cpu ();
 
   json_builder_begin_object (jb);
   json_builder_set_member_name (jb, "rounds");
@@ -2432,6 +2531,7 @@ main (int    argc,
     { "renderers", 0, 0, G_OPTION_ARG_INT, &renderers, "Renderers of the largest fan-out (default 100)", "N" },
     { "json", 'j', 0, G_OPTION_ARG_FILENAME, &opt.json_path, "Write the results as JSON to FILE instead of printing them", "FILE" },
     { "only", 0, 0, G_OPTION_ARG_STRING, &opt.only, "Only these groups: rtt,flood,pipe,payload,fanout", "LIST" },
+    { "no-verify", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_NONE, &opt.no_verify, "Skip the echo check (for profiles)", NULL },
     { NULL }
   };
 
