@@ -782,7 +782,8 @@ on_renderer_message (sd_bus_message *m,
                           wc != NULL ? eipc_web_contents_get_id (wc) : 0);
   eipc_event_set_main (event, self, wc);
   eipc_listener_list_emit (&self->listeners, channel, event);
-  return 0;
+  /* Handled: sd-bus need not try the other match rules on it. */
+  return 1;
 }
 
 /* A unique name left the bus: if it was a renderer, its webContents is

@@ -151,7 +151,8 @@ on_web_contents_signal (sd_bus_message *m,
   event = eipc_event_new (kind, m, channel, args, sender_id);
   eipc_event_set_renderer (event, self);
   eipc_listener_list_emit (list, key, event);
-  return 0;
+  /* Handled: sd-bus need not try the other match rules on it. */
+  return 1;
 }
 
 static int
