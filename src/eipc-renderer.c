@@ -260,6 +260,9 @@ on_main_owner_changed (sd_bus_message *m,
   EipcRenderer *self = userdata;
   const char *name, *old_owner, *new_owner;
 
+  /* Only the bus itself says who owns the app name. */
+  if (g_strcmp0 (sd_bus_message_get_sender (m), "org.freedesktop.DBus") != 0)
+    return 0;
   if (sd_bus_message_read (m, "sss", &name, &old_owner, &new_owner) < 0 ||
       strcmp (name, self->app_id) != 0)
     return 0;
@@ -435,8 +438,11 @@ renderer_start (EipcRenderer  *self,
   if (r < 0)
     goto fail;
   g_free (rule);
-  rule = g_strdup_printf ("type='signal',sender='org.freedesktop.DBus',"
-                          "path='/org/freedesktop/DBus',"
+  /* No sender='org.freedesktop.DBus': sd-bus would let every message
+   * through that test (it does not know which well-known names a sender
+   * has) and take the longer way down its match tree for each of them;
+   * on_main_owner_changed() checks the sender instead. */
+  rule = g_strdup_printf ("type='signal',path='/org/freedesktop/DBus',"
                           "interface='org.freedesktop.DBus',"
                           "member='NameOwnerChanged',arg0='%s'", self->app_id);
   r = sd_bus_add_match (self->bus, &self->owner_slot, rule,
