@@ -9,6 +9,8 @@
 
 #include "config.h"
 
+#include <errno.h>
+
 #include "eipc-private.h"
 
 typedef struct {
@@ -89,8 +91,12 @@ call_done (sd_bus_message *reply,
   {
     const char *text = NULL;
     JsonNode *node;
-    int r = sd_bus_message_read (reply, "s", &text);
+    /* _basic: no signature walk; 0 (no argument) reads as -ENXIO, as
+     * sd_bus_message_read() would have it. */
+    int r = sd_bus_message_read_basic (reply, 's', &text);
 
+    if (r == 0)
+      r = -ENXIO;
     if (r < 0)
       {
         g_task_return_new_error (task, EIPC_ERROR, EIPC_ERROR_INVALID_ARGS,

@@ -1122,7 +1122,9 @@ eipc_renderer_send_sync_json (EipcRenderer  *self,
       eipc_set_error_from_bus_error (error, &bus_error, r);
       return NULL;
     }
-  r = sd_bus_message_read (reply, "s", &text);
+  r = sd_bus_message_read_basic (reply, 's', &text);
+  if (r == 0)
+    r = -ENXIO;
   if (r < 0)
     {
       g_set_error (error, EIPC_ERROR, EIPC_ERROR_INVALID_ARGS,
