@@ -54,15 +54,18 @@ typedef struct {
 
 /* How many bytes from @p on need no attention inside a JSON string: no
  * '"', no '\\', no control character (which includes the terminating
- * NUL at @end). Eight bytes at a time, with the "has a byte below N" bit
- * trick (bytes >= 0x80, that is UTF-8 beyond ASCII, never match), and
- * never a read past @end. */
+ * NUL at @end) and, with @ascii_only, no byte >= 0x80 (for the check that
+ * validates UTF-8 in the same pass: ASCII text costs nothing more). Eight
+ * bytes at a time, with the "has a byte below N" bit trick (bytes >= 0x80
+ * never match it), and never a read past @end. */
 static inline gsize
-string_run (const char *p,
-            const char *end)
+string_run_full (const char *p,
+                 const char *end,
+                 gboolean    ascii_only)
 {
   const guint64 ones = G_GUINT64_CONSTANT (0x0101010101010101);
   const guint64 highs = G_GUINT64_CONSTANT (0x8080808080808080);
+  const guint64 high_mask = ascii_only ? G_MAXUINT64 : 0;
   const char *start = p;
 
   while (end - p >= 8)
@@ -74,43 +77,28 @@ string_run (const char *p,
       backslash = v ^ (ones * '\\');
       if ((((quote - ones) & ~quote) |
            ((backslash - ones) & ~backslash) |
-           ((v - ones * 0x20) & ~v)) & highs)
+           ((v - ones * 0x20) & ~v) | (v & high_mask)) & highs)
         break;
       p += 8;
     }
-  while (p < end && (guchar) *p >= 0x20 && *p != '"' && *p != '\\')
+  while (p < end && (guchar) *p >= 0x20 && *p != '"' && *p != '\\' &&
+         !(ascii_only && (guchar) *p >= 0x80))
     p++;
   return (gsize) (p - start);
 }
 
-/* string_run() that stops at bytes >= 0x80 too, for the check that
- * validates UTF-8 in the same pass: text that is ASCII costs nothing
- * more. */
+static inline gsize
+string_run (const char *p,
+            const char *end)
+{
+  return string_run_full (p, end, FALSE);
+}
+
 static inline gsize
 string_run_ascii (const char *p,
                   const char *end)
 {
-  const guint64 ones = G_GUINT64_CONSTANT (0x0101010101010101);
-  const guint64 highs = G_GUINT64_CONSTANT (0x8080808080808080);
-  const char *start = p;
-
-  while (end - p >= 8)
-    {
-      guint64 v, quote, backslash;
-
-      memcpy (&v, p, sizeof v);
-      quote = v ^ (ones * '"');
-      backslash = v ^ (ones * '\\');
-      if ((((quote - ones) & ~quote) |
-           ((backslash - ones) & ~backslash) |
-           ((v - ones * 0x20) & ~v) | v) & highs)
-        break;
-      p += 8;
-    }
-  while (p < end && (guchar) *p >= 0x20 && (guchar) *p < 0x80 &&
-         *p != '"' && *p != '\\')
-    p++;
-  return (gsize) (p - start);
+  return string_run_full (p, end, TRUE);
 }
 
 static inline void
