@@ -193,13 +193,22 @@ main_lookup (EipcMain *self,
   return g_hash_table_lookup (self->by_id, &id);
 }
 
+static void
+set_no_such_web_contents (GError  **error,
+                          guint64   id)
+{
+  g_set_error (error, EIPC_ERROR, EIPC_ERROR_NO_SUCH_WEB_CONTENTS,
+               "No webContents with id %" G_GUINT64_FORMAT " is attached", id);
+}
+
 static int
 main_reply_no_such_web_contents (sd_bus_message *m,
                                  guint64         id)
 {
-  return eipc_reply_error (m, EIPC_ERROR_NO_SUCH_WEB_CONTENTS,
-                           "No webContents with id %" G_GUINT64_FORMAT
-                           " is attached", id);
+  g_autoptr(GError) error = NULL;
+
+  set_no_such_web_contents (&error, id);
+  return eipc_reply_gerror (m, error);
 }
 
 static int
@@ -341,9 +350,7 @@ attach_credentials_done (sd_bus_message *reply,
     }
   else if (pending->host_id != 0 && main_lookup (self, pending->host_id) == NULL)
     {
-      g_set_error (&error, EIPC_ERROR, EIPC_ERROR_NO_SUCH_WEB_CONTENTS,
-                   "No webContents with id %" G_GUINT64_FORMAT " is attached",
-                   pending->host_id);
+      set_no_such_web_contents (&error, pending->host_id);
     }
   else
     {
