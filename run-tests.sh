@@ -1,10 +1,12 @@
 #!/bin/sh
 # Sets up everything and runs the whole test suite: installs the Debian
-# packages, builds with warnings as errors, runs `meson test`, and ends
-# with a line "N passed, N failed".
+# packages, builds with warnings as errors, runs `meson test` on
+# dbus-daemon and again on dbus-broker (`--setup broker`), and ends with a
+# line "N passed, N failed" over both.
 #
-#   ./run-tests.sh                 the suite
+#   ./run-tests.sh                 the suite, on both buses
 #   EIPC_SANITIZE=1 ./run-tests.sh the suite under AddressSanitizer + UBSan
+#   EIPC_TEST_BUSES=dbus-broker ./run-tests.sh   on one bus only
 set -eu
 cd "$(dirname "$0")"
 
@@ -28,7 +30,23 @@ fi
 meson compile -C "$builddir"
 
 status=0
-meson test -C "$builddir" --print-errorlogs || status=$?
+logs=""
+for bus in ${EIPC_TEST_BUSES:-dbus-daemon dbus-broker}; do
+  case $bus in
+    dbus-daemon)
+      meson test -C "$builddir" --print-errorlogs || status=$?
+      log=$builddir/meson-logs/testlog.json ;;
+    dbus-broker)
+      meson test -C "$builddir" --setup broker --print-errorlogs || status=$?
+      log=$builddir/meson-logs/testlog-broker.json ;;
+    *)
+      echo "run-tests: EIPC_TEST_BUSES: unknown bus $bus" >&2
+      exit 2 ;;
+  esac
+  echo "on $bus: $(python3 tools/count-tests.py "$log")"
+  logs="$logs $log"
+done
 
-python3 tools/count-tests.py "$builddir/meson-logs/testlog.json"
+# The last line: both buses together.
+python3 tools/count-tests.py $logs
 exit $status

@@ -4,34 +4,76 @@
  */
 
 #include <signal.h>
+#include <string.h>
+#include <sys/prctl.h>
 
 #include <glib/gstdio.h>
 
 #include "test-common.h"
 
-static GTestDBus *test_dbus;
+/* The bus of every test program: EIPC_TEST_BUS=dbus-daemon (the
+ * default) or dbus-broker (`meson test --setup broker`). Both run the
+ * same way: a program started here prints the address on its first line
+ * (and dbus-broker's helper the broker's pid on its second), listens on a
+ * socket in a directory of its own and stops on SIGTERM. */
+TestBusKind
+test_bus_kind (void)
+{
+  const char *name = g_getenv ("EIPC_TEST_BUS");
+
+  if (name == NULL || name[0] == '\0' || g_str_equal (name, "dbus-daemon"))
+    return TEST_BUS_DBUS_DAEMON;
+  if (g_str_equal (name, "dbus-broker"))
+    return TEST_BUS_DBUS_BROKER;
+  g_error ("EIPC_TEST_BUS=%s: not dbus-daemon or dbus-broker", name);
+}
+
+const char *
+test_bus_name (void)
+{
+  return test_bus_kind () == TEST_BUS_DBUS_BROKER ? "dbus-broker" : "dbus-daemon";
+}
+
+gboolean
+test_bus_is_broker (void)
+{
+  return test_bus_kind () == TEST_BUS_DBUS_BROKER;
+}
+
+gboolean
+test_skip_unless_bus (TestBusKind  kind,
+                      const char  *why)
+{
+  g_autofree char *text = NULL;
+
+  if (test_bus_kind () == kind)
+    return FALSE;
+  text = g_strdup_printf ("not on %s: %s", test_bus_name (), why);
+  g_test_skip (text);
+  return TRUE;
+}
+static TestPrivateBus *test_bus;
 
 void
 test_bus_up (void)
 {
-  g_assert_null (test_dbus);
-  test_dbus = g_test_dbus_new (G_TEST_DBUS_NONE);
-  g_test_dbus_up (test_dbus);
-  /* GTestDBus sets DBUS_SESSION_BUS_ADDRESS; children inherit it. */
+  g_assert_null (test_bus);
+  test_bus = test_private_bus_start (NULL);
+  /* Children inherit DBUS_SESSION_BUS_ADDRESS. */
   g_assert_nonnull (g_getenv ("DBUS_SESSION_BUS_ADDRESS"));
 }
 
 void
 test_bus_down (void)
 {
-  g_test_dbus_down (test_dbus);
-  g_clear_object (&test_dbus);
+  g_clear_pointer (&test_bus, test_private_bus_free);
 }
 
 const char *
 test_bus_address (void)
 {
-  return g_test_dbus_get_bus_address (test_dbus);
+  g_assert_nonnull (test_bus);
+  return test_private_bus_address (test_bus);
 }
 
 GDBusConnection *
@@ -52,47 +94,183 @@ static const char private_bus_config[] =
   "<!DOCTYPE busconfig PUBLIC \"-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN\"\n"
   " \"http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd\">\n"
   "<busconfig>\n"
-  "  <type>session</type>\n"
+  "  <type>%s</type>\n"
   "  <listen>unix:dir=%s</listen>\n"
   "  <auth>EXTERNAL</auth>\n"
-  "  <policy context=\"default\">\n"
-  "    <allow send_destination=\"*\" eavesdrop=\"true\"/>\n"
-  "    <allow eavesdrop=\"true\"/>\n"
-  "    <allow own=\"*\"/>\n"
-  "  </policy>\n"
+  "%s"
   "%s"
   "</busconfig>\n";
 
+/* What the session bus allows: everything. */
+static const char session_policy[] =
+  "  <policy context=\"default\">\n"
+  "    <allow user=\"*\"/>\n"
+  "    <allow send_destination=\"*\" eavesdrop=\"true\"/>\n"
+  "    <allow eavesdrop=\"true\"/>\n"
+  "    <allow own=\"*\"/>\n"
+  "  </policy>\n";
+
+/* system.conf's default policy, and the allowed names (the %s). */
+static const char system_policy[] =
+  "  <policy context=\"default\">\n"
+  "    <allow user=\"*\"/>\n"
+  "    <deny own=\"*\"/>\n"
+  "    <deny send_type=\"method_call\"/>\n"
+  "    <allow send_type=\"signal\"/>\n"
+  "    <allow send_requested_reply=\"true\" send_type=\"method_return\"/>\n"
+  "    <allow send_requested_reply=\"true\" send_type=\"error\"/>\n"
+  "    <allow receive_type=\"method_call\"/>\n"
+  "    <allow receive_type=\"method_return\"/>\n"
+  "    <allow receive_type=\"error\"/>\n"
+  "    <allow receive_type=\"signal\"/>\n"
+  "    <allow send_destination=\"org.freedesktop.DBus\"\n"
+  "           send_interface=\"org.freedesktop.DBus\"/>\n"
+  "    <allow send_destination=\"org.freedesktop.DBus\"\n"
+  "           send_interface=\"org.freedesktop.DBus.Introspectable\"/>\n"
+  "    <allow send_destination=\"org.freedesktop.DBus\"\n"
+  "           send_interface=\"org.freedesktop.DBus.Properties\"/>\n"
+  "%s"
+  "  </policy>\n";
+
 struct _TestPrivateBus {
-  char        *dir;
-  char        *config_path;
-  char        *address;
-  GSubprocess *daemon;
+  TestBusKind       kind;
+  char             *dir;
+  char             *config_path;
+  char             *address;
+  GPid              bus_pid;    /* the process that serves the bus */
+  GSubprocess      *process;    /* dbus-daemon, or eipc-test-broker */
+  GDataInputStream *out;
 };
+
+/* A bus left behind by a test that failed dies with it. */
+static void
+die_with_parent (gpointer user_data)
+{
+  prctl (PR_SET_PDEATHSIG, SIGKILL);
+}
+
+/* The value of <limit name="@name">, or 0. */
+static guint64
+xml_limit (const char *limits,
+           const char *name)
+{
+  g_autofree char *open = g_strdup_printf ("<limit name=\"%s\">", name);
+  const char *at = limits != NULL ? strstr (limits, open) : NULL;
+
+  if (at == NULL)
+    return 0;
+  return g_ascii_strtoull (at + strlen (open), NULL, 10);
+}
+
+/* dbus-broker's limits are per user, for everything a user's connections
+ * hold in the broker; dbus-broker-launch computes them from the XML
+ * limits (src/launch/launcher.c) with its defaults for the missing ones.
+ * Limits dbus-broker has no equivalent of (max_incoming_bytes,
+ * max_message_size, max_replies_per_connection, ...) are ignored: the
+ * tests that set them measure what each bus does. */
+static void
+broker_limit_args (GPtrArray  *argv,
+                   const char *limits)
+{
+  guint64 out_bytes = xml_limit (limits, "max_outgoing_bytes");
+  guint64 out_fds = xml_limit (limits, "max_outgoing_unix_fds");
+  guint64 per_user = xml_limit (limits, "max_connections_per_user");
+  guint64 matches = xml_limit (limits, "max_match_rules_per_connection");
+
+  if (out_bytes == 0)
+    out_bytes = 8 * 1024 * 1024;
+  if (out_fds == 0)
+    out_fds = 64;
+  if (per_user == 0)
+    per_user = 64;
+  if (matches == 0)
+    matches = 256;
+  g_ptr_array_add (argv, g_strdup_printf ("--max-bytes=%" G_GUINT64_FORMAT, per_user * out_bytes));
+  g_ptr_array_add (argv, g_strdup_printf ("--max-fds=%" G_GUINT64_FORMAT, per_user * out_fds));
+  g_ptr_array_add (argv, g_strdup_printf ("--max-matches=%" G_GUINT64_FORMAT, per_user * matches));
+}
+
+static TestPrivateBus *
+private_bus_start (const char         *limits,
+                   gboolean            system,
+                   const char * const *allowed)
+{
+  TestPrivateBus *bus = g_new0 (TestPrivateBus, 1);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GSubprocessLauncher) launcher = NULL;
+  g_autoptr(GPtrArray) argv = g_ptr_array_new_with_free_func (g_free);
+
+  bus->kind = test_bus_kind ();
+  bus->dir = g_dir_make_tmp ("eipc-bus-XXXXXX", &error);
+  g_assert_no_error (error);
+
+  if (bus->kind == TEST_BUS_DBUS_DAEMON)
+    {
+      g_autoptr(GString) allow = g_string_new (NULL);
+      g_autofree char *policy = NULL, *config = NULL;
+
+      for (guint i = 0; allowed != NULL && allowed[i] != NULL; i++)
+        g_string_append_printf (allow,
+                                "    <allow own_prefix=\"%s\"/>\n"
+                                "    <allow send_destination_prefix=\"%s\"/>\n",
+                                allowed[i], allowed[i]);
+      policy = system ? g_strdup_printf (system_policy, allow->str) : g_strdup (session_policy);
+      bus->config_path = g_build_filename (bus->dir, "bus.conf", NULL);
+      config = g_strdup_printf (private_bus_config, system ? "system" : "session",
+                                bus->dir, policy, limits != NULL ? limits : "");
+      g_assert_true (g_file_set_contents (bus->config_path, config, -1, &error));
+      g_ptr_array_add (argv, g_strdup ("dbus-daemon"));
+      g_ptr_array_add (argv, g_strconcat ("--config-file=", bus->config_path, NULL));
+      g_ptr_array_add (argv, g_strdup ("--nofork"));
+      g_ptr_array_add (argv, g_strdup ("--print-address=1"));
+    }
+  else
+    {
+      g_ptr_array_add (argv, test_helper_path ("eipc-test-broker"));
+      g_ptr_array_add (argv, g_strconcat ("--dir=", bus->dir, NULL));
+      g_ptr_array_add (argv, g_strdup (system ? "--policy=system" : "--policy=session"));
+      for (guint i = 0; allowed != NULL && allowed[i] != NULL; i++)
+        g_ptr_array_add (argv, g_strconcat ("--allow=", allowed[i], NULL));
+      broker_limit_args (argv, limits);
+    }
+  g_ptr_array_add (argv, NULL);
+
+  launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE);
+  g_subprocess_launcher_set_child_setup (launcher, die_with_parent, NULL, NULL);
+  bus->process = g_subprocess_launcher_spawnv (launcher, (const char * const *) argv->pdata,
+                                               &error);
+  g_assert_no_error (error);
+  bus->out = g_data_input_stream_new (g_subprocess_get_stdout_pipe (bus->process));
+  bus->address = g_data_input_stream_read_line_utf8 (bus->out, NULL, NULL, &error);
+  g_assert_no_error (error);
+  if (bus->address == NULL)
+    g_error ("%s printed no address", (const char *) argv->pdata[0]);
+  if (bus->kind == TEST_BUS_DBUS_BROKER)
+    {
+      g_autofree char *pid = g_data_input_stream_read_line_utf8 (bus->out, NULL, NULL, &error);
+
+      g_assert_no_error (error);
+      g_assert_nonnull (pid);
+      bus->bus_pid = (GPid) g_ascii_strtoll (pid, NULL, 10);
+    }
+  else
+    bus->bus_pid = (GPid) g_ascii_strtoll (g_subprocess_get_identifier (bus->process), NULL, 10);
+  g_assert_cmpint (bus->bus_pid, >, 0);
+  g_setenv ("DBUS_SESSION_BUS_ADDRESS", bus->address, TRUE);
+  return bus;
+}
 
 TestPrivateBus *
 test_private_bus_start (const char *limits)
 {
-  TestPrivateBus *bus = g_new0 (TestPrivateBus, 1);
-  g_autoptr(GError) error = NULL;
-  g_autoptr(GDataInputStream) out = NULL;
-  g_autofree char *config = NULL, *config_arg = NULL;
+  return private_bus_start (limits, FALSE, NULL);
+}
 
-  bus->dir = g_dir_make_tmp ("eipc-bus-XXXXXX", &error);
-  g_assert_no_error (error);
-  bus->config_path = g_build_filename (bus->dir, "bus.conf", NULL);
-  config = g_strdup_printf (private_bus_config, bus->dir, limits != NULL ? limits : "");
-  g_assert_true (g_file_set_contents (bus->config_path, config, -1, &error));
-  config_arg = g_strconcat ("--config-file=", bus->config_path, NULL);
-  bus->daemon = g_subprocess_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE, &error, "dbus-daemon",
-                                  config_arg, "--nofork", "--print-address", NULL);
-  g_assert_no_error (error);
-  out = g_data_input_stream_new (g_subprocess_get_stdout_pipe (bus->daemon));
-  bus->address = g_data_input_stream_read_line_utf8 (out, NULL, NULL, &error);
-  g_assert_no_error (error);
-  g_assert_nonnull (bus->address);
-  g_setenv ("DBUS_SESSION_BUS_ADDRESS", bus->address, TRUE);
-  return bus;
+TestPrivateBus *
+test_private_bus_start_system (const char         *limits,
+                               const char * const *allowed)
+{
+  return private_bus_start (limits, TRUE, allowed);
 }
 
 const char *
@@ -101,22 +279,53 @@ test_private_bus_address (TestPrivateBus *bus)
   return bus->address;
 }
 
+GPid
+test_private_bus_pid (TestPrivateBus *bus)
+{
+  return bus->bus_pid;
+}
+
 void
 test_private_bus_kill (TestPrivateBus *bus)
 {
-  g_subprocess_send_signal (bus->daemon, SIGKILL);
-  g_subprocess_wait (bus->daemon, NULL, NULL);
+  g_autoptr(GError) error = NULL;
+
+  /* The bus itself: dbus-daemon, or the broker (its helper then sees
+   * the broker gone and exits). */
+  if (bus->bus_pid > 0)
+    kill (bus->bus_pid, SIGKILL);
+  bus->bus_pid = 0;
+  g_subprocess_wait (bus->process, NULL, &error);
+  g_assert_no_error (error);
 }
 
 void
 test_private_bus_free (TestPrivateBus *bus)
 {
-  g_subprocess_send_signal (bus->daemon, SIGTERM);
-  g_subprocess_wait (bus->daemon, NULL, NULL);
-  g_object_unref (bus->daemon);
-  g_unlink (bus->config_path);
-  /* The daemon's socket is gone with it; the directory is empty. */
+  g_autoptr(GError) error = NULL;
+  GDir *dir;
+  const char *name;
+
+  if (g_subprocess_get_identifier (bus->process) != NULL)
+    {
+      g_subprocess_send_signal (bus->process, SIGTERM);
+      g_subprocess_wait (bus->process, NULL, &error);
+      g_assert_no_error (error);
+    }
+  g_object_unref (bus->out);
+  g_object_unref (bus->process);
+  /* The socket of a killed bus stays behind. */
+  dir = g_dir_open (bus->dir, 0, NULL);
+  while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
+    {
+      g_autofree char *path = g_build_filename (bus->dir, name, NULL);
+
+      g_unlink (path);
+    }
+  g_clear_pointer (&dir, g_dir_close);
   g_rmdir (bus->dir);
+  if (g_strcmp0 (g_getenv ("DBUS_SESSION_BUS_ADDRESS"), bus->address) == 0)
+    g_unsetenv ("DBUS_SESSION_BUS_ADDRESS");
   g_free (bus->config_path);
   g_free (bus->dir);
   g_free (bus->address);

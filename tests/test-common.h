@@ -12,8 +12,23 @@ G_BEGIN_DECLS
 
 #define TEST_APP_ID "org.eipc.Test"
 
-/* Starts a private dbus-daemon (GTestDBus) and points the session bus
- * variables at it; every test of a program shares it. */
+/* The bus the tests run on: EIPC_TEST_BUS=dbus-daemon (the default) or
+ * dbus-broker (`meson test --setup broker`). */
+typedef enum {
+  TEST_BUS_DBUS_DAEMON,
+  TEST_BUS_DBUS_BROKER,
+} TestBusKind;
+
+TestBusKind  test_bus_kind            (void);
+const char  *test_bus_name            (void);
+gboolean     test_bus_is_broker       (void);
+/* Unless the tests run on @kind, skips the test (g_test_skip, naming
+ * the bus and @why) and returns TRUE. */
+gboolean     test_skip_unless_bus     (TestBusKind   kind,
+                                       const char   *why);
+
+/* Starts a private bus (see test_private_bus_start) and points the
+ * session bus variable at it; every test of a program shares it. */
 void         test_bus_up              (void);
 void         test_bus_down            (void);
 const char  *test_bus_address         (void);
@@ -21,13 +36,27 @@ const char  *test_bus_address         (void);
 /* A plain GDBus client of the test bus (never attached to anything). */
 GDBusConnection *test_client_new      (void);
 
-/* A dbus-daemon of the test's own, which it can kill, with @limits (a
- * few <limit> elements, or NULL) in its configuration. Sets
- * DBUS_SESSION_BUS_ADDRESS for child processes. */
+/* A bus of the test's own, which it can kill: dbus-daemon, or dbus-broker
+ * through the eipc-test-broker helper, as EIPC_TEST_BUS says, with the
+ * session bus's permissive policy. @limits: a few dbus-daemon <limit>
+ * elements, or NULL; dbus-broker gets the per-user limits its launcher
+ * would compute from them (max_outgoing_bytes, max_outgoing_unix_fds,
+ * max_connections_per_user, max_match_rules_per_connection; it has no
+ * equivalent of the others). Sets DBUS_SESSION_BUS_ADDRESS for child
+ * processes (and unsets it when freed). */
 typedef struct _TestPrivateBus TestPrivateBus;
 
 TestPrivateBus *test_private_bus_start   (const char     *limits);
+/* The same with a policy modelled on the system bus: nobody owns names
+ * or sends method calls, except to the bus and to the names @allowed
+ * (prefixes: NAME and NAME.*; NULL-terminated, or NULL), which anybody
+ * may own and call; signals and requested replies pass. */
+TestPrivateBus *test_private_bus_start_system (const char         *limits,
+                                               const char * const *allowed);
 const char     *test_private_bus_address (TestPrivateBus *bus);
+/* The process that serves the bus (dbus-daemon, or dbus-broker). */
+GPid            test_private_bus_pid     (TestPrivateBus *bus);
+/* kill -9 of the bus (dbus-daemon, or dbus-broker itself). */
 void            test_private_bus_kill    (TestPrivateBus *bus);
 void            test_private_bus_free    (TestPrivateBus *bus);
 

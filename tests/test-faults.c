@@ -2,8 +2,8 @@
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  *
- * Each case runs on a dbus-daemon of its own, started here (not GTestDBus)
- * so it can be killed. The random choices (which renderers die, when)
+ * Each case runs on a bus of its own (test_private_bus_start: dbus-daemon,
+ * or dbus-broker with EIPC_TEST_BUS=dbus-broker) so it can be killed. The random choices (which renderers die, when)
  * come from g_test_rand_int(): the seed is printed, and --seed repeats a
  * run. Afterwards no process hangs, every pending call ends with
  * EIPC_ERROR_DISCONNECTED and a message that names the cause, the
@@ -15,7 +15,6 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/wait.h>
 
 #include <glib/gstdio.h>
@@ -54,108 +53,6 @@ static guint
 scaled (guint n)
 {
   return MAX (1, (guint) (n * test_scale () + 0.5));
-}
-
-/* A dbus-daemon of our own, to kill. */
-typedef struct {
-  GSubprocess      *daemon;
-  GDataInputStream *out;
-  char             *dir;
-  char             *config;
-  char             *address;
-} PrivateBus;
-
-static const char bus_config[] =
-  "<busconfig>\n"
-  "  <type>session</type>\n"
-  "  <listen>unix:dir=%s</listen>\n"
-  "  <auth>EXTERNAL</auth>\n"
-  "  <policy context=\"default\">\n"
-  "    <allow send_destination=\"*\" eavesdrop=\"true\"/>\n"
-  "    <allow eavesdrop=\"true\"/>\n"
-  "    <allow own=\"*\"/>\n"
-  "  </policy>\n"
-  "</busconfig>\n";
-
-/* A test that fails leaves no daemon behind (its renderers then see
- * the bus go and end too). */
-static void
-die_with_parent (gpointer user_data)
-{
-  prctl (PR_SET_PDEATHSIG, SIGKILL);
-}
-
-static PrivateBus *
-private_bus_start (void)
-{
-  PrivateBus *bus = g_new0 (PrivateBus, 1);
-  g_autoptr(GSubprocessLauncher) launcher = NULL;
-  g_autoptr(GError) error = NULL;
-  g_autofree char *config = NULL, *config_arg = NULL;
-
-  bus->dir = g_dir_make_tmp ("eipc-faults-XXXXXX", &error);
-  g_assert_no_error (error);
-  bus->config = g_build_filename (bus->dir, "bus.conf", NULL);
-  config = g_strdup_printf (bus_config, bus->dir);
-  g_file_set_contents (bus->config, config, -1, &error);
-  g_assert_no_error (error);
-
-  config_arg = g_strconcat ("--config-file=", bus->config, NULL);
-  launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE |
-                                        G_SUBPROCESS_FLAGS_STDERR_SILENCE);
-  g_subprocess_launcher_set_child_setup (launcher, die_with_parent, NULL, NULL);
-  bus->daemon = g_subprocess_launcher_spawn (launcher, &error, "dbus-daemon", "--nofork",
-                                             "--print-address=1", config_arg, NULL);
-  g_assert_no_error (error);
-  bus->out = g_data_input_stream_new (g_subprocess_get_stdout_pipe (bus->daemon));
-  bus->address = g_data_input_stream_read_line_utf8 (bus->out, NULL, NULL, &error);
-  g_assert_no_error (error);
-  g_assert_nonnull (bus->address);
-  /* Everything here and every child connects to it as its session bus. */
-  g_setenv ("DBUS_SESSION_BUS_ADDRESS", bus->address, TRUE);
-  return bus;
-}
-
-static void
-private_bus_kill (PrivateBus *bus)
-{
-  g_autoptr(GError) error = NULL;
-
-  g_subprocess_send_signal (bus->daemon, SIGKILL);
-  g_subprocess_wait (bus->daemon, NULL, &error);
-  g_assert_no_error (error);
-}
-
-static void
-private_bus_free (PrivateBus *bus)
-{
-  g_autoptr(GError) error = NULL;
-  GDir *dir;
-  const char *name;
-
-  if (g_subprocess_get_identifier (bus->daemon) != NULL)
-    {
-      g_subprocess_send_signal (bus->daemon, SIGTERM);
-      g_subprocess_wait (bus->daemon, NULL, &error);
-      g_assert_no_error (error);
-    }
-  g_object_unref (bus->out);
-  g_object_unref (bus->daemon);
-  /* The socket of a killed daemon stays behind. */
-  dir = g_dir_open (bus->dir, 0, NULL);
-  while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
-    {
-      g_autofree char *path = g_build_filename (bus->dir, name, NULL);
-
-      g_unlink (path);
-    }
-  g_clear_pointer (&dir, g_dir_close);
-  g_rmdir (bus->dir);
-  g_unsetenv ("DBUS_SESSION_BUS_ADDRESS");
-  g_free (bus->dir);
-  g_free (bus->config);
-  g_free (bus->address);
-  g_free (bus);
 }
 
 /* Waits until @child has exited (and was reaped); FALSE on timeout. */
@@ -353,7 +250,7 @@ kill_renderer (gpointer user_data)
 static void
 test_renderers_killed (void)
 {
-  PrivateBus *bus = private_bus_start ();
+  TestPrivateBus *bus = test_private_bus_start (NULL);
   g_autoptr(GError) error = NULL;
   g_autoptr(EipcMain) main = eipc_main_new (TEST_APP_ID, &error);
   g_autoptr(LoadMain) load = NULL;
@@ -506,7 +403,7 @@ test_renderers_killed (void)
     }
   g_clear_pointer (&load, load_main_free);
   g_assert_finalize_object (g_steal_pointer (&main));
-  private_bus_free (bus);
+  test_private_bus_free (bus);
 }
 
 /* kill -9 of the main process (a child) at a random point of a load run:
@@ -515,7 +412,7 @@ test_renderers_killed (void)
 static void
 test_main_killed (void)
 {
-  PrivateBus *bus = private_bus_start ();
+  TestPrivateBus *bus = test_private_bus_start (NULL);
   TestChild *main_child = test_main_child_spawn ("load", "hold:hold", "broadcast:1000000:1",
                                                  NULL);
   g_autofree char *ready = test_child_expect (main_child, "ready");
@@ -612,7 +509,7 @@ test_main_killed (void)
     result_clear (&held[i]);
   result_clear (&late);
   g_assert_finalize_object (g_steal_pointer (&renderer));
-  private_bus_free (bus);
+  test_private_bus_free (bus);
 }
 
 /* The bus daemon goes away (kill -9) during a load run: the main process
@@ -749,7 +646,7 @@ local_hold (EipcEvent *event,
 static void
 test_bus_killed (void)
 {
-  PrivateBus *bus = private_bus_start ();
+  TestPrivateBus *bus = test_private_bus_start (NULL);
   BusMain state = { 0, };
   TestMainThread *thread;
   LocalRenderer local[2] = { { 0, } };
@@ -816,7 +713,7 @@ test_bus_killed (void)
 
   delay = g_test_rand_int_range (0, scaled (1500));
   test_spin (delay);
-  private_bus_kill (bus);
+  test_private_bus_kill (bus);
   killed_at = g_get_monotonic_time ();
 
   /* Renderers in this process. */
@@ -922,7 +819,7 @@ test_bus_killed (void)
   g_ptr_array_unref (state.held);
   g_ptr_array_unref (state.call_errors);
   g_mutex_clear (&state.lock);
-  private_bus_free (bus);
+  test_private_bus_free (bus);
 }
 
 /* No file descriptor is left behind by main processes, renderers and
@@ -1062,7 +959,7 @@ churn_hold_r (EipcEvent *event,
 static void
 churn_round (gboolean kill_bus)
 {
-  PrivateBus *bus = kill_bus ? private_bus_start () : NULL;
+  TestPrivateBus *bus = kill_bus ? test_private_bus_start (NULL) : NULL;
   ChurnMain state = { NULL, g_ptr_array_new_with_free_func (g_object_unref), 0, 0, 0, FALSE };
   TestMainThread *thread = test_main_thread_start (TEST_APP_ID, churn_setup, &state);
   g_autoptr(GPtrArray) renderer_held = g_ptr_array_new_with_free_func (g_object_unref);
@@ -1104,7 +1001,7 @@ churn_round (gboolean kill_bus)
     }
 
   if (kill_bus)
-    private_bus_kill (bus);
+    test_private_bus_kill (bus);
   else
     test_main_thread_call (thread, churn_release, &state);
   for (guint i = 0; i < CHURN_RENDERERS; i++)
@@ -1135,13 +1032,13 @@ churn_round (gboolean kill_bus)
   g_assert_null (state.main);
   g_ptr_array_unref (state.held);
   if (bus != NULL)
-    private_bus_free (bus);
+    test_private_bus_free (bus);
 }
 
 static void
 test_no_fd_leak (void)
 {
-  PrivateBus *bus = private_bus_start ();
+  TestPrivateBus *bus = test_private_bus_start (NULL);
   g_autoptr(GString) before = g_string_new (NULL), after = g_string_new (NULL);
   guint rounds = MAX (2, scaled (20)), n0, n1, n2, n3;
 
@@ -1155,7 +1052,7 @@ test_no_fd_leak (void)
   if (n0 != n1)
     g_error ("%u fds before %u rounds, %u after:\n%s\n%s", n0, rounds, n1,
              before->str, after->str);
-  private_bus_free (bus);
+  test_private_bus_free (bus);
 
   g_string_truncate (before, 0);
   g_string_truncate (after, 0);

@@ -893,6 +893,13 @@ bus_up (void)
   g_autoptr(GDataInputStream) out = NULL;
   struct passwd *pw;
 
+  if (test_bus_is_broker ())
+    {
+      bus.skip = g_strdup ("not on dbus-broker: it reads the XML policy of "
+                           "data/eipc-app.conf.in only through its launcher, "
+                           "dbus-broker-launch, which needs systemd and journald");
+      return;
+    }
   if (geteuid () != 0)
     {
       bus.skip = g_strdup ("needs root: the processes of other users are "

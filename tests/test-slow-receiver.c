@@ -18,17 +18,25 @@
 static void
 test_slow_main (void)
 {
-  TestPrivateBus *bus = test_private_bus_start (
-    "  <limit name=\"max_outgoing_bytes\">65536</limit>\n"
-    "  <limit name=\"max_incoming_bytes\">65536</limit>\n");
-  const char *address = test_private_bus_address (bus);
+  TestPrivateBus *bus;
   g_autoptr(GError) error = NULL;
   g_autoptr(EipcRenderer) renderer = NULL;
   g_autoptr(JsonNode) count = NULL;
   g_autofree char *ready = NULL, *out = NULL;
   TestChild *main_child;
+  const char *address;
   guint accepted = 0;
   gboolean refused = FALSE;
+
+  if (test_skip_unless_bus (TEST_BUS_DBUS_DAEMON,
+                            "dbus-broker does not stall the sender: past the "
+                            "user's quota it drops the messages or disconnects "
+                            "the sender, which eipc does not yet report"))
+    return;
+  bus = test_private_bus_start (
+    "  <limit name=\"max_outgoing_bytes\">65536</limit>\n"
+    "  <limit name=\"max_incoming_bytes\">65536</limit>\n");
+  address = test_private_bus_address (bus);
 
   main_child = test_main_child_spawn ("count:load", NULL);
   ready = test_child_expect (main_child, "ready");

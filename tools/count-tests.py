@@ -1,12 +1,14 @@
 #!/usr/bin/env python3
 """Counts the test cases in meson's testlog.json (TAP subtests included)
+(several files, e.g. one per bus, are added up)
 and prints the closing line "N passed, N failed"."""
 import json
 import re
 import sys
 
 passed = failed = skipped = 0
-for line in open(sys.argv[1]):
+lines = [line for path in sys.argv[1:] for line in open(path)]
+for line in lines:
     entry = json.loads(line)
     stdout = entry.get("stdout") or ""
     cases = re.findall(r"^(ok|not ok)\b[^\n]*$", stdout, re.M)

@@ -4,7 +4,7 @@
 set -eu
 
 PACKAGES="meson ninja-build gcc pkg-config libglib2.0-dev libjson-glib-dev \
-libsystemd-dev systemd dbus-daemon dbus-bin valgrind"
+libsystemd-dev systemd dbus-daemon dbus-bin dbus-broker valgrind"
 
 if [ "$(id -u)" -ne 0 ]; then
   SUDO=sudo
