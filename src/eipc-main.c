@@ -1214,7 +1214,7 @@ eipc_main_once (EipcMain         *self,
 }
 
 /**
- * eipc_main_remove_listener:
+ * eipc_main_remove_listener: (skip)
  * @self: an #EipcMain
  * @channel: the channel
  * @listener: the listener
@@ -1222,6 +1222,10 @@ eipc_main_once (EipcMain         *self,
  *
  * `ipcMain.removeListener`: removes the most recently added listener of
  * @channel with this function and data.
+ *
+ * A binding (Python, JavaScript) cannot name the C function it added, so
+ * it removes a listener with eipc_main_remove_listener_by_id() instead;
+ * this function is not in the introspection data.
  *
  * Returns: %TRUE if a listener was removed
  */

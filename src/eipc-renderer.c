@@ -736,7 +736,7 @@ eipc_renderer_once (EipcRenderer     *self,
 }
 
 /**
- * eipc_renderer_remove_listener:
+ * eipc_renderer_remove_listener: (skip)
  * @self: an #EipcRenderer
  * @channel: the channel
  * @listener: the listener
@@ -744,6 +744,10 @@ eipc_renderer_once (EipcRenderer     *self,
  *
  * `ipcRenderer.removeListener`: removes the most recently added listener
  * of @channel with this function and data.
+ *
+ * A binding (Python, JavaScript) cannot name the C function it added, so
+ * it removes a listener with eipc_renderer_remove_listener_by_id() instead;
+ * this function is not in the introspection data.
  *
  * Returns: %TRUE if a listener was removed
  */
