@@ -7,6 +7,16 @@
 #
 # Usage: examples/run-demo.sh BUILDDIR
 #
+# EIPC_DEMO_MAIN, EIPC_DEMO_HOST and EIPC_DEMO_GUEST replace the C main
+# process, host renderer and guest renderer by another command, such as
+# the Python and GJS versions (GI_TYPELIB_PATH and LD_LIBRARY_PATH must
+# then name BUILDDIR/src, or eipc be installed):
+#
+#   GI_TYPELIB_PATH=build/src LD_LIBRARY_PATH=build/src \
+#   EIPC_DEMO_MAIN="gjs examples/gjs/main.js" \
+#   EIPC_DEMO_HOST="python3 examples/python/renderer.py" \
+#     sh examples/run-demo.sh build
+#
 # Uses the session bus when one answers; otherwise starts a private
 # dbus-daemon for the demo and stops it afterwards. Exits 0 only if the
 # main process and both renderers report that everything went as
@@ -69,7 +79,7 @@ has_owner () {
 ! has_owner || fail "another main process of $app runs on this bus; stop it first"
 
 # The main process; it exits by itself once two renderers came and went.
-"$main_bin" --exit-after-renderers=2 &
+${EIPC_DEMO_MAIN:-$main_bin} --exit-after-renderers=2 &
 main_pid=$!
 
 # Wait (at most 5 s) until it owns the app name.
@@ -82,7 +92,7 @@ until has_owner; do
 done
 
 # The host renderer: besides its own exchange, it waits for its guest.
-timeout 20 "$renderer_bin" --expect-guest &
+timeout 20 ${EIPC_DEMO_HOST:-$renderer_bin} --expect-guest &
 host_pid=$!
 
 # Its webContentsId, from the main process's WebContents property
@@ -101,7 +111,7 @@ done
 
 # The guest renderer: sendToHost, and sendTo its host (which answers).
 guest_status=0
-timeout 20 "$renderer_bin" --guest="$host_id" || guest_status=$?
+timeout 20 ${EIPC_DEMO_GUEST:-$renderer_bin} --guest="$host_id" || guest_status=$?
 
 host_status=0
 wait "$host_pid" || host_status=$?

@@ -379,25 +379,30 @@ struct _TestChild {
   gboolean          eof;
 };
 
+TestChild *
+test_program_spawnv (const char * const *argv)
+{
+  g_autoptr(GError) error = NULL;
+  TestChild *child = g_new0 (TestChild, 1);
+
+  child->process = g_subprocess_newv (argv, G_SUBPROCESS_FLAGS_STDOUT_PIPE, &error);
+  g_assert_no_error (error);
+  child->out = g_data_input_stream_new (g_subprocess_get_stdout_pipe (child->process));
+  child->all = g_string_new (NULL);
+  return child;
+}
+
 static TestChild *
 child_spawn_program (const char  *program,
                      const char **args)
 {
   g_autoptr(GPtrArray) argv = g_ptr_array_new_with_free_func (g_free);
-  g_autoptr(GError) error = NULL;
-  TestChild *child = g_new0 (TestChild, 1);
 
   g_ptr_array_add (argv, test_helper_path (program));
   for (guint i = 0; args[i] != NULL; i++)
     g_ptr_array_add (argv, g_strdup (args[i]));
   g_ptr_array_add (argv, NULL);
-
-  child->process = g_subprocess_newv ((const char * const *) argv->pdata,
-                                      G_SUBPROCESS_FLAGS_STDOUT_PIPE, &error);
-  g_assert_no_error (error);
-  child->out = g_data_input_stream_new (g_subprocess_get_stdout_pipe (child->process));
-  child->all = g_string_new (NULL);
-  return child;
+  return test_program_spawnv ((const char * const *) argv->pdata);
 }
 
 TestChild *

@@ -81,6 +81,9 @@ char        *test_child_expect        (TestChild    *child,
                                        const char   *prefix);
 void         test_child_kill          (TestChild    *child);
 void         test_child_terminate     (TestChild    *child);
+/* Any program as a child: @argv[0] is a path, or a name looked up in
+ * PATH. */
+TestChild   *test_program_spawnv      (const char * const *argv);
 /* A main process as a child (the eipc-test-main helper). */
 TestChild   *test_main_child_spawn    (const char   *first_arg,
                                        ...) G_GNUC_NULL_TERMINATED;
