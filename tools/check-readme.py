@@ -1,0 +1,160 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""Checks that the sample outputs of README.md and docs/*.md are what the
+programs print today (test-readme in tests/meson.build runs it).
+
+Usage: check-readme.py BUILDDIR FILE...
+
+* The demo transcript: a code block that starts with
+  `$ sh examples/run-demo.sh build` is compared with a real run of
+  examples/run-demo.sh on a private bus: every line, as a multiset (the
+  processes run concurrently, so lines of different processes, and a
+  broadcast among a renderer's other lines, interleave differently from
+  run to run).
+* busctl sessions: in code blocks, every `$ COMMAND` line except
+  dbus-monitor's is run in order, in one shell session per file, with the
+  lines after it up to the next `$ ` as its expected output. A main
+  process started without `&` is the "first terminal": it runs in the
+  background. Commands run in a temporary directory where `build` is
+  BUILDDIR and `/tmp/` is that directory.
+
+Unique names, pids, times, bus addresses and column widths are
+normalized before comparing. Exits 0 when everything matched, 1 with a
+diff otherwise.
+"""
+import os, re, shutil, subprocess, sys, tempfile, time  # noqa: E401
+
+SRC = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def normalize(line):
+    line = re.sub(r':1\.\d+', ':1.N', line)
+    line = re.sub(r'\bpid \d+', 'pid N', line)
+    line = re.sub(r'(":1\.N") \d+', r'\1 PID', line)
+    line = re.sub(r'(\.ProcessId\s+property\s+u\s+)\d+', r'\1PID', line)
+    line = re.sub(r'unix:path=[^ ]*', 'ADDRESS', line)
+    line = re.sub(r'time=[0-9.]+', 'time=T', line)
+    return ' '.join(line.split())
+
+
+def code_blocks(path):
+    """(first line number, lines) of every ``` block."""
+    blocks, current, start = [], None, 0
+    with open(path, encoding='utf-8') as f:
+        for number, line in enumerate(f, 1):
+            line = line.rstrip('\n')
+            if line.startswith('```'):
+                if current is None:
+                    current, start = [], number + 1
+                else:
+                    blocks.append((start, current))
+                    current = None
+            elif current is not None:
+                current.append(line)
+    return blocks
+
+
+def private_env(tmp):
+    env = dict(os.environ)
+    env.pop('DBUS_SESSION_BUS_ADDRESS', None)
+    env['XDG_RUNTIME_DIR'] = tmp       # no session bus socket there
+    return env
+
+
+def check_demo(build, path, start, lines):
+    with tempfile.TemporaryDirectory() as tmp:
+        run = subprocess.run(['sh', os.path.join(SRC, 'examples', 'run-demo.sh'), build],
+                             cwd=SRC, env=private_env(tmp), capture_output=True,
+                             text=True, timeout=120)
+    got = sorted(normalize(l) for l in run.stdout.splitlines())
+    want = sorted(normalize(l) for l in lines[1:])
+    if run.returncode != 0 or got != want:
+        print(f'{path}:{start}: the demo transcript differs from a run '
+              f'(exit status {run.returncode}):')
+        for l in sorted(set(want) - set(got)):
+            print(f'  only in {os.path.basename(path)}: {l}')
+        for l in sorted(set(got) - set(want)):
+            print(f'  only in the run: {l}')
+        if run.stderr:
+            print(run.stderr)
+        return False
+    print(f'{path}:{start}: the demo transcript matches ({len(want)} lines)')
+    return True
+
+
+def commands(blocks):
+    """(line number, command, expected output lines) in file order."""
+    for start, lines in blocks:
+        for i, line in enumerate(lines):
+            if not line.startswith('$ '):
+                continue
+            out = []
+            for following in lines[i + 1:]:
+                if following.startswith('$ '):
+                    break
+                out.append(following)
+            yield start + i, line[2:], out
+
+
+def check_session(build, path, blocks):
+    ok, count = True, 0
+    tmp = tempfile.mkdtemp()
+    os.symlink(build, os.path.join(tmp, 'build'))
+    env = private_env(tmp)
+    background = []
+    try:
+        for number, command, want in commands(blocks):
+            if command.startswith('dbus-monitor') or 'run-demo.sh' in command:
+                continue
+            command = command.replace('/tmp/', tmp + '/')
+            if command.startswith('ADDR='):
+                env['ADDR'] = subprocess.run(['sh', '-c', command + '; echo "$ADDR"'],
+                                             cwd=tmp, env=env, capture_output=True,
+                                             text=True).stdout.strip()
+                continue
+            if command.endswith('&') or 'eipc-demo-main' in command:
+                log = open(os.path.join(tmp, f'background-{number}.log'), 'w')
+                background.append(subprocess.Popen(['sh', '-c', command.rstrip('&')],
+                                                   cwd=tmp, env=env, stdout=log))
+                time.sleep(0.5)
+                continue
+            want_n = [normalize(l) for l in want]
+            # A renderer started with & may still be attaching: commands that
+            # only read are tried again for a while.
+            tries = 20 if re.search(r'busctl .*\b(get-property|tree|introspect)\b', command) else 1
+            for attempt in range(tries):
+                run = subprocess.run(['sh', '-c', command + ' 2>&1'], cwd=tmp, env=env,
+                                     capture_output=True, text=True, timeout=60)
+                got_n = [normalize(l) for l in run.stdout.splitlines()]
+                if got_n == want_n:
+                    break
+                time.sleep(0.25)
+            count += 1
+            if got_n != want_n:
+                ok = False
+                print(f'{path}:{number}: $ {command}')
+                print('  the file says:\n    ' + '\n    '.join(want))
+                print('  it printed:\n    ' + '\n    '.join(run.stdout.splitlines()))
+    finally:
+        for p in background:
+            p.terminate()
+            p.wait()
+        shutil.rmtree(tmp, ignore_errors=True)
+    if count:
+        print(f'{path}: {count} commands, {"all matched" if ok else "some differ"}')
+    return ok
+
+
+def main():
+    build = os.path.abspath(sys.argv[1])
+    ok = True
+    for path in sys.argv[2:]:
+        blocks = code_blocks(path)
+        for start, lines in blocks:
+            if lines and lines[0] == '$ sh examples/run-demo.sh build':
+                ok = check_demo(build, path, start, lines) and ok
+        ok = check_session(build, path, blocks) and ok
+    sys.exit(0 if ok else 1)
+
+
+main()
