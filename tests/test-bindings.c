@@ -16,7 +16,9 @@
  * Listeners and handlers are Python and JavaScript closures, invokes go
  * through GIO's async pattern (callback + invoke_finish), the Python and
  * GJS main processes answer ping later from a timeout (a deferred
- * answer).
+ * answer). The README's example in each language (examples/hello.c,
+ * examples/python/hello.py, examples/gjs/hello.js) runs too: every main
+ * process with every renderer.
  *
  * The programs find the typelib and the library of the build tree through
  * GI_TYPELIB_PATH and LD_LIBRARY_PATH (tests/meson.build sets them), the
@@ -248,6 +250,88 @@ test_vala_renderer (void)
                   "[1,\"sync\",{\"nested\":[true,null]}]");
 }
 
+/* The README's example in each language (examples/hello.c, .py, .js):
+ * every main process with every renderer. */
+static GPtrArray *
+hello_argv (Lang lang)
+{
+  GPtrArray *argv = g_ptr_array_new_with_free_func (g_free);
+
+  switch (lang)
+    {
+    case LANG_C:
+      g_ptr_array_add (argv, g_strdup_printf ("%s/examples/hello",
+                                              g_getenv ("EIPC_BUILD_ROOT")));
+      break;
+    case LANG_PYTHON:
+      g_ptr_array_add (argv, g_strdup (g_getenv ("EIPC_TEST_PYTHON")));
+      g_ptr_array_add (argv, g_strdup_printf ("%s/examples/python/hello.py",
+                                              g_getenv ("EIPC_SOURCE_ROOT")));
+      break;
+    case LANG_GJS:
+      g_ptr_array_add (argv, g_strdup (g_getenv ("EIPC_TEST_GJS")));
+      g_ptr_array_add (argv, g_strdup_printf ("%s/examples/gjs/hello.js",
+                                              g_getenv ("EIPC_SOURCE_ROOT")));
+      break;
+    default:
+      g_assert_not_reached ();
+    }
+  return argv;
+}
+
+static gboolean
+hello_has_owner (GDBusConnection *client)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GVariant) reply =
+    g_dbus_connection_call_sync (client, "org.freedesktop.DBus", "/org/freedesktop/DBus",
+                                 "org.freedesktop.DBus", "NameHasOwner",
+                                 g_variant_new ("(s)", "org.example.Hello"),
+                                 G_VARIANT_TYPE ("(b)"), G_DBUS_CALL_FLAGS_NONE, -1,
+                                 NULL, &error);
+  gboolean owned = FALSE;
+
+  g_assert_no_error (error);
+  g_variant_get (reply, "(b)", &owned);
+  return owned;
+}
+
+static void
+test_hello (gconstpointer data)
+{
+  Lang main_lang = GPOINTER_TO_INT (data);
+  g_autoptr(GDBusConnection) client = test_client_new ();
+  g_autoptr(GPtrArray) main_argv = hello_argv (main_lang);
+  TestChild *main_child;
+  g_autofree char *main_out = NULL;
+  int status;
+
+  g_ptr_array_add (main_argv, g_strdup ("main"));
+  g_ptr_array_add (main_argv, NULL);
+  main_child = test_program_spawnv ((const char * const *) main_argv->pdata);
+  for (guint i = 0; !hello_has_owner (client); i++)
+    {
+      g_assert_cmpuint (i, <, 600);   /* 60 s for an interpreter on a loaded machine */
+      test_spin (100);
+    }
+
+  for (Lang lang = LANG_C; lang <= LANG_GJS; lang++)
+    {
+      g_autoptr(GPtrArray) argv = hello_argv (lang);
+      g_autofree char *out = NULL;
+
+      g_test_message ("main in %s, renderer in %s", lang_names[main_lang], lang_names[lang]);
+      g_ptr_array_add (argv, NULL);
+      out = finish_ok (test_program_spawnv ((const char * const *) argv->pdata), "renderer");
+      g_assert_cmpstr (out, ==, "\"hello world, from the main process\"\n");
+    }
+
+  test_child_terminate (main_child);
+  main_out = test_child_finish (main_child, &status);
+  while (hello_has_owner (client))
+    test_spin (10);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -265,6 +349,9 @@ main (int   argc,
                    test_python_main_gjs_and_c_renderers);
   g_test_add_func ("/bindings/gjs/main-gjs-renderers", test_gjs_main_gjs_renderers);
   g_test_add_func ("/bindings/vala/renderer-c-main", test_vala_renderer);
+  g_test_add_data_func ("/bindings/hello/c-main", GINT_TO_POINTER (LANG_C), test_hello);
+  g_test_add_data_func ("/bindings/hello/python-main", GINT_TO_POINTER (LANG_PYTHON), test_hello);
+  g_test_add_data_func ("/bindings/hello/gjs-main", GINT_TO_POINTER (LANG_GJS), test_hello);
 
   test_bus_up ();
   status = g_test_run ();

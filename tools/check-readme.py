@@ -18,6 +18,9 @@ Usage: check-readme.py BUILDDIR FILE...
   background. Commands run in a temporary directory where `build` is
   BUILDDIR and `/tmp/` is that directory.
 
+* Examples: a code block that starts by naming an example file
+  (`/* hello.c: ...`) is that file of examples/, verbatim.
+
 Unique names, pids, times, bus addresses and column widths are
 normalized before comparing. Exits 0 when everything matched, 1 with a
 diff otherwise.
@@ -145,6 +148,34 @@ def check_session(build, path, blocks):
     return ok
 
 
+def check_examples(path, blocks):
+    """A code block whose first lines name an example file ("/* hello.c: ...",
+    "# hello.py: ...", "// hello.js: ...") must be that file, verbatim."""
+    ok = True
+    for start, lines in blocks:
+        for line in lines[:2]:
+            m = re.match(r'^(?:/\*|#|//) (\S+\.(?:c|py|js)): ', line)
+            if not m:
+                continue
+            name = m.group(1)
+            for folder in ('examples', 'examples/python', 'examples/gjs'):
+                example = os.path.join(SRC, folder, name)
+                if os.path.exists(example):
+                    break
+            else:
+                print(f'{path}:{start}: names {name}, which is not in examples/')
+                ok = False
+                break
+            with open(example, encoding='utf-8') as f:
+                if f.read().splitlines() != lines:
+                    print(f'{path}:{start}: differs from {os.path.relpath(example, SRC)}')
+                    ok = False
+                else:
+                    print(f'{path}:{start}: is {os.path.relpath(example, SRC)}')
+            break
+    return ok
+
+
 def main():
     build = os.path.abspath(sys.argv[1])
     ok = True
@@ -153,6 +184,7 @@ def main():
         for start, lines in blocks:
             if lines and lines[0] == '$ sh examples/run-demo.sh build':
                 ok = check_demo(build, path, start, lines) and ok
+        ok = check_examples(path, blocks) and ok
         ok = check_session(build, path, blocks) and ok
     sys.exit(0 if ok else 1)
 
