@@ -16,8 +16,6 @@
 
 G_BEGIN_DECLS
 
-typedef struct _EipcWebContents EipcWebContents;
-
 /**
  * EipcEventKind:
  * @EIPC_EVENT_SEND: a one-way message (`ipcRenderer.send`,
@@ -83,8 +81,6 @@ EIPC_AVAILABLE_IN_1_0
 guint32          eipc_event_get_process_id        (EipcEvent   *self);
 EIPC_AVAILABLE_IN_1_0
 const char      *eipc_event_get_sender_name       (EipcEvent   *self);
-EIPC_AVAILABLE_IN_1_0
-EipcWebContents *eipc_event_get_sender            (EipcEvent   *self);
 EIPC_AVAILABLE_IN_1_0
 gboolean         eipc_event_is_answered           (EipcEvent   *self);
 EIPC_AVAILABLE_IN_1_0

@@ -16,7 +16,7 @@
 
 struct _EipcMain
 {
-  GObject           parent_instance;
+  EipcEmitter       parent_instance;
 
   char             *app_id;
   char             *path;           /* BASE */
@@ -29,9 +29,6 @@ struct _EipcMain
   sd_bus_slot      *wc_signals_slot;    /* BASE/WebContents[/ID] objects */
   sd_bus_slot      *wc_properties_slot;
   sd_bus_slot      *wc_enumerator_slot;
-
-  EipcListenerList  listeners;
-  EipcHandlerTable  handlers;
 
   GHashTable       *by_id;          /* guint64* -> EipcWebContents */
   GHashTable       *by_name;        /* unique name -> EipcWebContents */
@@ -62,7 +59,7 @@ enum {
 
 static guint signals[N_SIGNALS];
 
-G_DEFINE_FINAL_TYPE (EipcMain, eipc_main, G_TYPE_OBJECT)
+G_DEFINE_FINAL_TYPE (EipcMain, eipc_main, EIPC_TYPE_EMITTER)
 
 static void
 message_unref (gpointer data)
@@ -497,15 +494,12 @@ method_invoke (sd_bus_message *m,
                           wc != NULL ? eipc_web_contents_get_id (wc) : 0);
   eipc_event_set_main (event, self, wc);
   eipc_event_set_tracked (event);
-  if (!eipc_handler_table_dispatch (&self->handlers, channel, event))
+  /* A handleOnce handler is gone before it runs: handlers_changed. */
+  if (!eipc_emitter_dispatch (EIPC_EMITTER (self), channel, event))
     {
       /* The event must not answer again when it goes. */
       eipc_event_reject_no_handler (event);
-      return 1;
     }
-  /* A handleOnce handler is gone now. */
-  if (!g_hash_table_contains (self->handlers.handlers, channel))
-    main_properties_changed (self, "Channels");
   return 1;
 }
 
@@ -527,7 +521,7 @@ method_send_sync (sd_bus_message *m,
   if (!main_check_sender (self, m, &wc, &error) ||
       !main_check_message (self, channel, args, &error))
     return eipc_reply_gerror (m, error);
-  if (eipc_listener_list_count (&self->listeners, channel) == 0)
+  if (eipc_emitter_listener_count (EIPC_EMITTER (self), channel) == 0)
     return eipc_reply_error (m, EIPC_ERROR_NO_LISTENER,
                              "No listener registered for sendSync on '%s'",
                              channel);
@@ -539,7 +533,7 @@ method_send_sync (sd_bus_message *m,
                           wc != NULL ? eipc_web_contents_get_id (wc) : 0);
   eipc_event_set_main (event, self, wc);
   eipc_event_set_tracked (event);
-  eipc_listener_list_emit (&self->listeners, channel, event);
+  eipc_emitter_emit (EIPC_EMITTER (self), channel, event);
   return 1;
 }
 
@@ -669,7 +663,7 @@ property_get_channels (sd_bus         *bus,
                        sd_bus_error   *ret_error)
 {
   EipcMain *self = userdata;
-  g_auto(GStrv) channels = eipc_handler_table_channels (&self->handlers);
+  g_auto(GStrv) channels = eipc_emitter_handler_channels (EIPC_EMITTER (self));
 
   return sd_bus_message_append_strv (reply, channels);
 }
@@ -788,7 +782,7 @@ on_renderer_message (sd_bus_message *m,
   event = eipc_event_new (EIPC_EVENT_SEND, m, channel, args,
                           wc != NULL ? eipc_web_contents_get_id (wc) : 0);
   eipc_event_set_main (event, self, wc);
-  eipc_listener_list_emit (&self->listeners, channel, event);
+  eipc_emitter_emit (EIPC_EMITTER (self), channel, event);
   /* Handled: sd-bus need not try the other match rules on it. */
   return 1;
 }
@@ -847,10 +841,17 @@ eipc_main_dispose (GObject *object)
   if (self->attaching != NULL)
     g_hash_table_remove_all (self->attaching);
 
-  eipc_listener_list_clear (&self->listeners);
-  eipc_handler_table_clear (&self->handlers);
-
   G_OBJECT_CLASS (eipc_main_parent_class)->dispose (object);
+}
+
+/* The Channels property lists the channels with a handler. */
+static void
+eipc_main_handlers_changed (EipcEmitter *emitter)
+{
+  EipcMain *self = EIPC_MAIN (emitter);
+
+  if (self->bus != NULL)
+    main_properties_changed (self, "Channels");
 }
 
 static void
@@ -885,9 +886,11 @@ static void
 eipc_main_class_init (EipcMainClass *klass)
 {
   GObjectClass *object_class = G_OBJECT_CLASS (klass);
+  EipcEmitterClass *emitter_class = EIPC_EMITTER_CLASS (klass);
 
   object_class->dispose = eipc_main_dispose;
   object_class->finalize = eipc_main_finalize;
+  emitter_class->handlers_changed = eipc_main_handlers_changed;
 
   /**
    * EipcMain::web-contents-attached:
@@ -933,8 +936,6 @@ eipc_main_class_init (EipcMainClass *klass)
 static void
 eipc_main_init (EipcMain *self)
 {
-  eipc_listener_list_init (&self->listeners);
-  eipc_handler_table_init (&self->handlers);
   self->by_id = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free,
                                        g_object_unref);
   self->by_name = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
@@ -1167,10 +1168,12 @@ eipc_main_get_strict (EipcMain *self)
  * @user_data: data for @listener
  * @destroy: (nullable): frees @user_data when the listener goes
  *
- * `ipcMain.on`: @listener runs for every send and sendSync on @channel,
- * after the listeners added before it.
+ * `ipcMain.on`: @listener runs for every message on @channel, after the
+ * listeners added before it. See [method@Eipc.Emitter.on].
  *
- * Returns: the listener's id, for eipc_main_remove_listener_by_id()
+ * Returns: the listener's id (never 0), for eipc_main_remove_listener_by_id()
+ *
+ * Since: 1.0
  */
 guint
 eipc_main_on (EipcMain         *self,
@@ -1180,10 +1183,7 @@ eipc_main_on (EipcMain         *self,
               GDestroyNotify    destroy)
 {
   g_return_val_if_fail (EIPC_IS_MAIN (self), 0);
-  g_return_val_if_fail (channel != NULL, 0);
-  g_return_val_if_fail (listener != NULL, 0);
-  return eipc_listener_list_add (&self->listeners, channel, listener,
-                                 user_data, destroy, FALSE);
+  return eipc_emitter_on (EIPC_EMITTER (self), channel, listener, user_data, destroy);
 }
 
 /**
@@ -1194,10 +1194,12 @@ eipc_main_on (EipcMain         *self,
  * @user_data: data for @listener
  * @destroy: (nullable): frees @user_data when the listener goes
  *
- * `ipcMain.once`: like eipc_main_on(), but the listener is removed before
- * it runs for the first message.
+ * `ipcMain.once`: like eipc_main_on(), but the listener is removed
+ * before it runs for the first message.
  *
- * Returns: the listener's id
+ * Returns: the listener's id (never 0)
+ *
+ * Since: 1.0
  */
 guint
 eipc_main_once (EipcMain         *self,
@@ -1207,27 +1209,52 @@ eipc_main_once (EipcMain         *self,
                 GDestroyNotify    destroy)
 {
   g_return_val_if_fail (EIPC_IS_MAIN (self), 0);
-  g_return_val_if_fail (channel != NULL, 0);
-  g_return_val_if_fail (listener != NULL, 0);
-  return eipc_listener_list_add (&self->listeners, channel, listener,
-                                 user_data, destroy, TRUE);
+  return eipc_emitter_once (EIPC_EMITTER (self), channel, listener, user_data, destroy);
+}
+
+/**
+ * eipc_main_prepend_listener:
+ * @self: an #EipcMain
+ * @channel: the channel
+ * @listener: (scope notified): the listener
+ * @user_data: data for @listener
+ * @destroy: (nullable): frees @user_data when the listener goes
+ *
+ * `ipcMain.prependListener`: like eipc_main_on(), but @listener runs
+ * before the listeners already there.
+ *
+ * Returns: the listener's id (never 0)
+ *
+ * Since: 1.0
+ */
+guint
+eipc_main_prepend_listener (EipcMain         *self,
+                            const char       *channel,
+                            EipcListenerFunc  listener,
+                            gpointer          user_data,
+                            GDestroyNotify    destroy)
+{
+  g_return_val_if_fail (EIPC_IS_MAIN (self), 0);
+  return eipc_emitter_prepend_listener (EIPC_EMITTER (self), channel, listener, user_data, destroy);
 }
 
 /**
  * eipc_main_remove_listener: (skip)
  * @self: an #EipcMain
  * @channel: the channel
- * @listener: the listener
+ * @listener: (scope notified): the listener
  * @user_data: the data it was added with
  *
- * `ipcMain.removeListener`: removes the most recently added listener of
- * @channel with this function and data.
+ * `ipcMain.removeListener`: removes the listener of @channel with this
+ * function and data that is nearest the end of the list.
  *
  * A binding (Python, JavaScript) cannot name the C function it added, so
  * it removes a listener with eipc_main_remove_listener_by_id() instead;
  * this function is not in the introspection data.
  *
  * Returns: %TRUE if a listener was removed
+ *
+ * Since: 1.0
  */
 gboolean
 eipc_main_remove_listener (EipcMain         *self,
@@ -1236,25 +1263,27 @@ eipc_main_remove_listener (EipcMain         *self,
                            gpointer          user_data)
 {
   g_return_val_if_fail (EIPC_IS_MAIN (self), FALSE);
-  g_return_val_if_fail (channel != NULL, FALSE);
-  return eipc_listener_list_remove (&self->listeners, channel, listener, user_data);
+  return eipc_emitter_remove_listener (EIPC_EMITTER (self), channel, listener, user_data);
 }
 
 /**
  * eipc_main_remove_listener_by_id:
  * @self: an #EipcMain
- * @listener_id: an id from eipc_main_on() or eipc_main_once()
+ * @listener_id: an id from eipc_main_on(), eipc_main_once() or
+ *   eipc_main_prepend_listener()
  *
  * Removes one listener by its id.
  *
  * Returns: %TRUE if a listener was removed
+ *
+ * Since: 1.0
  */
 gboolean
 eipc_main_remove_listener_by_id (EipcMain *self,
                                  guint     listener_id)
 {
   g_return_val_if_fail (EIPC_IS_MAIN (self), FALSE);
-  return eipc_listener_list_remove_by_id (&self->listeners, listener_id);
+  return eipc_emitter_remove_listener_by_id (EIPC_EMITTER (self), listener_id);
 }
 
 /**
@@ -1262,14 +1291,16 @@ eipc_main_remove_listener_by_id (EipcMain *self,
  * @self: an #EipcMain
  * @channel: (nullable): a channel, or %NULL for every channel
  *
- * `ipcMain.removeAllListeners`.
+ * `ipcMain.removeAllListeners`. Handlers stay.
+ *
+ * Since: 1.0
  */
 void
 eipc_main_remove_all_listeners (EipcMain   *self,
                                 const char *channel)
 {
   g_return_if_fail (EIPC_IS_MAIN (self));
-  eipc_listener_list_remove_all (&self->listeners, channel);
+  eipc_emitter_remove_all_listeners (EIPC_EMITTER (self), channel);
 }
 
 /**
@@ -1280,32 +1311,15 @@ eipc_main_remove_all_listeners (EipcMain   *self,
  * `ipcMain.listenerCount`.
  *
  * Returns: the number of listeners of @channel
+ *
+ * Since: 1.0
  */
 guint
 eipc_main_listener_count (EipcMain   *self,
                           const char *channel)
 {
   g_return_val_if_fail (EIPC_IS_MAIN (self), 0);
-  g_return_val_if_fail (channel != NULL, 0);
-  return eipc_listener_list_count (&self->listeners, channel);
-}
-
-static gboolean
-main_add_handler (EipcMain          *self,
-                  const char        *channel,
-                  EipcListenerFunc   handler,
-                  gpointer           user_data,
-                  GDestroyNotify     destroy,
-                  gboolean           once,
-                  GError           **error)
-{
-  if (!eipc_channel_check (channel, error))
-    return FALSE;
-  if (!eipc_handler_table_add (&self->handlers, channel, handler, user_data,
-                               destroy, once, error))
-    return FALSE;
-  main_properties_changed (self, "Channels");
-  return TRUE;
+  return eipc_emitter_listener_count (EIPC_EMITTER (self), channel);
 }
 
 /**
@@ -1323,6 +1337,8 @@ main_add_handler (EipcMain          *self,
  * Returns: %TRUE on success; %FALSE with %EIPC_ERROR_HANDLER_EXISTS
  *   (`Attempted to register a second handler for 'CHANNEL'`) if the
  *   channel has a handler already
+ *
+ * Since: 1.0
  */
 gboolean
 eipc_main_handle (EipcMain          *self,
@@ -1333,9 +1349,7 @@ eipc_main_handle (EipcMain          *self,
                   GError           **error)
 {
   g_return_val_if_fail (EIPC_IS_MAIN (self), FALSE);
-  g_return_val_if_fail (handler != NULL, FALSE);
-  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
-  return main_add_handler (self, channel, handler, user_data, destroy, FALSE, error);
+  return eipc_emitter_handle (EIPC_EMITTER (self), channel, handler, user_data, destroy, error);
 }
 
 /**
@@ -1347,10 +1361,12 @@ eipc_main_handle (EipcMain          *self,
  * @destroy: (nullable): frees @user_data when the handler goes
  * @error: return location for a #GError
  *
- * `ipcMain.handleOnce`: like eipc_main_handle(), for the first invoke
- * only; the handler is removed before it runs.
+ * `ipcMain.handleOnce`: like eipc_main_handle(), for the first
+ * invoke only; the handler is removed before it runs.
  *
  * Returns: %TRUE on success; %FALSE with @error set otherwise
+ *
+ * Since: 1.0
  */
 gboolean
 eipc_main_handle_once (EipcMain          *self,
@@ -1361,9 +1377,7 @@ eipc_main_handle_once (EipcMain          *self,
                        GError           **error)
 {
   g_return_val_if_fail (EIPC_IS_MAIN (self), FALSE);
-  g_return_val_if_fail (handler != NULL, FALSE);
-  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
-  return main_add_handler (self, channel, handler, user_data, destroy, TRUE, error);
+  return eipc_emitter_handle_once (EIPC_EMITTER (self), channel, handler, user_data, destroy, error);
 }
 
 /**
@@ -1371,21 +1385,18 @@ eipc_main_handle_once (EipcMain          *self,
  * @self: an #EipcMain
  * @channel: the channel
  *
- * `ipcMain.removeHandler`.
+ * `ipcMain.removeHandler`. A handler may remove itself while it runs.
  *
  * Returns: %TRUE if @channel had a handler
+ *
+ * Since: 1.0
  */
 gboolean
 eipc_main_remove_handler (EipcMain   *self,
                           const char *channel)
 {
   g_return_val_if_fail (EIPC_IS_MAIN (self), FALSE);
-  g_return_val_if_fail (channel != NULL, FALSE);
-
-  if (!eipc_handler_table_remove (&self->handlers, channel))
-    return FALSE;
-  main_properties_changed (self, "Channels");
-  return TRUE;
+  return eipc_emitter_remove_handler (EIPC_EMITTER (self), channel);
 }
 
 /**

@@ -12,6 +12,7 @@
 #include <glib-object.h>
 #include <json-glib/json-glib.h>
 
+#include "eipc-emitter.h"
 #include "eipc-event.h"
 #include "eipc-version.h"
 #include "eipc-web-contents.h"
@@ -27,7 +28,7 @@ G_BEGIN_DECLS
  */
 #define EIPC_TYPE_MAIN (eipc_main_get_type ())
 EIPC_AVAILABLE_IN_1_0
-G_DECLARE_FINAL_TYPE (EipcMain, eipc_main, EIPC, MAIN, GObject)
+G_DECLARE_FINAL_TYPE (EipcMain, eipc_main, EIPC, MAIN, EipcEmitter)
 
 /**
  * EIPC_DEFAULT_MAX_PENDING_CALLS:
@@ -80,6 +81,12 @@ guint            eipc_main_on                     (EipcMain         *self,
                                                    GDestroyNotify    destroy);
 EIPC_AVAILABLE_IN_1_0
 guint            eipc_main_once                   (EipcMain         *self,
+                                                   const char       *channel,
+                                                   EipcListenerFunc  listener,
+                                                   gpointer          user_data,
+                                                   GDestroyNotify    destroy);
+EIPC_AVAILABLE_IN_1_0
+guint            eipc_main_prepend_listener       (EipcMain         *self,
                                                    const char       *channel,
                                                    EipcListenerFunc  listener,
                                                    gpointer          user_data,

@@ -86,11 +86,17 @@ char         *eipc_json_node_to_string        (JsonNode            *node);
 JsonNode     *eipc_json_parse                 (const char          *text,
                                                GError             **error);
 
-/* eipc-listeners.c */
+/* eipc-emitter.c: the listener lists and handler tables of EipcEmitter;
+ * a bare list serves the renderer's host-message listeners. */
 typedef struct {
   GHashTable *channels;   /* channel -> GPtrArray of EipcListener */
   GHashTable *by_id;      /* listener id -> EipcListener (unowned) */
 } EipcListenerList;
+
+typedef enum {
+  EIPC_LISTENER_ONCE    = 1 << 0,
+  EIPC_LISTENER_PREPEND = 1 << 1,
+} EipcListenerFlags;
 
 void          eipc_listener_list_init         (EipcListenerList    *list);
 void          eipc_listener_list_clear        (EipcListenerList    *list);
@@ -99,7 +105,7 @@ guint         eipc_listener_list_add          (EipcListenerList    *list,
                                                EipcListenerFunc     func,
                                                gpointer             user_data,
                                                GDestroyNotify       destroy,
-                                               gboolean             once);
+                                               EipcListenerFlags    flags);
 gboolean      eipc_listener_list_remove       (EipcListenerList    *list,
                                                const char          *channel,
                                                EipcListenerFunc     func,
@@ -114,25 +120,13 @@ guint         eipc_listener_list_emit         (EipcListenerList    *list,
                                                const char          *channel,
                                                EipcEvent           *event);
 
-typedef struct {
-  GHashTable *handlers;   /* channel -> EipcHandler */
-} EipcHandlerTable;
-
-void          eipc_handler_table_init         (EipcHandlerTable    *table);
-void          eipc_handler_table_clear        (EipcHandlerTable    *table);
-gboolean      eipc_handler_table_add          (EipcHandlerTable    *table,
-                                               const char          *channel,
-                                               EipcListenerFunc     func,
-                                               gpointer             user_data,
-                                               GDestroyNotify       destroy,
-                                               gboolean             once,
-                                               GError             **error);
-gboolean      eipc_handler_table_remove       (EipcHandlerTable    *table,
-                                               const char          *channel);
-gboolean      eipc_handler_table_dispatch     (EipcHandlerTable    *table,
+guint         eipc_emitter_emit               (EipcEmitter         *self,
                                                const char          *channel,
                                                EipcEvent           *event);
-char        **eipc_handler_table_channels     (EipcHandlerTable    *table);
+gboolean      eipc_emitter_dispatch           (EipcEmitter         *self,
+                                               const char          *channel,
+                                               EipcEvent           *event);
+char        **eipc_emitter_handler_channels   (EipcEmitter         *self);
 
 /* eipc-event.c */
 EipcEvent    *eipc_event_new                  (EipcEventKind        kind,

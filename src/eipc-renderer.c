@@ -12,7 +12,7 @@
 
 struct _EipcRenderer
 {
-  GObject           parent_instance;
+  EipcEmitter       parent_instance;
 
   char             *app_id;
   char             *base_path;
@@ -32,9 +32,7 @@ struct _EipcRenderer
   gboolean          auto_reattach;
   guint             sync_timeout;
 
-  EipcListenerList  listeners;
-  EipcListenerList  host_listeners;
-  EipcHandlerTable  handlers;
+  EipcListenerList  host_listeners;  /* on_host_message, beside the emitter */
   GHashTable       *pending;         /* calls in flight to the main process */
 };
 
@@ -50,7 +48,7 @@ static guint signals[N_SIGNALS];
 /* Every host message is filed under this key of host_listeners. */
 #define HOST_MESSAGE_KEY ""
 
-G_DEFINE_FINAL_TYPE (EipcRenderer, eipc_renderer, G_TYPE_OBJECT)
+G_DEFINE_FINAL_TYPE (EipcRenderer, eipc_renderer, EIPC_TYPE_EMITTER)
 
 static void renderer_detached (EipcRenderer *self,
                                EipcError     code,
@@ -96,7 +94,7 @@ method_invoke (sd_bus_message *m,
 
   event = eipc_event_new (EIPC_EVENT_INVOKE, m, channel, args, 0);
   eipc_event_set_renderer (event, self);
-  if (!eipc_handler_table_dispatch (&self->handlers, channel, event))
+  if (!eipc_emitter_dispatch (EIPC_EMITTER (self), channel, event))
     eipc_event_reject_no_handler (event);
   return 1;
 }
@@ -124,8 +122,6 @@ on_web_contents_signal (sd_bus_message *m,
   const char *channel, *args;
   guint64 sender_id;
   EipcEventKind kind;
-  EipcListenerList *list = &self->listeners;
-  const char *key;
 
   /* Only the owner of the app name speaks for the main process. */
   if (!self->attached ||
@@ -138,19 +134,18 @@ on_web_contents_signal (sd_bus_message *m,
   if (g_strcmp0 (path, self->path) == 0 && strcmp (member, "Message") == 0)
     kind = sender_id == 0 ? EIPC_EVENT_SEND : EIPC_EVENT_SEND_TO;
   else if (g_strcmp0 (path, self->path) == 0 && strcmp (member, "HostMessage") == 0)
-    {
-      kind = EIPC_EVENT_HOST_MESSAGE;
-      list = &self->host_listeners;
-    }
+    kind = EIPC_EVENT_HOST_MESSAGE;
   else if (strcmp (path, self->broadcast_path) == 0 && strcmp (member, "Message") == 0)
     kind = EIPC_EVENT_BROADCAST;
   else
     return 0;
 
-  key = kind == EIPC_EVENT_HOST_MESSAGE ? HOST_MESSAGE_KEY : channel;
   event = eipc_event_new (kind, m, channel, args, sender_id);
   eipc_event_set_renderer (event, self);
-  eipc_listener_list_emit (list, key, event);
+  if (kind == EIPC_EVENT_HOST_MESSAGE)
+    eipc_listener_list_emit (&self->host_listeners, HOST_MESSAGE_KEY, event);
+  else
+    eipc_emitter_emit (EIPC_EMITTER (self), channel, event);
   /* Handled: sd-bus need not try the other match rules on it. */
   return 1;
 }
@@ -326,9 +321,7 @@ eipc_renderer_dispose (GObject *object)
 
       eipc_call_fail_all (self->pending, error);
     }
-  eipc_listener_list_clear (&self->listeners);
-  eipc_listener_list_clear (&self->host_listeners);
-  eipc_handler_table_clear (&self->handlers);
+  eipc_listener_list_remove_all (&self->host_listeners, NULL);
 
   G_OBJECT_CLASS (eipc_renderer_parent_class)->dispose (object);
 }
@@ -349,6 +342,7 @@ eipc_renderer_finalize (GObject *object)
     }
   g_clear_pointer (&self->bus, sd_bus_flush_close_unref);
   g_clear_pointer (&self->pending, g_hash_table_unref);
+  eipc_listener_list_clear (&self->host_listeners);
   g_free (self->app_id);
   g_free (self->base_path);
   g_free (self->broadcast_path);
@@ -406,9 +400,7 @@ eipc_renderer_class_init (EipcRendererClass *klass)
 static void
 eipc_renderer_init (EipcRenderer *self)
 {
-  eipc_listener_list_init (&self->listeners);
   eipc_listener_list_init (&self->host_listeners);
-  eipc_handler_table_init (&self->handlers);
   self->pending = eipc_call_pending_new ();
   self->sync_timeout = EIPC_SYNC_TIMEOUT_DEFAULT;
 }
@@ -688,11 +680,12 @@ eipc_renderer_reattach (EipcRenderer  *self,
  * @user_data: data for @listener
  * @destroy: (nullable): frees @user_data when the listener goes
  *
- * `ipcRenderer.on`: @listener runs for every message on @channel from the
- * main process (webContents.send, event.reply, broadcasts) and from other
- * renderers (sendTo), after the listeners added before it.
+ * `ipcRenderer.on`: @listener runs for every message on @channel, after the
+ * listeners added before it. See [method@Eipc.Emitter.on].
  *
- * Returns: the listener's id
+ * Returns: the listener's id (never 0), for eipc_renderer_remove_listener_by_id()
+ *
+ * Since: 1.0
  */
 guint
 eipc_renderer_on (EipcRenderer     *self,
@@ -702,10 +695,7 @@ eipc_renderer_on (EipcRenderer     *self,
                   GDestroyNotify    destroy)
 {
   g_return_val_if_fail (EIPC_IS_RENDERER (self), 0);
-  g_return_val_if_fail (channel != NULL, 0);
-  g_return_val_if_fail (listener != NULL, 0);
-  return eipc_listener_list_add (&self->listeners, channel, listener,
-                                 user_data, destroy, FALSE);
+  return eipc_emitter_on (EIPC_EMITTER (self), channel, listener, user_data, destroy);
 }
 
 /**
@@ -716,10 +706,12 @@ eipc_renderer_on (EipcRenderer     *self,
  * @user_data: data for @listener
  * @destroy: (nullable): frees @user_data when the listener goes
  *
- * `ipcRenderer.once`: the listener is removed before it runs for the
- * first message.
+ * `ipcRenderer.once`: like eipc_renderer_on(), but the listener is removed
+ * before it runs for the first message.
  *
- * Returns: the listener's id
+ * Returns: the listener's id (never 0)
+ *
+ * Since: 1.0
  */
 guint
 eipc_renderer_once (EipcRenderer     *self,
@@ -729,27 +721,52 @@ eipc_renderer_once (EipcRenderer     *self,
                     GDestroyNotify    destroy)
 {
   g_return_val_if_fail (EIPC_IS_RENDERER (self), 0);
-  g_return_val_if_fail (channel != NULL, 0);
-  g_return_val_if_fail (listener != NULL, 0);
-  return eipc_listener_list_add (&self->listeners, channel, listener,
-                                 user_data, destroy, TRUE);
+  return eipc_emitter_once (EIPC_EMITTER (self), channel, listener, user_data, destroy);
+}
+
+/**
+ * eipc_renderer_prepend_listener:
+ * @self: an #EipcRenderer
+ * @channel: the channel
+ * @listener: (scope notified): the listener
+ * @user_data: data for @listener
+ * @destroy: (nullable): frees @user_data when the listener goes
+ *
+ * `ipcRenderer.prependListener`: like eipc_renderer_on(), but @listener runs
+ * before the listeners already there.
+ *
+ * Returns: the listener's id (never 0)
+ *
+ * Since: 1.0
+ */
+guint
+eipc_renderer_prepend_listener (EipcRenderer     *self,
+                                const char       *channel,
+                                EipcListenerFunc  listener,
+                                gpointer          user_data,
+                                GDestroyNotify    destroy)
+{
+  g_return_val_if_fail (EIPC_IS_RENDERER (self), 0);
+  return eipc_emitter_prepend_listener (EIPC_EMITTER (self), channel, listener, user_data, destroy);
 }
 
 /**
  * eipc_renderer_remove_listener: (skip)
  * @self: an #EipcRenderer
  * @channel: the channel
- * @listener: the listener
+ * @listener: (scope notified): the listener
  * @user_data: the data it was added with
  *
- * `ipcRenderer.removeListener`: removes the most recently added listener
- * of @channel with this function and data.
+ * `ipcRenderer.removeListener`: removes the listener of @channel with this
+ * function and data that is nearest the end of the list.
  *
  * A binding (Python, JavaScript) cannot name the C function it added, so
  * it removes a listener with eipc_renderer_remove_listener_by_id() instead;
  * this function is not in the introspection data.
  *
  * Returns: %TRUE if a listener was removed
+ *
+ * Since: 1.0
  */
 gboolean
 eipc_renderer_remove_listener (EipcRenderer     *self,
@@ -758,26 +775,27 @@ eipc_renderer_remove_listener (EipcRenderer     *self,
                                gpointer          user_data)
 {
   g_return_val_if_fail (EIPC_IS_RENDERER (self), FALSE);
-  g_return_val_if_fail (channel != NULL, FALSE);
-  return eipc_listener_list_remove (&self->listeners, channel, listener, user_data);
+  return eipc_emitter_remove_listener (EIPC_EMITTER (self), channel, listener, user_data);
 }
 
 /**
  * eipc_renderer_remove_listener_by_id:
  * @self: an #EipcRenderer
- * @listener_id: an id from eipc_renderer_on(), eipc_renderer_once() or
- *   eipc_renderer_on_host_message()
+ * @listener_id: an id from eipc_renderer_on(), eipc_renderer_once(),
+ *   eipc_renderer_prepend_listener() or eipc_renderer_on_host_message()
  *
  * Removes one listener by its id.
  *
  * Returns: %TRUE if a listener was removed
+ *
+ * Since: 1.0
  */
 gboolean
 eipc_renderer_remove_listener_by_id (EipcRenderer *self,
                                      guint         listener_id)
 {
   g_return_val_if_fail (EIPC_IS_RENDERER (self), FALSE);
-  return eipc_listener_list_remove_by_id (&self->listeners, listener_id) ||
+  return eipc_emitter_remove_listener_by_id (EIPC_EMITTER (self), listener_id) ||
          eipc_listener_list_remove_by_id (&self->host_listeners, listener_id);
 }
 
@@ -786,14 +804,16 @@ eipc_renderer_remove_listener_by_id (EipcRenderer *self,
  * @self: an #EipcRenderer
  * @channel: (nullable): a channel, or %NULL for every channel
  *
- * `ipcRenderer.removeAllListeners`.
+ * `ipcRenderer.removeAllListeners`. Handlers stay.
+ *
+ * Since: 1.0
  */
 void
 eipc_renderer_remove_all_listeners (EipcRenderer *self,
                                     const char   *channel)
 {
   g_return_if_fail (EIPC_IS_RENDERER (self));
-  eipc_listener_list_remove_all (&self->listeners, channel);
+  eipc_emitter_remove_all_listeners (EIPC_EMITTER (self), channel);
 }
 
 /**
@@ -804,14 +824,15 @@ eipc_renderer_remove_all_listeners (EipcRenderer *self,
  * `ipcRenderer.listenerCount`.
  *
  * Returns: the number of listeners of @channel
+ *
+ * Since: 1.0
  */
 guint
 eipc_renderer_listener_count (EipcRenderer *self,
                               const char   *channel)
 {
   g_return_val_if_fail (EIPC_IS_RENDERER (self), 0);
-  g_return_val_if_fail (channel != NULL, 0);
-  return eipc_listener_list_count (&self->listeners, channel);
+  return eipc_emitter_listener_count (EIPC_EMITTER (self), channel);
 }
 
 /**
@@ -837,7 +858,7 @@ eipc_renderer_on_host_message (EipcRenderer     *self,
   g_return_val_if_fail (EIPC_IS_RENDERER (self), 0);
   g_return_val_if_fail (listener != NULL, 0);
   return eipc_listener_list_add (&self->host_listeners, HOST_MESSAGE_KEY,
-                                 listener, user_data, destroy, FALSE);
+                                 listener, user_data, destroy, 0);
 }
 
 /**
@@ -1368,11 +1389,14 @@ eipc_renderer_send_to_host_finish (EipcRenderer  *self,
  * @destroy: (nullable): frees @user_data when the handler goes
  * @error: return location for a #GError
  *
- * Goes beyond Electron: answers eipc_web_contents_invoke() from the main
- * process on @channel, as eipc_main_handle() does the other way.
+ * `ipcRenderer.handle`: @handler answers every invoke on @channel with
+ * eipc_event_resolve() or eipc_event_reject(), at once or later.
  *
- * Returns: %TRUE on success; %FALSE with %EIPC_ERROR_HANDLER_EXISTS if
- *   the channel has a handler already
+ * Returns: %TRUE on success; %FALSE with %EIPC_ERROR_HANDLER_EXISTS
+ *   (`Attempted to register a second handler for 'CHANNEL'`) if the
+ *   channel has a handler already
+ *
+ * Since: 1.0
  */
 gboolean
 eipc_renderer_handle (EipcRenderer      *self,
@@ -1383,13 +1407,35 @@ eipc_renderer_handle (EipcRenderer      *self,
                       GError           **error)
 {
   g_return_val_if_fail (EIPC_IS_RENDERER (self), FALSE);
-  g_return_val_if_fail (handler != NULL, FALSE);
-  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+  return eipc_emitter_handle (EIPC_EMITTER (self), channel, handler, user_data, destroy, error);
+}
 
-  if (!eipc_channel_check (channel, error))
-    return FALSE;
-  return eipc_handler_table_add (&self->handlers, channel, handler, user_data,
-                                 destroy, FALSE, error);
+/**
+ * eipc_renderer_handle_once:
+ * @self: an #EipcRenderer
+ * @channel: the channel
+ * @handler: (scope notified): the handler
+ * @user_data: data for @handler
+ * @destroy: (nullable): frees @user_data when the handler goes
+ * @error: return location for a #GError
+ *
+ * `ipcRenderer.handleOnce`: like eipc_renderer_handle(), for the first
+ * invoke only; the handler is removed before it runs.
+ *
+ * Returns: %TRUE on success; %FALSE with @error set otherwise
+ *
+ * Since: 1.0
+ */
+gboolean
+eipc_renderer_handle_once (EipcRenderer      *self,
+                           const char        *channel,
+                           EipcListenerFunc   handler,
+                           gpointer           user_data,
+                           GDestroyNotify     destroy,
+                           GError           **error)
+{
+  g_return_val_if_fail (EIPC_IS_RENDERER (self), FALSE);
+  return eipc_emitter_handle_once (EIPC_EMITTER (self), channel, handler, user_data, destroy, error);
 }
 
 /**
@@ -1397,15 +1443,17 @@ eipc_renderer_handle (EipcRenderer      *self,
  * @self: an #EipcRenderer
  * @channel: the channel
  *
- * Removes the handler of @channel.
+ * `ipcRenderer.removeHandler`. A handler may remove itself while it runs.
  *
  * Returns: %TRUE if @channel had a handler
+ *
+ * Since: 1.0
  */
 gboolean
 eipc_renderer_remove_handler (EipcRenderer *self,
                               const char   *channel)
 {
   g_return_val_if_fail (EIPC_IS_RENDERER (self), FALSE);
-  g_return_val_if_fail (channel != NULL, FALSE);
-  return eipc_handler_table_remove (&self->handlers, channel);
+  return eipc_emitter_remove_handler (EIPC_EMITTER (self), channel);
 }
+

@@ -12,6 +12,7 @@
 #include <gio/gio.h>
 #include <json-glib/json-glib.h>
 
+#include "eipc-emitter.h"
 #include "eipc-event.h"
 #include "eipc-version.h"
 
@@ -25,7 +26,7 @@ G_BEGIN_DECLS
  */
 #define EIPC_TYPE_RENDERER (eipc_renderer_get_type ())
 EIPC_AVAILABLE_IN_1_0
-G_DECLARE_FINAL_TYPE (EipcRenderer, eipc_renderer, EIPC, RENDERER, GObject)
+G_DECLARE_FINAL_TYPE (EipcRenderer, eipc_renderer, EIPC, RENDERER, EipcEmitter)
 
 /**
  * EIPC_SYNC_TIMEOUT_DEFAULT:
@@ -77,6 +78,12 @@ guint         eipc_renderer_on                    (EipcRenderer        *self,
                                                    GDestroyNotify       destroy);
 EIPC_AVAILABLE_IN_1_0
 guint         eipc_renderer_once                  (EipcRenderer        *self,
+                                                   const char          *channel,
+                                                   EipcListenerFunc     listener,
+                                                   gpointer             user_data,
+                                                   GDestroyNotify       destroy);
+EIPC_AVAILABLE_IN_1_0
+guint         eipc_renderer_prepend_listener      (EipcRenderer        *self,
                                                    const char          *channel,
                                                    EipcListenerFunc     listener,
                                                    gpointer             user_data,
@@ -180,6 +187,13 @@ gboolean      eipc_renderer_send_to_host_finish   (EipcRenderer        *self,
 
 EIPC_AVAILABLE_IN_1_0
 gboolean      eipc_renderer_handle                (EipcRenderer        *self,
+                                                   const char          *channel,
+                                                   EipcListenerFunc     handler,
+                                                   gpointer             user_data,
+                                                   GDestroyNotify       destroy,
+                                                   GError             **error);
+EIPC_AVAILABLE_IN_1_0
+gboolean      eipc_renderer_handle_once           (EipcRenderer        *self,
                                                    const char          *channel,
                                                    EipcListenerFunc     handler,
                                                    gpointer             user_data,

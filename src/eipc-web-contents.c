@@ -9,7 +9,7 @@
 
 struct _EipcWebContents
 {
-  GObject     parent_instance;
+  EipcEmitter parent_instance;
 
   EipcMain   *main;       /* unowned: the main process owns its webContents */
   guint64     id;
@@ -29,7 +29,7 @@ enum {
 
 static guint signals[N_SIGNALS];
 
-G_DEFINE_FINAL_TYPE (EipcWebContents, eipc_web_contents, G_TYPE_OBJECT)
+G_DEFINE_FINAL_TYPE (EipcWebContents, eipc_web_contents, EIPC_TYPE_EMITTER)
 
 static void
 eipc_web_contents_finalize (GObject *object)
@@ -392,3 +392,239 @@ eipc_web_contents_invoke_finish (EipcWebContents  *self,
                         eipc_web_contents_invoke_json, NULL);
   return g_task_propagate_pointer (G_TASK (result), error);
 }
+
+/**
+ * eipc_web_contents_on:
+ * @self: an #EipcWebContents
+ * @channel: the channel
+ * @listener: (scope notified): the listener
+ * @user_data: data for @listener
+ * @destroy: (nullable): frees @user_data when the listener goes
+ *
+ * `webContents.ipc.on`: @listener runs for every message on @channel, after the
+ * listeners added before it. See [method@Eipc.Emitter.on].
+ *
+ * Returns: the listener's id (never 0), for eipc_web_contents_remove_listener_by_id()
+ *
+ * Since: 1.0
+ */
+guint
+eipc_web_contents_on (EipcWebContents  *self,
+                      const char       *channel,
+                      EipcListenerFunc  listener,
+                      gpointer          user_data,
+                      GDestroyNotify    destroy)
+{
+  g_return_val_if_fail (EIPC_IS_WEB_CONTENTS (self), 0);
+  return eipc_emitter_on (EIPC_EMITTER (self), channel, listener, user_data, destroy);
+}
+
+/**
+ * eipc_web_contents_once:
+ * @self: an #EipcWebContents
+ * @channel: the channel
+ * @listener: (scope notified): the listener
+ * @user_data: data for @listener
+ * @destroy: (nullable): frees @user_data when the listener goes
+ *
+ * `webContents.ipc.once`: like eipc_web_contents_on(), but the listener is removed
+ * before it runs for the first message.
+ *
+ * Returns: the listener's id (never 0)
+ *
+ * Since: 1.0
+ */
+guint
+eipc_web_contents_once (EipcWebContents  *self,
+                        const char       *channel,
+                        EipcListenerFunc  listener,
+                        gpointer          user_data,
+                        GDestroyNotify    destroy)
+{
+  g_return_val_if_fail (EIPC_IS_WEB_CONTENTS (self), 0);
+  return eipc_emitter_once (EIPC_EMITTER (self), channel, listener, user_data, destroy);
+}
+
+/**
+ * eipc_web_contents_prepend_listener:
+ * @self: an #EipcWebContents
+ * @channel: the channel
+ * @listener: (scope notified): the listener
+ * @user_data: data for @listener
+ * @destroy: (nullable): frees @user_data when the listener goes
+ *
+ * `webContents.ipc.prependListener`: like eipc_web_contents_on(), but @listener runs
+ * before the listeners already there.
+ *
+ * Returns: the listener's id (never 0)
+ *
+ * Since: 1.0
+ */
+guint
+eipc_web_contents_prepend_listener (EipcWebContents  *self,
+                                    const char       *channel,
+                                    EipcListenerFunc  listener,
+                                    gpointer          user_data,
+                                    GDestroyNotify    destroy)
+{
+  g_return_val_if_fail (EIPC_IS_WEB_CONTENTS (self), 0);
+  return eipc_emitter_prepend_listener (EIPC_EMITTER (self), channel, listener, user_data, destroy);
+}
+
+/**
+ * eipc_web_contents_remove_listener:
+ * @self: an #EipcWebContents
+ * @channel: the channel
+ * @listener: (scope notified): the listener
+ * @user_data: the data it was added with
+ *
+ * `webContents.ipc.removeListener`: removes the listener of @channel with this
+ * function and data that is nearest the end of the list.
+ *
+ * Returns: %TRUE if a listener was removed
+ *
+ * Since: 1.0
+ */
+gboolean
+eipc_web_contents_remove_listener (EipcWebContents  *self,
+                                   const char       *channel,
+                                   EipcListenerFunc  listener,
+                                   gpointer          user_data)
+{
+  g_return_val_if_fail (EIPC_IS_WEB_CONTENTS (self), FALSE);
+  return eipc_emitter_remove_listener (EIPC_EMITTER (self), channel, listener, user_data);
+}
+
+/**
+ * eipc_web_contents_remove_listener_by_id:
+ * @self: an #EipcWebContents
+ * @listener_id: an id from eipc_web_contents_on(), eipc_web_contents_once() or
+ *   eipc_web_contents_prepend_listener()
+ *
+ * Removes one listener by its id.
+ *
+ * Returns: %TRUE if a listener was removed
+ *
+ * Since: 1.0
+ */
+gboolean
+eipc_web_contents_remove_listener_by_id (EipcWebContents *self,
+                                         guint            listener_id)
+{
+  g_return_val_if_fail (EIPC_IS_WEB_CONTENTS (self), FALSE);
+  return eipc_emitter_remove_listener_by_id (EIPC_EMITTER (self), listener_id);
+}
+
+/**
+ * eipc_web_contents_remove_all_listeners:
+ * @self: an #EipcWebContents
+ * @channel: (nullable): a channel, or %NULL for every channel
+ *
+ * `webContents.ipc.removeAllListeners`. Handlers stay.
+ *
+ * Since: 1.0
+ */
+void
+eipc_web_contents_remove_all_listeners (EipcWebContents *self,
+                                        const char      *channel)
+{
+  g_return_if_fail (EIPC_IS_WEB_CONTENTS (self));
+  eipc_emitter_remove_all_listeners (EIPC_EMITTER (self), channel);
+}
+
+/**
+ * eipc_web_contents_listener_count:
+ * @self: an #EipcWebContents
+ * @channel: the channel
+ *
+ * `webContents.ipc.listenerCount`.
+ *
+ * Returns: the number of listeners of @channel
+ *
+ * Since: 1.0
+ */
+guint
+eipc_web_contents_listener_count (EipcWebContents *self,
+                                  const char      *channel)
+{
+  g_return_val_if_fail (EIPC_IS_WEB_CONTENTS (self), 0);
+  return eipc_emitter_listener_count (EIPC_EMITTER (self), channel);
+}
+
+/**
+ * eipc_web_contents_handle:
+ * @self: an #EipcWebContents
+ * @channel: the channel
+ * @handler: (scope notified): the handler
+ * @user_data: data for @handler
+ * @destroy: (nullable): frees @user_data when the handler goes
+ * @error: return location for a #GError
+ *
+ * `webContents.ipc.handle`: @handler answers every invoke on @channel with
+ * eipc_event_resolve() or eipc_event_reject(), at once or later.
+ *
+ * Returns: %TRUE on success; %FALSE with %EIPC_ERROR_HANDLER_EXISTS
+ *   (`Attempted to register a second handler for 'CHANNEL'`) if the
+ *   channel has a handler already
+ *
+ * Since: 1.0
+ */
+gboolean
+eipc_web_contents_handle (EipcWebContents   *self,
+                          const char        *channel,
+                          EipcListenerFunc   handler,
+                          gpointer           user_data,
+                          GDestroyNotify     destroy,
+                          GError           **error)
+{
+  g_return_val_if_fail (EIPC_IS_WEB_CONTENTS (self), FALSE);
+  return eipc_emitter_handle (EIPC_EMITTER (self), channel, handler, user_data, destroy, error);
+}
+
+/**
+ * eipc_web_contents_handle_once:
+ * @self: an #EipcWebContents
+ * @channel: the channel
+ * @handler: (scope notified): the handler
+ * @user_data: data for @handler
+ * @destroy: (nullable): frees @user_data when the handler goes
+ * @error: return location for a #GError
+ *
+ * `webContents.ipc.handleOnce`: like eipc_web_contents_handle(), for the first
+ * invoke only; the handler is removed before it runs.
+ *
+ * Returns: %TRUE on success; %FALSE with @error set otherwise
+ *
+ * Since: 1.0
+ */
+gboolean
+eipc_web_contents_handle_once (EipcWebContents   *self,
+                               const char        *channel,
+                               EipcListenerFunc   handler,
+                               gpointer           user_data,
+                               GDestroyNotify     destroy,
+                               GError           **error)
+{
+  g_return_val_if_fail (EIPC_IS_WEB_CONTENTS (self), FALSE);
+  return eipc_emitter_handle_once (EIPC_EMITTER (self), channel, handler, user_data, destroy, error);
+}
+
+/**
+ * eipc_web_contents_remove_handler:
+ * @self: an #EipcWebContents
+ * @channel: the channel
+ *
+ * `webContents.ipc.removeHandler`. A handler may remove itself while it runs.
+ *
+ * Returns: %TRUE if @channel had a handler
+ *
+ * Since: 1.0
+ */
+gboolean
+eipc_web_contents_remove_handler (EipcWebContents *self,
+                                  const char      *channel)
+{
+  g_return_val_if_fail (EIPC_IS_WEB_CONTENTS (self), FALSE);
+  return eipc_emitter_remove_handler (EIPC_EMITTER (self), channel);
+}
+

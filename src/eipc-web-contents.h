@@ -12,6 +12,8 @@
 #include <gio/gio.h>
 #include <json-glib/json-glib.h>
 
+#include "eipc-emitter.h"
+#include "eipc-event.h"
 #include "eipc-version.h"
 
 G_BEGIN_DECLS
@@ -27,7 +29,7 @@ G_BEGIN_DECLS
  */
 #define EIPC_TYPE_WEB_CONTENTS (eipc_web_contents_get_type ())
 EIPC_AVAILABLE_IN_1_0
-G_DECLARE_FINAL_TYPE (EipcWebContents, eipc_web_contents, EIPC, WEB_CONTENTS, GObject)
+G_DECLARE_FINAL_TYPE (EipcWebContents, eipc_web_contents, EIPC, WEB_CONTENTS, EipcEmitter)
 
 EIPC_AVAILABLE_IN_1_0
 guint64      eipc_web_contents_get_id           (EipcWebContents     *self);
@@ -71,5 +73,60 @@ EIPC_AVAILABLE_IN_1_0
 JsonNode    *eipc_web_contents_invoke_finish    (EipcWebContents     *self,
                                                  GAsyncResult        *result,
                                                  GError             **error);
+
+EIPC_AVAILABLE_IN_1_0
+guint        eipc_web_contents_on                    (EipcWebContents   *self,
+                                                      const char        *channel,
+                                                      EipcListenerFunc   listener,
+                                                      gpointer           user_data,
+                                                      GDestroyNotify     destroy);
+EIPC_AVAILABLE_IN_1_0
+guint        eipc_web_contents_once                  (EipcWebContents   *self,
+                                                      const char        *channel,
+                                                      EipcListenerFunc   listener,
+                                                      gpointer           user_data,
+                                                      GDestroyNotify     destroy);
+EIPC_AVAILABLE_IN_1_0
+guint        eipc_web_contents_prepend_listener      (EipcWebContents   *self,
+                                                      const char        *channel,
+                                                      EipcListenerFunc   listener,
+                                                      gpointer           user_data,
+                                                      GDestroyNotify     destroy);
+EIPC_AVAILABLE_IN_1_0
+gboolean     eipc_web_contents_remove_listener       (EipcWebContents   *self,
+                                                      const char        *channel,
+                                                      EipcListenerFunc   listener,
+                                                      gpointer           user_data);
+EIPC_AVAILABLE_IN_1_0
+gboolean     eipc_web_contents_remove_listener_by_id (EipcWebContents   *self,
+                                                      guint              listener_id);
+EIPC_AVAILABLE_IN_1_0
+void         eipc_web_contents_remove_all_listeners  (EipcWebContents   *self,
+                                                      const char        *channel);
+EIPC_AVAILABLE_IN_1_0
+guint        eipc_web_contents_listener_count        (EipcWebContents   *self,
+                                                      const char        *channel);
+EIPC_AVAILABLE_IN_1_0
+gboolean     eipc_web_contents_handle                (EipcWebContents   *self,
+                                                      const char        *channel,
+                                                      EipcListenerFunc   handler,
+                                                      gpointer           user_data,
+                                                      GDestroyNotify     destroy,
+                                                      GError           **error);
+EIPC_AVAILABLE_IN_1_0
+gboolean     eipc_web_contents_handle_once           (EipcWebContents   *self,
+                                                      const char        *channel,
+                                                      EipcListenerFunc   handler,
+                                                      gpointer           user_data,
+                                                      GDestroyNotify     destroy,
+                                                      GError           **error);
+EIPC_AVAILABLE_IN_1_0
+gboolean     eipc_web_contents_remove_handler        (EipcWebContents   *self,
+                                                      const char        *channel);
+
+/* A method of EipcEvent, declared here rather than in eipc-event.h: it
+ * needs EipcWebContents, whose typedef C99 allows only once. */
+EIPC_AVAILABLE_IN_1_0
+EipcWebContents *eipc_event_get_sender              (EipcEvent         *self);
 
 G_END_DECLS

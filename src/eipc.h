@@ -10,6 +10,7 @@
 #include "eipc-version.h"
 #include "eipc-error.h"
 #include "eipc-event.h"
+#include "eipc-emitter.h"
 #include "eipc-web-contents.h"
 #include "eipc-main.h"
 #include "eipc-renderer.h"

@@ -20,6 +20,7 @@
  *   send-to:ID:CH:ARGS        sendTo and wait: "send-to ID ok" / "send-to ID ! CODE MSG"
  *   send-to-host:CH:ARGS      sendToHost and wait
  *   handle:CH:JSON            answer the main process's invokes with JSON
+ *   handle-once:CH:JSON       like handle, for the first invoke only
  *   handle-fail:CH:MSG        reject them with MSG
  *   handle-hold:CH            keep the event, never answer
  *   auto-reattach             attach again when a new main process comes
@@ -534,6 +535,9 @@ run_command (const char *command)
   else if (strcmp (verb, "handle") == 0)
     eipc_renderer_handle (renderer, part[1], handle_value, g_strdup (part[2]),
                           g_free, NULL);
+  else if (strcmp (verb, "handle-once") == 0)
+    eipc_renderer_handle_once (renderer, part[1], handle_value, g_strdup (part[2]),
+                               g_free, NULL);
   else if (strcmp (verb, "handle-fail") == 0)
     eipc_renderer_handle (renderer, part[1], handle_fail, g_strdup (part[2]),
                           g_free, NULL);
