@@ -1,6 +1,12 @@
 /* eipc-event.c: the event handed to listeners and handlers
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * As GIO's GDBusMethodInvocation knows only its connection and message,
+ * an event knows its message and what its creator handed it: a reply
+ * function for event.reply, and a notification that its call was
+ * answered or dropped. It calls no function of the main process, the
+ * renderer or the webContents.
  */
 
 #include "config.h"
@@ -17,11 +23,13 @@ struct _EipcEvent
   const char      *args_json;
   JsonArray       *args;       /* parsed on first use */
   guint64          sender_id;
-  EipcMain        *main;       /* main side */
   EipcWebContents *sender;     /* main side, NULL for unattached clients */
-  EipcRenderer    *renderer;   /* renderer side */
+  guint32          process_id;
   gboolean         answered;
-  gboolean         tracked;    /* counted in the main's calls in flight */
+  gboolean         done;       /* funcs->done was called */
+  const EipcEventFuncs *funcs; /* from the creator; static */
+  gpointer         data;
+  GDestroyNotify   data_free;
 };
 
 G_DEFINE_FINAL_TYPE (EipcEvent, eipc_event, G_TYPE_OBJECT)
@@ -32,21 +40,16 @@ event_expects_answer (EipcEvent *self)
   return self->kind == EIPC_EVENT_INVOKE || self->kind == EIPC_EVENT_SEND_SYNC;
 }
 
-/* The call is answered: it no longer counts against the sender's limit. */
+/* Tells the creator, once, that the call was answered or dropped. */
 static void
-event_untrack (EipcEvent *self)
+event_done (EipcEvent *self,
+            gboolean   answered)
 {
-  if (!self->tracked)
+  if (self->done || !event_expects_answer (self))
     return;
-  self->tracked = FALSE;
-  eipc_main_call_done (self->main, sd_bus_message_get_sender (self->message));
-}
-
-void
-eipc_event_set_tracked (EipcEvent *self)
-{
-  g_assert (self->main != NULL);
-  self->tracked = TRUE;
+  self->done = TRUE;
+  if (self->funcs != NULL && self->funcs->done != NULL)
+    self->funcs->done (self, answered, self->data);
 }
 
 static void
@@ -68,13 +71,13 @@ eipc_event_finalize (GObject *object)
                           "No listener set a return value for sendSync on '%s'",
                           self->channel);
     }
-  event_untrack (self);
+  event_done (self, self->answered);
 
+  if (self->data_free != NULL)
+    g_clear_pointer (&self->data, self->data_free);
   g_clear_pointer (&self->args, json_array_unref);
   g_clear_pointer (&self->message, sd_bus_message_unref);
   g_clear_object (&self->sender);
-  g_clear_object (&self->main);
-  g_clear_object (&self->renderer);
 
   G_OBJECT_CLASS (eipc_event_parent_class)->finalize (object);
 }
@@ -92,13 +95,20 @@ eipc_event_init (EipcEvent *self)
 {
 }
 
-/* @channel and @args_json point into @message, which the event keeps. */
+/* @channel and @args_json point into @message, which the event keeps.
+ * @funcs (static) and @data come from the creator; @data_free releases
+ * @data when the event goes. */
 EipcEvent *
-eipc_event_new (EipcEventKind   kind,
-                sd_bus_message *message,
-                const char     *channel,
-                const char     *args_json,
-                guint64         sender_id)
+eipc_event_new (EipcEventKind         kind,
+                sd_bus_message       *message,
+                const char           *channel,
+                const char           *args_json,
+                guint64               sender_id,
+                EipcWebContents      *sender,
+                guint32               process_id,
+                const EipcEventFuncs *funcs,
+                gpointer              data,
+                GDestroyNotify        data_free)
 {
   EipcEvent *self = g_object_new (EIPC_TYPE_EVENT, NULL);
 
@@ -107,23 +117,13 @@ eipc_event_new (EipcEventKind   kind,
   self->channel = channel;
   self->args_json = args_json;
   self->sender_id = sender_id;
+  if (sender != NULL)
+    self->sender = g_object_ref (sender);
+  self->process_id = process_id;
+  self->funcs = funcs;
+  self->data = data;
+  self->data_free = data_free;
   return self;
-}
-
-void
-eipc_event_set_main (EipcEvent       *self,
-                     EipcMain        *main,
-                     EipcWebContents *sender)
-{
-  g_set_object (&self->main, main);
-  g_set_object (&self->sender, sender);
-}
-
-void
-eipc_event_set_renderer (EipcEvent    *self,
-                         EipcRenderer *renderer)
-{
-  g_set_object (&self->renderer, renderer);
 }
 
 /* Answers an invoke nobody handles, with Electron's text. */
@@ -134,7 +134,7 @@ eipc_event_reject_no_handler (EipcEvent *self)
   self->answered = TRUE;
   eipc_reply_error (self->message, EIPC_ERROR_NO_HANDLER,
                     "No handler registered for '%s'", self->channel);
-  event_untrack (self);
+  event_done (self, TRUE);
 }
 
 /**
@@ -248,7 +248,7 @@ guint32
 eipc_event_get_process_id (EipcEvent *self)
 {
   g_return_val_if_fail (EIPC_IS_EVENT (self), 0);
-  return self->sender != NULL ? eipc_web_contents_get_process_id (self->sender) : 0;
+  return self->process_id;
 }
 
 /**
@@ -309,7 +309,7 @@ event_answer_text (EipcEvent  *self,
     return FALSE;
   self->answered = TRUE;
   r = sd_bus_reply_method_return (self->message, "s", text);
-  event_untrack (self);
+  event_done (self, TRUE);
   if (r < 0)
     g_debug ("eipc: could not answer '%s': %s", self->channel, g_strerror (-r));
   return TRUE;
@@ -469,7 +469,7 @@ eipc_event_reject (EipcEvent  *self,
   r = eipc_reply_error (self->message, EIPC_ERROR_HANDLER_FAILED,
                         "Error invoking remote method '%s': Error: %s",
                         self->channel, message);
-  event_untrack (self);
+  event_done (self, TRUE);
   if (r < 0)
     g_debug ("eipc: could not answer '%s': %s", self->channel, g_strerror (-r));
   return TRUE;
@@ -526,20 +526,11 @@ eipc_event_reply_json (EipcEvent   *self,
   g_return_val_if_fail (EIPC_IS_EVENT (self), FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
-  if (self->renderer != NULL)
-    {
-      if (self->sender_id == 0)
-        return eipc_renderer_send_json (self->renderer, channel, args_json, error);
-      return eipc_renderer_queue_send_to (self->renderer, self->sender_id,
-                                          channel, args_json, error);
-    }
-
-  if (self->sender == NULL)
+  if (self->funcs == NULL || self->funcs->reply == NULL)
     {
       g_set_error (error, EIPC_ERROR, EIPC_ERROR_NOT_ATTACHED,
-                   "Cannot reply to %s: it never attached, so it has no "
-                   "webContents", eipc_event_get_sender_name (self));
+                   "Cannot reply to %s", eipc_event_get_sender_name (self));
       return FALSE;
     }
-  return eipc_web_contents_send_json (self->sender, channel, args_json, error);
+  return self->funcs->reply (self, channel, args_json, self->data, error);
 }

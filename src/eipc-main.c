@@ -29,6 +29,7 @@ struct _EipcMain
   sd_bus_slot      *wc_signals_slot;    /* BASE/WebContents[/ID] objects */
   sd_bus_slot      *wc_properties_slot;
   sd_bus_slot      *wc_enumerator_slot;
+  EipcWebContentsRegistry registry; /* what those objects may look up */
 
   GHashTable       *by_id;          /* guint64* -> EipcWebContents */
   GHashTable       *by_name;        /* unique name -> EipcWebContents */
@@ -170,9 +171,9 @@ main_track_call (EipcMain        *self,
 }
 
 /* Called by an event once its call is answered (or dropped). */
-void
-eipc_main_call_done (EipcMain   *self,
-                     const char *sender)
+static void
+main_call_done (EipcMain   *self,
+                const char *sender)
 {
   guint count = GPOINTER_TO_UINT (g_hash_table_lookup (self->in_flight, sender));
 
@@ -188,6 +189,58 @@ main_lookup (EipcMain *self,
              guint64   id)
 {
   return g_hash_table_lookup (self->by_id, &id);
+}
+
+/* event.reply on the main side: to the renderer that sent the event. */
+static gboolean
+main_event_reply (EipcEvent   *event,
+                  const char  *channel,
+                  const char  *args_json,
+                  gpointer     data,
+                  GError     **error)
+{
+  EipcWebContents *wc = eipc_event_get_sender (event);
+
+  if (wc == NULL)
+    {
+      g_set_error (error, EIPC_ERROR, EIPC_ERROR_NOT_ATTACHED,
+                   "Cannot reply to %s: it never attached, so it has no "
+                   "webContents", eipc_event_get_sender_name (event));
+      return FALSE;
+    }
+  return eipc_web_contents_send_json (wc, channel, args_json, error);
+}
+
+/* The call no longer counts against its sender's limit. */
+static void
+main_event_done (EipcEvent *event,
+                 gboolean   answered,
+                 gpointer   data)
+{
+  main_call_done (data, eipc_event_get_sender_name (event));
+}
+
+static const EipcEventFuncs main_send_funcs = { main_event_reply, NULL };
+static const EipcEventFuncs main_call_funcs = { main_event_reply, main_event_done };
+
+/* An event from @wc (NULL: a client that never attached). A call's event
+ * keeps the main process, whose count of calls in flight it updates. */
+static EipcEvent *
+main_event_new (EipcMain        *self,
+                EipcEventKind    kind,
+                sd_bus_message  *m,
+                const char      *channel,
+                const char      *args,
+                EipcWebContents *wc)
+{
+  gboolean call = kind == EIPC_EVENT_INVOKE || kind == EIPC_EVENT_SEND_SYNC;
+
+  return eipc_event_new (kind, m, channel, args,
+                         wc != NULL ? eipc_web_contents_get_id (wc) : 0, wc,
+                         wc != NULL ? eipc_web_contents_get_process_id (wc) : 0,
+                         call ? &main_call_funcs : &main_send_funcs,
+                         call ? g_object_ref (self) : NULL,
+                         call ? g_object_unref : NULL);
 }
 
 static void
@@ -351,8 +404,8 @@ attach_credentials_done (sd_bus_message *reply,
     }
   else
     {
-      wc = eipc_web_contents_new (self, ++self->last_id, sender, pid, uid,
-                                  pending->host_id);
+      wc = eipc_web_contents_new (self->bus, self->path, ++self->last_id,
+                                  sender, pid, uid, pending->host_id);
       g_hash_table_insert (self->by_id, g_memdup2 (&self->last_id, sizeof (guint64)), wc);
       g_hash_table_insert (self->by_name, g_strdup (sender), g_object_ref (wc));
       g_debug ("eipc: %s attached as webContents %" G_GUINT64_FORMAT " (pid %u)",
@@ -490,10 +543,7 @@ method_invoke (sd_bus_message *m,
   if (!main_track_call (self, m, &error))
     return eipc_reply_gerror (m, error);
 
-  event = eipc_event_new (EIPC_EVENT_INVOKE, m, channel, args,
-                          wc != NULL ? eipc_web_contents_get_id (wc) : 0);
-  eipc_event_set_main (event, self, wc);
-  eipc_event_set_tracked (event);
+  event = main_event_new (self, EIPC_EVENT_INVOKE, m, channel, args, wc);
   /* A handleOnce handler is gone before it runs: handlers_changed. */
   if (!eipc_emitter_dispatch (EIPC_EMITTER (self), channel, event))
     {
@@ -529,10 +579,7 @@ method_send_sync (sd_bus_message *m,
   if (!main_track_call (self, m, &error))
     return eipc_reply_gerror (m, error);
 
-  event = eipc_event_new (EIPC_EVENT_SEND_SYNC, m, channel, args,
-                          wc != NULL ? eipc_web_contents_get_id (wc) : 0);
-  eipc_event_set_main (event, self, wc);
-  eipc_event_set_tracked (event);
+  event = main_event_new (self, EIPC_EVENT_SEND_SYNC, m, channel, args, wc);
   eipc_emitter_emit (EIPC_EMITTER (self), channel, event);
   return 1;
 }
@@ -573,8 +620,8 @@ method_send_to (sd_bus_message *m,
   if (target == NULL)
     return main_reply_no_such_web_contents (m, id);
   /* The text is passed on untouched; the sender id comes from the bus. */
-  if (!eipc_main_deliver (self, target, "Message", channel, args,
-                          eipc_web_contents_get_id (wc), &error))
+  if (!eipc_web_contents_deliver (target, "Message", channel, args,
+                                  eipc_web_contents_get_id (wc), &error))
     return eipc_reply_gerror (m, error);
   return sd_bus_reply_method_return (m, NULL);
 }
@@ -606,8 +653,8 @@ method_send_to_host (sd_bus_message *m,
   host = main_lookup (self, host_id);
   if (host == NULL)
     return main_reply_no_such_web_contents (m, host_id);
-  if (!eipc_main_deliver (self, host, "HostMessage", channel, args,
-                          eipc_web_contents_get_id (wc), &error))
+  if (!eipc_web_contents_deliver (host, "HostMessage", channel, args,
+                                  eipc_web_contents_get_id (wc), &error))
     return eipc_reply_gerror (m, error);
   return sd_bus_reply_method_return (m, NULL);
 }
@@ -779,9 +826,7 @@ on_renderer_message (sd_bus_message *m,
       return 0;
     }
 
-  event = eipc_event_new (EIPC_EVENT_SEND, m, channel, args,
-                          wc != NULL ? eipc_web_contents_get_id (wc) : 0);
-  eipc_event_set_main (event, self, wc);
+  event = main_event_new (self, EIPC_EVENT_SEND, m, channel, args, wc);
   eipc_emitter_emit (EIPC_EMITTER (self), channel, event);
   /* Handled: sd-bus need not try the other match rules on it. */
   return 1;
@@ -947,6 +992,19 @@ eipc_main_init (EipcMain *self)
   self->max_args_size = EIPC_DEFAULT_MAX_ARGS_SIZE;
 }
 
+static EipcWebContents *
+registry_lookup (guint64  id,
+                 gpointer data)
+{
+  return main_lookup (data, id);
+}
+
+static GPtrArray *
+registry_list (gpointer data)
+{
+  return eipc_main_list_web_contents (data);
+}
+
 static gboolean
 main_start (EipcMain    *self,
             const char  *address,
@@ -968,10 +1026,14 @@ main_start (EipcMain    *self,
                                 EIPC_MAIN_INTERFACE, main_vtable, self);
   if (r < 0)
     goto fail;
-  r = eipc_main_register_web_contents_objects (self, self->bus,
-                                               &self->wc_signals_slot,
-                                               &self->wc_properties_slot,
-                                               &self->wc_enumerator_slot);
+  self->registry.base_path = self->path;
+  self->registry.lookup = registry_lookup;
+  self->registry.list = registry_list;
+  self->registry.data = self;
+  r = eipc_web_contents_objects_register (self->bus, &self->registry,
+                                          &self->wc_signals_slot,
+                                          &self->wc_properties_slot,
+                                          &self->wc_enumerator_slot);
   if (r < 0)
     goto fail;
   r = sd_bus_match_signal (self->bus, &self->message_slot, NULL, NULL,
@@ -1571,44 +1633,4 @@ eipc_main_get_max_args_size (EipcMain *self)
 {
   g_return_val_if_fail (EIPC_IS_MAIN (self), 0);
   return self->max_args_size;
-}
-
-sd_bus *
-eipc_main_get_bus (EipcMain *self)
-{
-  return self->bus;
-}
-
-/* Sends a signal of org.eipc.WebContents1 on the target's path, unicast
- * to the target's connection. @args_json has been checked. */
-gboolean
-eipc_main_deliver (EipcMain         *self,
-                   EipcWebContents  *target,
-                   const char       *member,
-                   const char       *channel,
-                   const char       *args_json,
-                   guint64           sender_id,
-                   GError          **error)
-{
-  g_autoptr(sd_bus_message) m = NULL;
-  int r;
-
-  if (!eipc_bus_check_queue (self->bus, error))
-    return FALSE;
-  r = sd_bus_message_new_signal (self->bus, &m,
-                                 eipc_web_contents_get_object_path (target),
-                                 EIPC_WEB_CONTENTS_INTERFACE, member);
-  if (r >= 0)
-    r = eipc_message_append_strings (m, channel, args_json);
-  if (r >= 0)
-    r = sd_bus_message_append_basic (m, 't', &sender_id);
-  if (r >= 0)
-    r = sd_bus_send_to (self->bus, m,
-                        eipc_web_contents_get_unique_name (target), NULL);
-  if (r < 0)
-    {
-      eipc_set_error_from_errno (error, r, "Cannot send to the renderer");
-      return FALSE;
-    }
-  return TRUE;
 }

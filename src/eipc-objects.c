@@ -5,11 +5,14 @@
  * Every attached webContents is an object of the main process at
  * BASE/WebContents/ID, and BASE/WebContents is the object broadcasts come
  * from. Nothing is called on them: they only emit the signals of
- * org.eipc.WebContents1 (see eipc_main_deliver() and
+ * org.eipc.WebContents1 (see eipc_web_contents_deliver() and
  * eipc_main_broadcast_json()). They are registered here so that
  * Introspect, `busctl introspect` and `busctl tree` show them, and so
  * that the per-renderer objects expose what the main process knows of
  * each renderer as read-only properties.
+ *
+ * The main process hands in a registry (its base path and a lookup of
+ * ids), not itself: this file sits below eipc-main.c.
  */
 
 #include "config.h"
@@ -69,21 +72,21 @@ static const sd_bus_vtable web_contents_properties_vtable[] = {
 
 /* BASE/WebContents/ID of an attached webContents: returns it, else NULL. */
 static EipcWebContents *
-lookup_path (EipcMain   *self,
-             const char *path)
+lookup_path (const EipcWebContentsRegistry *registry,
+             const char                    *path)
 {
   guint64 id;
 
-  if (!eipc_web_contents_path_parse (eipc_main_get_object_path (self), path, &id))
+  if (!eipc_web_contents_path_parse (registry->base_path, path, &id))
     return NULL;
-  return eipc_main_get_web_contents (self, id);
+  return registry->lookup (id, registry->data);
 }
 
 static gboolean
-is_broadcast_path (EipcMain   *self,
-                   const char *path)
+is_broadcast_path (const EipcWebContentsRegistry *registry,
+                   const char                    *path)
 {
-  const char *base = eipc_main_get_object_path (self);
+  const char *base = registry->base_path;
   gsize base_len = strlen (base);
 
   return strncmp (path, base, base_len) == 0 &&
@@ -98,15 +101,16 @@ find_signals_object (sd_bus       *bus,
                      void        **ret_found,
                      sd_bus_error *ret_error)
 {
-  EipcMain *self = userdata;
+  const EipcWebContentsRegistry *registry = userdata;
   EipcWebContents *wc;
 
-  if (is_broadcast_path (self, path))
+  if (is_broadcast_path (registry, path))
     {
-      *ret_found = self;
+      /* Nothing is read from the broadcast object: any non-NULL will do. */
+      *ret_found = (gpointer) registry;
       return 1;
     }
-  wc = lookup_path (self, path);
+  wc = lookup_path (registry, path);
   if (wc == NULL)
     return 0;
   *ret_found = wc;
@@ -137,8 +141,8 @@ enumerate_web_contents (sd_bus        *bus,
                         char        ***ret_nodes,
                         sd_bus_error  *ret_error)
 {
-  EipcMain *self = userdata;
-  g_autoptr(GPtrArray) all = eipc_main_list_web_contents (self);
+  const EipcWebContentsRegistry *registry = userdata;
+  g_autoptr(GPtrArray) all = registry->list (registry->data);
   char **nodes;
 
   /* sd-bus frees the list with free(): GLib allocates with malloc(). */
@@ -151,23 +155,24 @@ enumerate_web_contents (sd_bus        *bus,
 }
 
 /* Registers BASE/WebContents and the BASE/WebContents/ID objects of
- * attached webContents on @bus. On success the caller owns the three
- * slots; on failure nothing is registered and the slots are untouched. */
+ * attached webContents on @bus; @registry must outlive the slots. On
+ * success the caller owns the three slots; on failure nothing is
+ * registered and the slots are untouched. */
 int
-eipc_main_register_web_contents_objects (EipcMain     *self,
-                                         sd_bus       *bus,
-                                         sd_bus_slot **ret_signals,
-                                         sd_bus_slot **ret_properties,
-                                         sd_bus_slot **ret_enumerator)
+eipc_web_contents_objects_register (sd_bus                        *bus,
+                                    const EipcWebContentsRegistry *registry,
+                                    sd_bus_slot                  **ret_signals,
+                                    sd_bus_slot                  **ret_properties,
+                                    sd_bus_slot                  **ret_enumerator)
 {
+  gpointer self = (gpointer) registry;
   g_autoptr(sd_bus_slot) signals = NULL;
   g_autoptr(sd_bus_slot) properties = NULL;
   g_autoptr(sd_bus_slot) enumerator = NULL;
   g_autofree char *prefix = NULL;
   int r;
 
-  prefix = g_strconcat (eipc_main_get_object_path (self),
-                        EIPC_WEB_CONTENTS_SUFFIX, NULL);
+  prefix = g_strconcat (registry->base_path, EIPC_WEB_CONTENTS_SUFFIX, NULL);
 
   r = sd_bus_add_fallback_vtable (bus, &signals, prefix,
                                   EIPC_WEB_CONTENTS_INTERFACE,

@@ -1,6 +1,28 @@
 /* eipc-private.h: internals shared by the library's source files
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * Layers. Files call downward only: a file may call the functions (and
+ * use the type macros) of files in lower layers, never of a file in its
+ * own layer or above. tests/check-layers.py reads the lines below and
+ * checks every .c file of src/ against them; a new file goes in here first.
+ *
+ * layer 0: eipc-error.c
+ * layer 1: eipc-json.c
+ * layer 2: eipc-bus.c
+ * layer 3: eipc-emitter.c eipc-call.c
+ * layer 4: eipc-event.c
+ * layer 5: eipc-web-contents.c
+ * layer 6: eipc-objects.c
+ * layer 7: eipc-main.c eipc-renderer.c
+ *
+ * error, json and bus are the leaves (the connection, its GSource, the
+ * blocking call). The emitter keeps listeners and handlers for main,
+ * renderer and webContents. An event knows its message and the reply and
+ * done functions its creator handed it (EipcEventFuncs). A webContents
+ * sends everything that goes to one renderer; the objects of eipc-objects.c
+ * get a registry (a lookup of ids), not the main process. Main and
+ * renderer sit side by side on top and never call each other.
  */
 
 #pragma once
@@ -128,19 +150,34 @@ gboolean      eipc_emitter_dispatch           (EipcEmitter         *self,
                                                EipcEvent           *event);
 char        **eipc_emitter_handler_channels   (EipcEmitter         *self);
 
-/* eipc-event.c */
+/* eipc-event.c: an event answers through what its creator hands it. */
+typedef struct {
+  /* event.reply: sends @args_json on @channel back to the sender. NULL:
+   * the event cannot reply (NOT_ATTACHED). */
+  gboolean (*reply) (EipcEvent   *event,
+                     const char  *channel,
+                     const char  *args_json,
+                     gpointer     data,
+                     GError     **error);
+  /* An invoke or sendSync was answered (TRUE) or dropped unanswered
+   * (FALSE, the caller got an error): called once. When dropped it is
+   * called from the event's finalize: it must not take a reference. */
+  void     (*done)  (EipcEvent   *event,
+                     gboolean     answered,
+                     gpointer     data);
+} EipcEventFuncs;
+
 EipcEvent    *eipc_event_new                  (EipcEventKind        kind,
                                                sd_bus_message      *message,
                                                const char          *channel,
                                                const char          *args_json,
-                                               guint64              sender_id);
-void          eipc_event_set_main             (EipcEvent           *self,
-                                               EipcMain            *main,
-                                               EipcWebContents     *sender);
-void          eipc_event_set_renderer         (EipcEvent           *self,
-                                               EipcRenderer        *renderer);
+                                               guint64              sender_id,
+                                               EipcWebContents     *sender,
+                                               guint32              process_id,
+                                               const EipcEventFuncs *funcs,
+                                               gpointer             data,
+                                               GDestroyNotify       data_free);
 void          eipc_event_reject_no_handler    (EipcEvent           *self);
-void          eipc_event_set_tracked          (EipcEvent           *self);
 
 /* eipc-call.c: an async method call behind a GTask */
 typedef enum {
@@ -157,35 +194,9 @@ void          eipc_call_fail_all              (GHashTable          *pending,
                                                const GError        *error);
 GHashTable   *eipc_call_pending_new           (void);
 
-/* eipc-renderer.c */
-gboolean      eipc_renderer_queue_send_to     (EipcRenderer        *self,
-                                               guint64              web_contents_id,
-                                               const char          *channel,
-                                               const char          *args_json,
-                                               GError             **error);
-
-/* eipc-main.c */
-sd_bus       *eipc_main_get_bus               (EipcMain            *self);
-void          eipc_main_call_done             (EipcMain            *self,
-                                               const char          *sender);
-gboolean      eipc_main_deliver               (EipcMain            *self,
-                                               EipcWebContents     *target,
-                                               const char          *member,
-                                               const char          *channel,
-                                               const char          *args_json,
-                                               guint64              sender_id,
-                                               GError             **error);
-
-/* eipc-objects.c */
-int           eipc_main_register_web_contents_objects
-                                              (EipcMain            *self,
-                                               sd_bus              *bus,
-                                               sd_bus_slot        **ret_signals,
-                                               sd_bus_slot        **ret_properties,
-                                               sd_bus_slot        **ret_enumerator);
-
 /* eipc-web-contents.c */
-EipcWebContents *eipc_web_contents_new        (EipcMain            *main,
+EipcWebContents *eipc_web_contents_new        (sd_bus              *bus,
+                                               const char          *base_path,
                                                guint64              id,
                                                const char          *unique_name,
                                                guint32              pid,
@@ -193,5 +204,27 @@ EipcWebContents *eipc_web_contents_new        (EipcMain            *main,
                                                guint64              host_id);
 void          eipc_web_contents_destroy       (EipcWebContents     *self,
                                                const char          *reason);
+gboolean      eipc_web_contents_deliver       (EipcWebContents     *self,
+                                               const char          *member,
+                                               const char          *channel,
+                                               const char          *args_json,
+                                               guint64              sender_id,
+                                               GError             **error);
+
+/* eipc-objects.c: what the webContents objects on the bus may look up */
+typedef struct {
+  const char       *base_path;
+  EipcWebContents *(*lookup) (guint64  id,
+                              gpointer data);
+  GPtrArray       *(*list)   (gpointer data);   /* (transfer container) */
+  gpointer          data;
+} EipcWebContentsRegistry;
+
+int           eipc_web_contents_objects_register
+                                              (sd_bus              *bus,
+                                               const EipcWebContentsRegistry *registry,
+                                               sd_bus_slot        **ret_signals,
+                                               sd_bus_slot        **ret_properties,
+                                               sd_bus_slot        **ret_enumerator);
 
 G_END_DECLS

@@ -66,6 +66,45 @@ renderer_check_attached (EipcRenderer  *self,
   return FALSE;
 }
 
+/* event.reply on the renderer side: to the main process, or, for a
+ * message routed from another renderer, send-and-forget back to that
+ * renderer, failing at once only for what can be checked here. */
+static gboolean
+renderer_event_reply (EipcEvent   *event,
+                      const char  *channel,
+                      const char  *args_json,
+                      gpointer     data,
+                      GError     **error)
+{
+  EipcRenderer *self = data;
+  guint64 sender_id = eipc_event_get_sender_id (event);
+
+  if (sender_id == 0)
+    return eipc_renderer_send_json (self, channel, args_json, error);
+  if (!renderer_check_attached (self, error) ||
+      !eipc_channel_check (channel, error) ||
+      !eipc_args_check (args_json, error))
+    return FALSE;
+  eipc_renderer_send_to_json (self, sender_id, channel, args_json,
+                              NULL, NULL, NULL);
+  return TRUE;
+}
+
+static const EipcEventFuncs renderer_event_funcs = { renderer_event_reply, NULL };
+
+static EipcEvent *
+renderer_event_new (EipcRenderer   *self,
+                    EipcEventKind   kind,
+                    sd_bus_message *m,
+                    const char     *channel,
+                    const char     *args,
+                    guint64         sender_id)
+{
+  return eipc_event_new (kind, m, channel, args, sender_id, NULL, 0,
+                         &renderer_event_funcs, g_object_ref (self),
+                         g_object_unref);
+}
+
 /* org.eipc.Renderer1.Invoke, served on the renderer's own path: the main
  * process invoking one of eipc_renderer_handle()'s handlers. */
 static int
@@ -92,8 +131,7 @@ method_invoke (sd_bus_message *m,
       !eipc_json_check (args, TRUE, &error))
     return eipc_reply_gerror (m, error);
 
-  event = eipc_event_new (EIPC_EVENT_INVOKE, m, channel, args, 0);
-  eipc_event_set_renderer (event, self);
+  event = renderer_event_new (self, EIPC_EVENT_INVOKE, m, channel, args, 0);
   if (!eipc_emitter_dispatch (EIPC_EMITTER (self), channel, event))
     eipc_event_reject_no_handler (event);
   return 1;
@@ -140,8 +178,7 @@ on_web_contents_signal (sd_bus_message *m,
   else
     return 0;
 
-  event = eipc_event_new (kind, m, channel, args, sender_id);
-  eipc_event_set_renderer (event, self);
+  event = renderer_event_new (self, kind, m, channel, args, sender_id);
   if (kind == EIPC_EVENT_HOST_MESSAGE)
     eipc_listener_list_emit (&self->host_listeners, HOST_MESSAGE_KEY, event);
   else
@@ -1268,24 +1305,6 @@ eipc_renderer_send_to_finish (EipcRenderer  *self,
   g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) ==
                         eipc_renderer_send_to_json, FALSE);
   return g_task_propagate_boolean (G_TASK (result), error);
-}
-
-/* event.reply on a routed message: send-and-forget to that renderer,
- * failing at once only for what can be checked here. */
-gboolean
-eipc_renderer_queue_send_to (EipcRenderer  *self,
-                             guint64        web_contents_id,
-                             const char    *channel,
-                             const char    *args_json,
-                             GError       **error)
-{
-  if (!renderer_check_attached (self, error) ||
-      !eipc_channel_check (channel, error) ||
-      !eipc_args_check (args_json, error))
-    return FALSE;
-  eipc_renderer_send_to_json (self, web_contents_id, channel, args_json,
-                              NULL, NULL, NULL);
-  return TRUE;
 }
 
 /**

@@ -1,6 +1,11 @@
 /* eipc-web-contents.c: the main side's handle of one renderer
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * Everything sent to one renderer leaves from here: send, invoke, and
+ * the routed messages (sendTo, sendToHost) through
+ * eipc_web_contents_deliver(). A webContents knows the bus connection
+ * and its own path, not the main process.
  */
 
 #include "config.h"
@@ -11,7 +16,7 @@ struct _EipcWebContents
 {
   EipcEmitter parent_instance;
 
-  EipcMain   *main;       /* unowned: the main process owns its webContents */
+  sd_bus     *bus;        /* the main process's; NULL once destroyed */
   guint64     id;
   char       *unique_name;
   char       *path;
@@ -38,6 +43,7 @@ eipc_web_contents_finalize (GObject *object)
 
   g_assert (g_hash_table_size (self->pending) == 0);
   g_hash_table_unref (self->pending);
+  g_clear_pointer (&self->bus, sd_bus_unref);
   g_free (self->unique_name);
   g_free (self->path);
 
@@ -73,7 +79,8 @@ eipc_web_contents_init (EipcWebContents *self)
 }
 
 EipcWebContents *
-eipc_web_contents_new (EipcMain   *main,
+eipc_web_contents_new (sd_bus     *bus,
+                       const char *base_path,
                        guint64     id,
                        const char *unique_name,
                        guint32     pid,
@@ -82,10 +89,10 @@ eipc_web_contents_new (EipcMain   *main,
 {
   EipcWebContents *self = g_object_new (EIPC_TYPE_WEB_CONTENTS, NULL);
 
-  self->main = main;
+  self->bus = sd_bus_ref (bus);
   self->id = id;
   self->unique_name = g_strdup (unique_name);
-  self->path = eipc_web_contents_path (eipc_main_get_object_path (main), id);
+  self->path = eipc_web_contents_path (base_path, id);
   self->pid = pid;
   self->uid = uid;
   self->host_id = host_id;
@@ -102,7 +109,7 @@ eipc_web_contents_destroy (EipcWebContents *self,
   if (self->destroyed)
     return;
   self->destroyed = TRUE;
-  self->main = NULL;
+  g_clear_pointer (&self->bus, sd_bus_unref);
 
   error = g_error_new (EIPC_ERROR, EIPC_ERROR_DISCONNECTED,
                        "webContents %" G_GUINT64_FORMAT " was destroyed (%s) "
@@ -282,8 +289,40 @@ eipc_web_contents_send_json (EipcWebContents  *self,
       !eipc_channel_check (channel, error) ||
       !eipc_args_check (args_json, error))
     return FALSE;
-  return eipc_main_deliver (self->main, self, "Message", channel, args_json,
-                            0, error);
+  return eipc_web_contents_deliver (self, "Message", channel, args_json, 0, error);
+}
+
+/* Sends a signal of org.eipc.WebContents1 on the webContents' path,
+ * unicast to the renderer's connection: webContents.send (@sender_id 0)
+ * and the routed sendTo and sendToHost. @args_json has been checked. */
+gboolean
+eipc_web_contents_deliver (EipcWebContents  *self,
+                           const char       *member,
+                           const char       *channel,
+                           const char       *args_json,
+                           guint64           sender_id,
+                           GError          **error)
+{
+  g_autoptr(sd_bus_message) m = NULL;
+  int r;
+
+  if (!web_contents_check_alive (self, error) ||
+      !eipc_bus_check_queue (self->bus, error))
+    return FALSE;
+  r = sd_bus_message_new_signal (self->bus, &m, self->path,
+                                 EIPC_WEB_CONTENTS_INTERFACE, member);
+  if (r >= 0)
+    r = eipc_message_append_strings (m, channel, args_json);
+  if (r >= 0)
+    r = sd_bus_message_append_basic (m, 't', &sender_id);
+  if (r >= 0)
+    r = sd_bus_send_to (self->bus, m, self->unique_name, NULL);
+  if (r < 0)
+    {
+      eipc_set_error_from_errno (error, r, "Cannot send to the renderer");
+      return FALSE;
+    }
+  return TRUE;
 }
 
 /**
@@ -339,7 +378,6 @@ eipc_web_contents_invoke_json (EipcWebContents     *self,
   g_autoptr(GTask) task = NULL;
   g_autoptr(GError) error = NULL;
   g_autoptr(sd_bus_message) m = NULL;
-  sd_bus *bus;
   int r;
 
   g_return_if_fail (EIPC_IS_WEB_CONTENTS (self));
@@ -356,8 +394,7 @@ eipc_web_contents_invoke_json (EipcWebContents     *self,
       return;
     }
 
-  bus = eipc_main_get_bus (self->main);
-  r = sd_bus_message_new_method_call (bus, &m, self->unique_name, self->path,
+  r = sd_bus_message_new_method_call (self->bus, &m, self->unique_name, self->path,
                                       EIPC_RENDERER_INTERFACE, "Invoke");
   if (r >= 0)
     r = eipc_message_append_strings (m, channel, args_json);
@@ -367,7 +404,7 @@ eipc_web_contents_invoke_json (EipcWebContents     *self,
       g_task_return_error (task, g_steal_pointer (&error));
       return;
     }
-  eipc_call_start (bus, m, task, EIPC_CALL_RESULT_JSON, self->pending);
+  eipc_call_start (self->bus, m, task, EIPC_CALL_RESULT_JSON, self->pending);
 }
 
 /**
