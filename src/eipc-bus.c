@@ -34,6 +34,7 @@ typedef struct {
   gboolean           waited;       /* this iteration's poll() waited */
   gboolean           closed;
   EipcBusClosedFunc  closed_func;
+  EipcBusClosedFunc  dispatched_func;
   gpointer           closed_data;
 } EipcBusSource;
 
@@ -259,6 +260,8 @@ bus_source_dispatch (GSource     *source,
       if (self->closed_func != NULL)
         self->closed_func (self->closed_data);
     }
+  else if (self->dispatched_func != NULL)
+    self->dispatched_func (self->closed_data);
 
   return G_SOURCE_CONTINUE;
 }
@@ -287,6 +290,20 @@ eipc_bus_source_new (sd_bus            *bus,
                      EipcBusClosedFunc  closed,
                      gpointer           user_data)
 {
+  return eipc_bus_source_new_full (bus, g_main_context_get_thread_default (),
+                                   closed, NULL, user_data);
+}
+
+/* The same on @context; @dispatched (if not NULL) runs after every
+ * dispatch that did not close the connection, outside sd_bus_process(),
+ * where the owner may send, close or drop the connection. */
+GSource *
+eipc_bus_source_new_full (sd_bus            *bus,
+                          GMainContext      *context,
+                          EipcBusClosedFunc  closed,
+                          EipcBusClosedFunc  dispatched,
+                          gpointer           user_data)
+{
   GSource *source;
   EipcBusSource *self;
 
@@ -294,6 +311,7 @@ eipc_bus_source_new (sd_bus            *bus,
   self = (EipcBusSource *) source;
   self->bus = sd_bus_ref (bus);
   self->closed_func = closed;
+  self->dispatched_func = dispatched;
   self->closed_data = user_data;
   self->deadline = G_MAXUINT64;
   self->fd = sd_bus_get_fd (bus);
@@ -307,7 +325,7 @@ eipc_bus_source_new (sd_bus            *bus,
    * cost two writes, a read and one more empty iteration. The source
    * keeps itself out of nested iterations instead (dispatching). */
   g_source_set_can_recurse (source, TRUE);
-  g_source_attach (source, g_main_context_get_thread_default ());
+  g_source_attach (source, context);
   return source;
 }
 

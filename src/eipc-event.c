@@ -30,6 +30,9 @@ struct _EipcEvent
   const EipcEventFuncs *funcs; /* from the creator; static */
   gpointer         data;
   GDestroyNotify   data_free;
+  GPtrArray       *ports;      /* EipcMessagePort that came with it, or NULL */
+  GBytes          *bytes;      /* a port's binary message */
+  JsonNode        *port_data;  /* a port message's data, parsed on first use */
 };
 
 G_DEFINE_FINAL_TYPE (EipcEvent, eipc_event, G_TYPE_OBJECT)
@@ -76,6 +79,9 @@ eipc_event_finalize (GObject *object)
   if (self->data_free != NULL)
     g_clear_pointer (&self->data, self->data_free);
   g_clear_pointer (&self->args, json_array_unref);
+  g_clear_pointer (&self->ports, g_ptr_array_unref);
+  g_clear_pointer (&self->bytes, g_bytes_unref);
+  g_clear_pointer (&self->port_data, json_node_unref);
   g_clear_pointer (&self->message, sd_bus_message_unref);
   g_clear_object (&self->sender);
 
@@ -124,6 +130,31 @@ eipc_event_new (EipcEventKind         kind,
   self->data = data;
   self->data_free = data_free;
   return self;
+}
+
+/* A message that came through a port: @data_json (pointing into
+ * @message) or @bytes, and @ports (taken; may be NULL). */
+EipcEvent *
+eipc_event_new_port_message (sd_bus_message *message,
+                             const char     *data_json,
+                             GBytes         *bytes,
+                             GPtrArray      *ports)
+{
+  EipcEvent *self = eipc_event_new (EIPC_EVENT_PORT_MESSAGE, message, NULL,
+                                    data_json, 0, NULL, 0, NULL, NULL, NULL);
+
+  self->bytes = bytes != NULL ? g_bytes_ref (bytes) : NULL;
+  self->ports = ports;
+  return self;
+}
+
+/* The ports that came with a message on the bus (taken; may be NULL). */
+void
+eipc_event_set_ports (EipcEvent *self,
+                      GPtrArray *ports)
+{
+  g_clear_pointer (&self->ports, g_ptr_array_unref);
+  self->ports = ports;
 }
 
 /* Answers an invoke nobody handles, with Electron's text. */
@@ -181,6 +212,14 @@ JsonArray *
 eipc_event_get_args (EipcEvent *self)
 {
   g_return_val_if_fail (EIPC_IS_EVENT (self), NULL);
+
+  if (self->kind == EIPC_EVENT_PORT_MESSAGE)
+    {
+      JsonNode *data = eipc_event_get_data (self);
+
+      return data != NULL && JSON_NODE_HOLDS_ARRAY (data) ?
+             json_node_get_array (data) : NULL;
+    }
 
   if (self->args == NULL)
     {
@@ -281,6 +320,110 @@ eipc_event_get_sender (EipcEvent *self)
 {
   g_return_val_if_fail (EIPC_IS_EVENT (self), NULL);
   return self->sender;
+}
+
+/**
+ * eipc_event_get_ports:
+ * @self: an #EipcEvent
+ *
+ * Gets the message ports that were transferred with the message:
+ * Electron's `event.ports`. They came with
+ * eipc_web_contents_post_message(), eipc_renderer_post_message() or
+ * eipc_message_port_post_message(). Take a reference to keep one: ports
+ * nobody keeps are closed when the event goes away.
+ *
+ * Returns: (transfer none) (element-type EipcMessagePort): the ports, an
+ *   empty array when none came
+ *
+ * Since: 1.0
+ */
+GPtrArray *
+eipc_event_get_ports (EipcEvent *self)
+{
+  g_return_val_if_fail (EIPC_IS_EVENT (self), NULL);
+
+  if (self->ports == NULL)
+    self->ports = g_ptr_array_new_with_free_func (g_object_unref);
+  return self->ports;
+}
+
+/**
+ * eipc_event_get_data:
+ * @self: an #EipcEvent
+ *
+ * Gets the data of a message that came through a port (Electron's
+ * `messageEvent.data`): the JSON value given to
+ * eipc_message_port_post_message(). The text is parsed on the first
+ * call.
+ *
+ * Returns: (transfer none) (nullable): the data, or %NULL for a binary
+ *   message (see eipc_event_get_bytes()) and for events that did not come
+ *   through a port
+ *
+ * Since: 1.0
+ */
+JsonNode *
+eipc_event_get_data (EipcEvent *self)
+{
+  g_return_val_if_fail (EIPC_IS_EVENT (self), NULL);
+
+  if (self->kind != EIPC_EVENT_PORT_MESSAGE || self->args_json == NULL)
+    return NULL;
+  if (self->port_data == NULL)
+    {
+      g_autoptr(GError) error = NULL;
+
+      self->port_data = eipc_json_parse (self->args_json, &error);
+      if (self->port_data == NULL)
+        {
+          /* The text passed the validator before the event was made. */
+          g_warning ("eipc: json-glib refused data the validator accepted: %s",
+                     error->message);
+          self->port_data = json_node_new (JSON_NODE_NULL);
+        }
+    }
+  return self->port_data;
+}
+
+/**
+ * eipc_event_get_data_json:
+ * @self: an #EipcEvent
+ *
+ * Gets the data of a message that came through a port as the JSON text
+ * that travelled, without parsing it. For such events
+ * eipc_event_get_args_json() returns the same text.
+ *
+ * Returns: (transfer none) (nullable): the data as JSON text, or %NULL
+ *   for a binary message and for events that did not come through a port
+ *
+ * Since: 1.0
+ */
+const char *
+eipc_event_get_data_json (EipcEvent *self)
+{
+  g_return_val_if_fail (EIPC_IS_EVENT (self), NULL);
+  return self->kind == EIPC_EVENT_PORT_MESSAGE ? self->args_json : NULL;
+}
+
+/**
+ * eipc_event_get_bytes:
+ * @self: an #EipcEvent
+ *
+ * Gets the payload of a binary message that came through a port
+ * (eipc_message_port_post_bytes(); in Electron, an `ArrayBuffer` or a
+ * `Buffer` as `messageEvent.data`). A large payload is a read-only
+ * mapping of the memory the sender filled, not a copy.
+ *
+ * Returns: (transfer none) (nullable): the bytes, or %NULL when the
+ *   message was not binary
+ *
+ * Since: 1.0
+ */
+GBytes *
+eipc_event_get_bytes (EipcEvent *self)
+{
+  g_return_val_if_fail (EIPC_IS_EVENT (self), NULL);
+  return self->bytes;
 }
 
 /**

@@ -29,6 +29,9 @@ G_BEGIN_DECLS
  * @EIPC_EVENT_HOST_MESSAGE: a message from a guest to its host
  *   (`ipcRenderer.sendToHost`, the `ipc-message` event of a webview)
  * @EIPC_EVENT_BROADCAST: a message the main process sent to every renderer
+ * @EIPC_EVENT_PORT_MESSAGE: a message that came through an
+ *   #EipcMessagePort (Electron's `MessageEvent`): it has no channel; its
+ *   data is in eipc_event_get_data() or eipc_event_get_bytes()
  *
  * What kind of message an #EipcEvent carries.
  */
@@ -39,6 +42,7 @@ typedef enum {
   EIPC_EVENT_SEND_TO,
   EIPC_EVENT_HOST_MESSAGE,
   EIPC_EVENT_BROADCAST,
+  EIPC_EVENT_PORT_MESSAGE,
 } EipcEventKind;
 
 /**
@@ -81,6 +85,14 @@ EIPC_AVAILABLE_IN_1_0
 guint32          eipc_event_get_process_id        (EipcEvent   *self);
 EIPC_AVAILABLE_IN_1_0
 const char      *eipc_event_get_sender_name       (EipcEvent   *self);
+EIPC_AVAILABLE_IN_1_0
+GPtrArray       *eipc_event_get_ports             (EipcEvent   *self);
+EIPC_AVAILABLE_IN_1_0
+JsonNode        *eipc_event_get_data              (EipcEvent   *self);
+EIPC_AVAILABLE_IN_1_0
+const char      *eipc_event_get_data_json         (EipcEvent   *self);
+EIPC_AVAILABLE_IN_1_0
+GBytes          *eipc_event_get_bytes             (EipcEvent   *self);
 EIPC_AVAILABLE_IN_1_0
 gboolean         eipc_event_is_answered           (EipcEvent   *self);
 EIPC_AVAILABLE_IN_1_0

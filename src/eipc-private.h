@@ -12,15 +12,18 @@
  * layer 2: eipc-bus.c
  * layer 3: eipc-emitter.c eipc-call.c
  * layer 4: eipc-event.c
- * layer 5: eipc-web-contents.c
- * layer 6: eipc-objects.c
- * layer 7: eipc-main.c eipc-renderer.c
+ * layer 5: eipc-message-port.c
+ * layer 6: eipc-message-channel.c eipc-web-contents.c
+ * layer 7: eipc-objects.c
+ * layer 8: eipc-main.c eipc-renderer.c
  *
  * error, json and bus are the leaves (the connection, its GSource, the
  * blocking call). The emitter keeps listeners and handlers for main,
  * renderer and webContents. An event knows its message and the reply and
  * done functions its creator handed it (EipcEventFuncs). A webContents
- * sends everything that goes to one renderer; the objects of eipc-objects.c
+ * sends everything that goes to one renderer; ports sit above events
+ * (their messages are events) and below webContents, main and renderer,
+ * which transfer them; the objects of eipc-objects.c
  * get a registry (a lookup of ids), not the main process. Main and
  * renderer sit side by side on top and never call each other.
  */
@@ -37,6 +40,8 @@ G_BEGIN_DECLS
 #define EIPC_MAIN_INTERFACE          "org.eipc.Main1"
 #define EIPC_RENDERER_INTERFACE      "org.eipc.Renderer1"
 #define EIPC_WEB_CONTENTS_INTERFACE  "org.eipc.WebContents1"
+#define EIPC_PORT_INTERFACE          "org.eipc.Port1"
+#define EIPC_PORT_PATH               "/org/eipc/Port"
 #define EIPC_WEB_CONTENTS_SUFFIX     "/WebContents"
 
 /* Limits, documented in the README. */
@@ -83,6 +88,11 @@ int           eipc_message_append_strings     (sd_bus_message      *m,
                                                const char          *second);
 GSource      *eipc_bus_source_new             (sd_bus              *bus,
                                                EipcBusClosedFunc    closed,
+                                               gpointer             user_data);
+GSource      *eipc_bus_source_new_full        (sd_bus              *bus,
+                                               GMainContext        *context,
+                                               EipcBusClosedFunc    closed,
+                                               EipcBusClosedFunc    dispatched,
                                                gpointer             user_data);
 gboolean      eipc_app_id_check               (const char          *app_id,
                                                GError             **error);
@@ -177,6 +187,12 @@ EipcEvent    *eipc_event_new                  (EipcEventKind        kind,
                                                const EipcEventFuncs *funcs,
                                                gpointer             data,
                                                GDestroyNotify       data_free);
+EipcEvent    *eipc_event_new_port_message     (sd_bus_message      *message,
+                                               const char          *data_json,
+                                               GBytes              *bytes,
+                                               GPtrArray           *ports);
+void          eipc_event_set_ports            (EipcEvent           *self,
+                                               GPtrArray           *ports);
 void          eipc_event_reject_no_handler    (EipcEvent           *self);
 
 /* eipc-call.c: an async method call behind a GTask */
@@ -193,6 +209,25 @@ void          eipc_call_start                 (sd_bus              *bus,
 void          eipc_call_fail_all              (GHashTable          *pending,
                                                const GError        *error);
 GHashTable   *eipc_call_pending_new           (void);
+
+/* eipc-message-port.c: ports that travel with a message, as a(hb) */
+gboolean      eipc_message_ports_check        (GPtrArray           *ports,
+                                               EipcMessagePort     *via,
+                                               GError             **error);
+int           eipc_message_append_ports       (sd_bus_message      *m,
+                                               GPtrArray           *ports);
+void          eipc_message_ports_transferred  (GPtrArray           *ports);
+GPtrArray    *eipc_message_read_ports         (sd_bus_message      *m,
+                                               GMainContext        *context,
+                                               GError             **error);
+gboolean      eipc_bus_check_fds              (sd_bus              *bus,
+                                               GPtrArray           *ports,
+                                               GError             **error);
+EipcMessagePort *eipc_message_port_new_internal (int                fd,
+                                               gboolean             server,
+                                               GMainContext        *context);
+void          eipc_message_port_set_partner   (EipcMessagePort     *self,
+                                               EipcMessagePort     *partner);
 
 /* eipc-web-contents.c */
 EipcWebContents *eipc_web_contents_new        (sd_bus              *bus,

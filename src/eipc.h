@@ -11,6 +11,8 @@
 #include "eipc-error.h"
 #include "eipc-event.h"
 #include "eipc-emitter.h"
+#include "eipc-message-port.h"
+#include "eipc-message-channel.h"
 #include "eipc-web-contents.h"
 #include "eipc-main.h"
 #include "eipc-renderer.h"

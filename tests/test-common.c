@@ -406,6 +406,36 @@ child_spawn_program (const char  *program,
 }
 
 TestChild *
+test_helper_spawn_with_fd (const char *program,
+                           int         fd,
+                           const char *first_arg,
+                           ...)
+{
+  g_autoptr(GSubprocessLauncher) launcher = NULL;
+  g_autoptr(GPtrArray) argv = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(GError) error = NULL;
+  TestChild *child = g_new0 (TestChild, 1);
+  va_list ap;
+
+  g_ptr_array_add (argv, test_helper_path (program));
+  va_start (ap, first_arg);
+  for (const char *arg = first_arg; arg != NULL; arg = va_arg (ap, const char *))
+    g_ptr_array_add (argv, g_strdup (arg));
+  va_end (ap);
+  g_ptr_array_add (argv, NULL);
+
+  launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE);
+  g_subprocess_launcher_take_fd (launcher, fd, 3);
+  child->process = g_subprocess_launcher_spawnv (launcher,
+                                                 (const char * const *) argv->pdata,
+                                                 &error);
+  g_assert_no_error (error);
+  child->out = g_data_input_stream_new (g_subprocess_get_stdout_pipe (child->process));
+  child->all = g_string_new (NULL);
+  return child;
+}
+
+TestChild *
 test_child_spawnv (const char **args)
 {
   return child_spawn_program ("eipc-test-renderer", args);

@@ -84,6 +84,11 @@ void         test_child_terminate     (TestChild    *child);
 /* Any program as a child: @argv[0] is a path, or a name looked up in
  * PATH. */
 TestChild   *test_program_spawnv      (const char * const *argv);
+/* A helper program of the tests with @fd (taken) as its fd 3. */
+TestChild   *test_helper_spawn_with_fd (const char  *program,
+                                        int          fd,
+                                        const char  *first_arg,
+                                        ...) G_GNUC_NULL_TERMINATED;
 /* A main process as a child (the eipc-test-main helper). */
 TestChild   *test_main_child_spawn    (const char   *first_arg,
                                        ...) G_GNUC_NULL_TERMINATED;

@@ -11,6 +11,7 @@
  */
 
 #include <string.h>
+#include <sys/socket.h>
 
 #include "test-common.h"
 
@@ -19,6 +20,7 @@
 
 static const char *interface_files[] = {
   "org.eipc.Main1",
+  "org.eipc.Port1",
   "org.eipc.Renderer1",
   "org.eipc.WebContents1",
 };
@@ -606,6 +608,52 @@ test_renderer (Fixture       *f,
   renderer_stop (&r);
 }
 
+/* org.eipc.Port1, served by both ends of a message port on their
+ * peer-to-peer connection at /org/eipc/Port: a GDBus client on the
+ * other end of the socket asks. */
+static void
+connection_ready (GObject      *source,
+                  GAsyncResult *result,
+                  gpointer      user_data)
+{
+  GDBusConnection **connection = user_data;
+  g_autoptr(GError) error = NULL;
+
+  *connection = g_dbus_connection_new_finish (result, &error);
+  g_assert_no_error (error);
+}
+
+static void
+test_port (void)
+{
+  g_autoptr(GDBusNodeInfo) doc = load_interface_file ("org.eipc.Port1");
+  g_autoptr(GDBusNodeInfo) live = NULL;
+  g_autoptr(EipcMessagePort) port = NULL;
+  g_autoptr(GDBusConnection) connection = NULL;
+  g_autoptr(GSocketConnection) stream = NULL;
+  g_autoptr(GSocket) socket = NULL;
+  g_autoptr(GError) error = NULL;
+  int fds[2];
+
+  g_assert_no_errno (socketpair (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds));
+  port = eipc_message_port_new_for_fd (fds[0], TRUE, &error);
+  g_assert_no_error (error);
+  eipc_message_port_start (port);
+
+  socket = g_socket_new_from_fd (fds[1], &error);
+  g_assert_no_error (error);
+  stream = g_socket_connection_factory_create_connection (socket);
+  g_dbus_connection_new (G_IO_STREAM (stream), NULL,
+                         G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT,
+                         NULL, NULL, connection_ready, &connection);
+  while (connection == NULL)
+    g_main_context_iteration (NULL, TRUE);
+
+  live = introspect_node (connection, NULL, "/org/eipc/Port");
+  check_interface (doc, live, "the port's peer", "/org/eipc/Port", TRUE);
+  g_dbus_connection_close_sync (connection, NULL, NULL);
+}
+
 /* ---- documentation ----
  *
  * gdbus-codegen style: a comment right above every interface, method,
@@ -800,6 +848,7 @@ main (int   argc,
   ADD ("/ipc/introspection/main", test_main);
   ADD ("/ipc/introspection/web-contents", test_web_contents);
   ADD ("/ipc/introspection/renderer", test_renderer);
+  g_test_add_func ("/ipc/introspection/port", test_port);
 
   ret = g_test_run ();
   test_bus_down ();

@@ -1,0 +1,1467 @@
+/* eipc-message-port.c: one end of a direct channel (MessagePortMain)
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * A port is one end of a unix socket pair. On first use it becomes a
+ * peer-to-peer sd-bus connection on that socket (no daemon): one end runs
+ * the server side of the D-Bus authentication, the other the client side,
+ * which is why a transferred port travels with its role, as a(hb). Until
+ * then the port is only a file descriptor, and can be handed to another
+ * process; what the other end posts meanwhile waits in the socket (and in
+ * the sender's queue), which is how messages queue until start().
+ *
+ * The connection lives in a PortLink, apart from the port: when the port
+ * is closed or dropped while messages still wait to be written, the link
+ * stays until they are written (or a timeout), as a closed socket would
+ * lose them.
+ */
+
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <systemd/sd-id128.h>
+
+#include "eipc-private.h"
+
+/* What may wait to be written to one port (a post fails once the queue
+ * holds this much, so it holds at most one message more), and what a
+ * port keeps for start(): a receiver that does not read bounds the
+ * sender. */
+#define PORT_MAX_QUEUED_MESSAGES  4096
+#define PORT_MAX_QUEUED_BYTES     (64 * 1024 * 1024)
+#define PORT_MAX_QUEUED_FDS       256
+#define PORT_MAX_INCOMING         65536
+/* How long a closed port keeps trying to write what was posted. */
+#define PORT_DRAIN_TIMEOUT_MS     30000
+
+#define MEMFD_SEALS     (F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL)
+#define MEMFD_REQUIRED  (F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE)
+
+typedef struct _PortLink PortLink;
+
+typedef struct {
+  sd_bus_message *m;     /* held messages only */
+  guint64         bytes;
+  guint           fds;
+} SentEntry;
+
+struct _PortLink
+{
+  sd_bus          *bus;
+  GSource         *source;
+  sd_bus_slot     *filter;
+  sd_bus_slot     *vtable;
+  EipcMessagePort *port;          /* NULL once the port let go */
+  GQueue           held;          /* SentEntry: waits for the handshake */
+  GQueue           sent;          /* SentEntry, oldest first */
+  guint64          queued_bytes;  /* held and sent */
+  guint            queued_fds;
+  guint            in_filter;     /* > 0 while the filter runs */
+  gboolean         server;
+  gboolean         heard;         /* a message came from the other end */
+  gboolean         pinged;        /* client: the first message is sent */
+  gboolean         ready;         /* the handshake is done */
+  char            *violation;     /* the peer broke the protocol */
+  GSource         *drain_timeout;
+};
+
+struct _EipcMessagePort
+{
+  GObject          parent_instance;
+
+  GMainContext    *context;
+  int              fd;            /* the socket until the link is made */
+  gboolean         server;
+  PortLink        *link;
+  EipcMessagePort *partner;       /* the other end, while in this process */
+  gboolean         started;
+  gboolean         closed;        /* here or by the other end */
+  gboolean         transferred;
+  gboolean         close_pending; /* emit close after the queued messages */
+  char            *closed_reason;
+  GQueue           incoming;      /* EipcEvent waiting for start() */
+  GSource         *deliver;
+};
+
+enum {
+  SIGNAL_MESSAGE,
+  SIGNAL_CLOSE,
+  N_SIGNALS
+};
+
+static guint signals[N_SIGNALS];
+
+G_DEFINE_FINAL_TYPE (EipcMessagePort, eipc_message_port, G_TYPE_OBJECT)
+
+static const sd_bus_vtable port_vtable[] = {
+  SD_BUS_VTABLE_START (0),
+  SD_BUS_SIGNAL_WITH_NAMES ("Message", "sa(hb)",
+                            SD_BUS_PARAM (data) SD_BUS_PARAM (ports), 0),
+  SD_BUS_SIGNAL_WITH_NAMES ("Bytes", "ay", SD_BUS_PARAM (data), 0),
+  SD_BUS_SIGNAL_WITH_NAMES ("SealedBytes", "ht",
+                            SD_BUS_PARAM (memfd) SD_BUS_PARAM (size), 0),
+  SD_BUS_VTABLE_END
+};
+
+static void port_link_lost (EipcMessagePort *self,
+                            const char      *reason);
+static void port_schedule_delivery (EipcMessagePort *self);
+
+/* ---- the link: the sd-bus connection of a port ---- */
+
+static void
+sent_entry_free (gpointer data)
+{
+  SentEntry *e = data;
+
+  if (e->m != NULL)
+    sd_bus_message_unref (e->m);
+  g_free (e);
+}
+
+static void
+link_free (PortLink *link)
+{
+  g_clear_pointer (&link->drain_timeout, g_source_destroy);
+  g_clear_pointer (&link->filter, sd_bus_slot_unref);
+  g_clear_pointer (&link->vtable, sd_bus_slot_unref);
+  if (link->source != NULL)
+    {
+      g_source_destroy (link->source);
+      g_clear_pointer (&link->source, g_source_unref);
+    }
+  g_queue_clear_full (&link->held, sent_entry_free);
+  g_queue_clear_full (&link->sent, sent_entry_free);
+  if (link->bus != NULL)
+    {
+      sd_bus_close (link->bus);
+      g_clear_pointer (&link->bus, sd_bus_unref);
+    }
+  g_free (link->violation);
+  g_free (link);
+}
+
+/* Forgets the messages sd-bus has written: its write queue holds the
+ * newest sent.length - n of them. */
+static void
+link_update_queue (PortLink *link)
+{
+  uint64_t n = 0;
+
+  if (link->bus == NULL || sd_bus_get_n_queued_write (link->bus, &n) < 0)
+    n = 0;
+  while (link->sent.length > n)
+    {
+      SentEntry *e = g_queue_pop_head (&link->sent);
+
+      link->queued_bytes -= e->bytes;
+      link->queued_fds -= e->fds;
+      sent_entry_free (e);
+    }
+}
+
+static gboolean
+link_drain_timeout (gpointer user_data)
+{
+  PortLink *link = user_data;
+
+  g_debug ("eipc: a closed port dropped %u messages its peer never read",
+           link->held.length + link->sent.length);
+  link->drain_timeout = NULL;
+  link_free (link);
+  return G_SOURCE_REMOVE;
+}
+
+/* A link whose port let go ends once everything is written. */
+static void
+link_drain_check (PortLink *link)
+{
+  link_update_queue (link);
+  if (link->held.length == 0 && link->sent.length == 0)
+    {
+      link_free (link);
+      return;
+    }
+  if (link->drain_timeout == NULL)
+    {
+      link->drain_timeout = g_timeout_source_new (PORT_DRAIN_TIMEOUT_MS);
+      g_source_set_callback (link->drain_timeout, link_drain_timeout, link, NULL);
+      g_source_set_static_name (link->drain_timeout, "[eipc] port drain");
+      g_source_attach (link->drain_timeout, g_source_get_context (link->source));
+      g_source_unref (link->drain_timeout);
+    }
+}
+
+/* May messages with file descriptors go now? Not before the handshake
+ * (sd-bus would block until it knows the peer takes them), and on the
+ * server end not before the client said something: the client could
+ * read the end of the handshake and the descriptors in one recvmsg(),
+ * and sd-bus drops the connection when descriptors come before it
+ * agreed to take them. */
+static gboolean
+link_fds_ready (PortLink *link)
+{
+  return sd_bus_is_ready (link->bus) > 0 && (!link->server || link->heard);
+}
+
+/* The client end speaks first once the handshake is done: a Ping that
+ * wants no reply, so the server end knows it may pass descriptors. */
+static int
+link_ping (PortLink *link)
+{
+  g_autoptr(sd_bus_message) m = NULL;
+  int r;
+
+  if (link->server || link->pinged || sd_bus_is_ready (link->bus) <= 0)
+    return 0;
+  link->pinged = TRUE;
+  r = sd_bus_message_new_method_call (link->bus, &m, NULL, EIPC_PORT_PATH,
+                                      "org.freedesktop.DBus.Peer", "Ping");
+  if (r >= 0)
+    r = sd_bus_message_set_expect_reply (m, 0);
+  if (r >= 0)
+    r = sd_bus_send (link->bus, m, NULL);
+  return r;
+}
+
+/* Sends what waited for link_fds_ready(). */
+static int
+link_send_held (PortLink *link)
+{
+  SentEntry *e;
+
+  if (link->held.length == 0 || !link_fds_ready (link))
+    return 0;
+
+  while ((e = g_queue_peek_head (&link->held)) != NULL)
+    {
+      int r = sd_bus_send (link->bus, e->m, NULL);
+
+      if (r < 0)
+        return r;
+      g_queue_pop_head (&link->held);
+      g_clear_pointer (&e->m, sd_bus_message_unref);
+      g_queue_push_tail (&link->sent, e);
+    }
+  link_update_queue (link);
+  return 0;
+}
+
+/* After a dispatch, outside sd_bus_process(). */
+static void
+link_dispatched (gpointer user_data)
+{
+  PortLink *link = user_data;
+  int r;
+
+  /* sd-bus reads the handshake in large reads that may take the first
+   * messages along; they wait in its buffer, where poll() does not see
+   * them: dispatch once more without waiting. */
+  if (g_source_get_ready_time (link->source) != -1)
+    g_source_set_ready_time (link->source, -1);
+  if (!link->ready && sd_bus_is_ready (link->bus) > 0)
+    {
+      link->ready = TRUE;
+      g_source_set_ready_time (link->source, 0);
+    }
+
+  if (link->violation != NULL)
+    {
+      g_autofree char *reason = g_steal_pointer (&link->violation);
+
+      g_debug ("eipc: disconnecting a port's peer: %s", reason);
+      if (link->port != NULL)
+        port_link_lost (link->port, reason);
+      else
+        link_free (link);
+      return;
+    }
+
+  r = link_ping (link);
+  if (r >= 0)
+    r = link_send_held (link);
+  if (r < 0)
+    {
+      g_autofree char *reason = NULL;
+
+      if (r == -EOPNOTSUPP)
+        reason = g_strdup ("The other end of the port does not accept file "
+                           "descriptors: a message with ports or a large "
+                           "binary payload could not be sent");
+      else
+        reason = g_strdup_printf ("Could not write to the port: %s",
+                                  g_strerror (-r));
+      if (link->port != NULL)
+        port_link_lost (link->port, reason);
+      else
+        link_free (link);
+      return;
+    }
+
+  if (link->port == NULL)
+    link_drain_check (link);
+  else
+    link_update_queue (link);
+}
+
+/* The connection is gone (the other end closed or died, or sent what
+ * sd-bus could not parse). */
+static void
+link_closed (gpointer user_data)
+{
+  PortLink *link = user_data;
+
+  if (link->port != NULL)
+    port_link_lost (link->port,
+                    link->violation != NULL ? link->violation :
+                    "The other end of the port is closed");
+  else
+    link_free (link);
+}
+
+/* The port lets go: the link ends once what was posted is written. */
+static void
+link_release (PortLink *link)
+{
+  link->port = NULL;
+  if (link->in_filter == 0)
+    link_drain_check (link);
+  /* else link_dispatched() checks after the message. */
+}
+
+/* ---- receiving ---- */
+
+static gboolean
+link_violation (PortLink   *link,
+                const char *format,
+                ...) G_GNUC_PRINTF (2, 3);
+
+static gboolean
+link_violation (PortLink   *link,
+                const char *format,
+                ...)
+{
+  va_list ap;
+
+  if (link->violation == NULL)
+    {
+      va_start (ap, format);
+      link->violation = g_strdup_vprintf (format, ap);
+      va_end (ap);
+    }
+  return FALSE;
+}
+
+typedef struct {
+  void   *data;
+  size_t  size;
+} Mapping;
+
+static void
+mapping_free (gpointer user_data)
+{
+  Mapping *mapping = user_data;
+
+  munmap (mapping->data, mapping->size);
+  g_free (mapping);
+}
+
+/* A sealed memfd of @size bytes, mapped read-only. */
+static GBytes *
+bytes_from_memfd (PortLink *link,
+                  int       fd,
+                  guint64   size)
+{
+  struct stat st;
+  Mapping *mapping;
+  int seals;
+  void *p;
+
+  seals = fcntl (fd, F_GET_SEALS);
+  if (seals < 0 || (seals & MEMFD_REQUIRED) != MEMFD_REQUIRED)
+    {
+      link_violation (link, "SealedBytes came with a file that is not a "
+                      "sealed memfd");
+      return NULL;
+    }
+  if (fstat (fd, &st) < 0 || !S_ISREG (st.st_mode) || st.st_size < 0 ||
+      (guint64) st.st_size != size || size > G_MAXSIZE)
+    {
+      link_violation (link, "SealedBytes announced %" G_GUINT64_FORMAT
+                      " bytes in a file of another size", size);
+      return NULL;
+    }
+  if (size == 0)
+    return g_bytes_new (NULL, 0);
+  p = mmap (NULL, size, PROT_READ, MAP_SHARED, fd, 0);
+  if (p == MAP_FAILED)
+    {
+      link_violation (link, "SealedBytes could not be mapped: %s",
+                      g_strerror (errno));
+      return NULL;
+    }
+  mapping = g_new (Mapping, 1);
+  mapping->data = p;
+  mapping->size = size;
+  return g_bytes_new_with_free_func (p, size, mapping_free, mapping);
+}
+
+static void
+message_unref (gpointer m)
+{
+  sd_bus_message_unref (m);
+}
+
+static GBytes *
+bytes_inline (sd_bus_message *m)
+{
+  const void *data = NULL;
+  size_t size = 0;
+
+  if (sd_bus_message_read_array (m, 'y', &data, &size) < 0)
+    return NULL;
+  /* The message owns the data: keep it instead of copying. */
+  if (size == 0)
+    return g_bytes_new (NULL, 0);
+  return g_bytes_new_with_free_func (data, size, message_unref,
+                                     sd_bus_message_ref (m));
+}
+
+static void
+port_receive (EipcMessagePort *self,
+              EipcEvent       *event)
+{
+  if (self->closed)
+    {
+      g_object_unref (event);
+      return;
+    }
+  if (self->started && self->incoming.length == 0 && self->deliver == NULL)
+    {
+      g_autoptr(EipcMessagePort) hold = g_object_ref (self);
+
+      g_signal_emit (self, signals[SIGNAL_MESSAGE], 0, event);
+      g_object_unref (event);
+      return;
+    }
+  if (self->incoming.length >= PORT_MAX_INCOMING)
+    {
+      g_object_unref (event);
+      link_violation (self->link, "more than %d messages sent to a port that "
+                      "was not started", PORT_MAX_INCOMING);
+      return;
+    }
+  g_queue_push_tail (&self->incoming, event);
+  if (self->started)
+    port_schedule_delivery (self);
+}
+
+static int
+port_filter (sd_bus_message *m,
+             void           *user_data,
+             sd_bus_error   *ret_error)
+{
+  PortLink *link = user_data;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) ports = NULL;
+  g_autoptr(GBytes) bytes = NULL;
+  const char *member, *data = NULL;
+  EipcEvent *event;
+  int r;
+
+  uint8_t type = 0;
+
+  link->heard = TRUE;
+  if (sd_bus_message_get_type (m, &type) < 0 || type != SD_BUS_MESSAGE_SIGNAL ||
+      g_strcmp0 (sd_bus_message_get_interface (m), EIPC_PORT_INTERFACE) != 0)
+    return 0;
+  /* Nobody listens any more, or the peer is on its way out. */
+  if (link->port == NULL || link->violation != NULL)
+    return 1;
+
+  member = sd_bus_message_get_member (m);
+  if (g_strcmp0 (sd_bus_message_get_path (m), EIPC_PORT_PATH) != 0)
+    return link_violation (link, "a port message on path %s",
+                           sd_bus_message_get_path (m));
+
+  if (g_strcmp0 (member, "Message") == 0 &&
+      sd_bus_message_has_signature (m, "sa(hb)"))
+    {
+      r = sd_bus_message_read_basic (m, 's', &data);
+      if (r <= 0)
+        return link_violation (link, "a Message without data");
+      if (!eipc_json_check (data, FALSE, &error))
+        return link_violation (link, "a Message whose data is not JSON: %s",
+                               error->message);
+      ports = eipc_message_read_ports (m, link->port->context, &error);
+      if (ports == NULL)
+        return link_violation (link, "%s", error->message);
+    }
+  else if (g_strcmp0 (member, "Bytes") == 0 &&
+           sd_bus_message_has_signature (m, "ay"))
+    {
+      bytes = bytes_inline (m);
+      if (bytes == NULL)
+        return link_violation (link, "unreadable Bytes");
+    }
+  else if (g_strcmp0 (member, "SealedBytes") == 0 &&
+           sd_bus_message_has_signature (m, "ht"))
+    {
+      int fd = -1;
+      uint64_t size = 0;
+
+      if (sd_bus_message_read_basic (m, 'h', &fd) <= 0 ||
+          sd_bus_message_read_basic (m, 't', &size) <= 0)
+        return link_violation (link, "unreadable SealedBytes");
+      bytes = bytes_from_memfd (link, fd, size);
+      if (bytes == NULL)
+        return 1;
+    }
+  else
+    return link_violation (link, "unknown port message %s(%s)",
+                           member != NULL ? member : "",
+                           sd_bus_message_get_signature (m, TRUE));
+
+  event = eipc_event_new_port_message (m, data, bytes, g_steal_pointer (&ports));
+  link->in_filter++;
+  port_receive (link->port, event);
+  link->in_filter--;
+  return 1;
+}
+
+/* ---- the port ---- */
+
+static void
+port_set_closed (EipcMessagePort *self,
+                 const char      *reason)
+{
+  self->closed = TRUE;
+  if (self->closed_reason == NULL)
+    self->closed_reason = g_strdup (reason);
+}
+
+static void
+port_emit_close (EipcMessagePort *self)
+{
+  g_autoptr(EipcMessagePort) hold = g_object_ref (self);
+
+  self->close_pending = FALSE;
+  g_signal_emit (self, signals[SIGNAL_CLOSE], 0);
+}
+
+/* The connection ended by the other side's doing. */
+static void
+port_link_lost (EipcMessagePort *self,
+                const char      *reason)
+{
+  PortLink *link = g_steal_pointer (&self->link);
+
+  g_debug ("eipc: port closed: %s", reason);
+  port_set_closed (self, reason);
+  link->port = NULL;
+  link_free (link);
+  /* Messages that came before the end are still delivered, then close. */
+  if (self->started && self->incoming.length > 0)
+    {
+      self->close_pending = TRUE;
+      port_schedule_delivery (self);
+    }
+  else
+    port_emit_close (self);
+}
+
+static gboolean
+port_deliver (gpointer user_data)
+{
+  EipcMessagePort *self = user_data;
+  g_autoptr(EipcMessagePort) hold = g_object_ref (self);
+  EipcEvent *event;
+
+  g_clear_pointer (&self->deliver, g_source_unref);
+  while (self->started && self->deliver == NULL &&
+         (event = g_queue_pop_head (&self->incoming)) != NULL)
+    {
+      g_signal_emit (self, signals[SIGNAL_MESSAGE], 0, event);
+      g_object_unref (event);
+    }
+  if (self->close_pending && self->incoming.length == 0)
+    port_emit_close (self);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+port_schedule_delivery (EipcMessagePort *self)
+{
+  if (self->deliver != NULL)
+    return;
+  self->deliver = g_idle_source_new ();
+  g_source_set_priority (self->deliver, G_PRIORITY_DEFAULT);
+  g_source_set_callback (self->deliver, port_deliver, self, NULL);
+  g_source_set_static_name (self->deliver, "[eipc] port delivery");
+  g_source_attach (self->deliver, self->context);
+}
+
+static void
+port_clear_incoming (EipcMessagePort *self)
+{
+  EipcEvent *event;
+
+  while ((event = g_queue_pop_head (&self->incoming)) != NULL)
+    g_object_unref (event);
+  if (self->deliver != NULL)
+    {
+      g_source_destroy (self->deliver);
+      g_clear_pointer (&self->deliver, g_source_unref);
+    }
+}
+
+static gboolean
+port_check_usable (EipcMessagePort  *self,
+                   GError          **error)
+{
+  if (self->transferred)
+    {
+      g_set_error_literal (error, EIPC_ERROR, EIPC_ERROR_INVALID_ARGS,
+                           "The port was transferred to another process and "
+                           "can no longer be used here");
+      return FALSE;
+    }
+  if (self->closed)
+    {
+      g_set_error (error, EIPC_ERROR, EIPC_ERROR_DISCONNECTED, "%s",
+                   self->closed_reason != NULL ? self->closed_reason :
+                   "The port is closed");
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* Makes the connection on the socket, on first use. */
+static gboolean
+port_connect (EipcMessagePort  *self,
+              GError          **error)
+{
+  g_autoptr(sd_bus) bus = NULL;
+  PortLink *link;
+  int r;
+
+  if (!port_check_usable (self, error))
+    return FALSE;
+  if (self->link != NULL)
+    return TRUE;
+
+  r = sd_bus_new (&bus);
+  if (r >= 0)
+    r = sd_bus_set_fd (bus, self->fd, self->fd);
+  if (r >= 0)
+    self->fd = -1;   /* the bus owns it now */
+  if (r >= 0 && self->server)
+    {
+      sd_id128_t id;
+
+      r = sd_id128_randomize (&id);
+      if (r >= 0)
+        r = sd_bus_set_server (bus, 1, id);
+    }
+  /* No identities on a socket pair: both ends use ANONYMOUS. */
+  if (r >= 0)
+    r = sd_bus_set_anonymous (bus, 1);
+  if (r >= 0)
+    r = sd_bus_negotiate_fds (bus, 1);
+  if (r >= 0)
+    r = sd_bus_set_trusted (bus, 1);
+  if (r < 0)
+    goto fail;
+
+  link = g_new0 (PortLink, 1);
+  link->bus = g_steal_pointer (&bus);
+  link->port = self;
+  link->server = self->server;
+  r = sd_bus_add_filter (link->bus, &link->filter, port_filter, link);
+  if (r >= 0)
+    r = sd_bus_add_object_vtable (link->bus, &link->vtable, EIPC_PORT_PATH,
+                                  EIPC_PORT_INTERFACE, port_vtable, link);
+  if (r >= 0)
+    r = sd_bus_start (link->bus);
+  if (r < 0)
+    {
+      link->port = NULL;
+      link_free (link);
+      goto fail;
+    }
+  link->source = eipc_bus_source_new_full (link->bus, self->context,
+                                           link_closed, link_dispatched, link);
+  g_source_set_static_name (link->source, "[eipc] port");
+  self->link = link;
+  return TRUE;
+
+fail:
+  if (self->fd >= 0)
+    {
+      close (self->fd);
+      self->fd = -1;
+    }
+  port_set_closed (self, "The port's connection could not be made");
+  eipc_set_error_from_errno (error, r, "Could not open the port's connection");
+  return FALSE;
+}
+
+/* Sends @m, or holds it until the handshake when it carries file
+ * descriptors. @bytes and @fds bound the sender's queue. */
+static gboolean
+port_send (EipcMessagePort  *self,
+           sd_bus_message   *m,
+           guint64           bytes,
+           guint             fds,
+           GError          **error)
+{
+  PortLink *link = self->link;
+  SentEntry *e;
+  guint queued;
+  int r;
+
+  link_update_queue (link);
+  queued = link->held.length + link->sent.length;
+  if (queued >= PORT_MAX_QUEUED_MESSAGES ||
+      link->queued_bytes >= PORT_MAX_QUEUED_BYTES ||
+      (fds > 0 && link->queued_fds + fds > PORT_MAX_QUEUED_FDS))
+    {
+      g_set_error (error, EIPC_ERROR, EIPC_ERROR_LIMITS_EXCEEDED,
+                   "%u messages (%" G_GUINT64_FORMAT " bytes) wait to be "
+                   "written to the port: the other end does not read fast "
+                   "enough", queued, link->queued_bytes);
+      return FALSE;
+    }
+
+  e = g_new0 (SentEntry, 1);
+  e->bytes = bytes;
+  e->fds = fds;
+
+  /* sd-bus would block until the handshake tells whether the other end
+   * takes file descriptors; and order is kept behind held messages. */
+  if (link->held.length > 0 || (fds > 0 && !link_fds_ready (link)))
+    {
+      e->m = sd_bus_message_ref (m);
+      link->queued_bytes += bytes;
+      link->queued_fds += fds;
+      g_queue_push_tail (&link->held, e);
+      return TRUE;
+    }
+
+  r = sd_bus_send (link->bus, m, NULL);
+  if (r < 0)
+    g_free (e);
+  if (r == -EOPNOTSUPP)
+    {
+      g_set_error_literal (error, EIPC_ERROR, EIPC_ERROR_FAILED,
+                           "The other end of the port does not accept file "
+                           "descriptors");
+      return FALSE;
+    }
+  if (r < 0)
+    {
+      eipc_set_error_from_errno (error, r, "Could not post to the port");
+      if (error != NULL && *error != NULL && (r == -ENOTCONN || r == -ECONNRESET))
+        (*error)->code = EIPC_ERROR_DISCONNECTED;
+      return FALSE;
+    }
+  link->queued_bytes += bytes;
+  link->queued_fds += fds;
+  g_queue_push_tail (&link->sent, e);
+  link_update_queue (link);
+  return TRUE;
+}
+
+static int
+port_new_signal (EipcMessagePort  *self,
+                 const char       *member,
+                 sd_bus_message  **ret)
+{
+  return sd_bus_message_new_signal (self->link->bus, ret, EIPC_PORT_PATH,
+                                    EIPC_PORT_INTERFACE, member);
+}
+
+static void
+eipc_message_port_dispose (GObject *object)
+{
+  EipcMessagePort *self = EIPC_MESSAGE_PORT (object);
+
+  if (!self->closed && !self->transferred)
+    eipc_message_port_close (self);
+  port_clear_incoming (self);
+  if (self->link != NULL)
+    link_release (g_steal_pointer (&self->link));
+  if (self->partner != NULL)
+    {
+      g_object_remove_weak_pointer (G_OBJECT (self->partner),
+                                    (gpointer *) &self->partner);
+      self->partner = NULL;
+    }
+
+  G_OBJECT_CLASS (eipc_message_port_parent_class)->dispose (object);
+}
+
+static void
+eipc_message_port_finalize (GObject *object)
+{
+  EipcMessagePort *self = EIPC_MESSAGE_PORT (object);
+
+  if (self->fd >= 0)
+    close (self->fd);
+  g_free (self->closed_reason);
+  g_main_context_unref (self->context);
+
+  G_OBJECT_CLASS (eipc_message_port_parent_class)->finalize (object);
+}
+
+static void
+eipc_message_port_class_init (EipcMessagePortClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  object_class->dispose = eipc_message_port_dispose;
+  object_class->finalize = eipc_message_port_finalize;
+
+  /**
+   * EipcMessagePort::message:
+   * @port: the port
+   * @event: the message: eipc_event_get_data() (or
+   *   eipc_event_get_data_json()) for a JSON message,
+   *   eipc_event_get_bytes() for a binary one, eipc_event_get_ports() for
+   *   the ports that came with it
+   *
+   * A message came from the other end (Electron's `message` event of
+   * `MessagePortMain`). Messages are queued until
+   * eipc_message_port_start() is called, then emitted in the order they
+   * were posted. The event's kind is %EIPC_EVENT_PORT_MESSAGE.
+   *
+   * Since: 1.0
+   */
+  signals[SIGNAL_MESSAGE] =
+    g_signal_new ("message", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
+                  0, NULL, NULL, NULL, G_TYPE_NONE, 1, EIPC_TYPE_EVENT);
+
+  /**
+   * EipcMessagePort::close:
+   * @port: the port
+   *
+   * The other end was closed, or the process that held it died, or it
+   * broke the protocol and was disconnected (Electron's `close` event of
+   * `MessagePortMain`). Posting fails from then on with
+   * %EIPC_ERROR_DISCONNECTED. Messages that arrived before are still
+   * delivered first to a started port. Not emitted for
+   * eipc_message_port_close() on this end.
+   *
+   * Since: 1.0
+   */
+  signals[SIGNAL_CLOSE] =
+    g_signal_new ("close", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
+                  0, NULL, NULL, NULL, G_TYPE_NONE, 0);
+}
+
+static void
+eipc_message_port_init (EipcMessagePort *self)
+{
+  self->fd = -1;
+  g_queue_init (&self->incoming);
+}
+
+/* Takes @fd, one end of a unix socket pair. */
+EipcMessagePort *
+eipc_message_port_new_internal (int           fd,
+                                gboolean      server,
+                                GMainContext *context)
+{
+  EipcMessagePort *self = g_object_new (EIPC_TYPE_MESSAGE_PORT, NULL);
+
+  self->fd = fd;
+  self->server = server;
+  self->context = context != NULL ? g_main_context_ref (context) :
+                                    g_main_context_ref_thread_default ();
+  return self;
+}
+
+void
+eipc_message_port_set_partner (EipcMessagePort *self,
+                               EipcMessagePort *partner)
+{
+  self->partner = partner;
+  g_object_add_weak_pointer (G_OBJECT (partner), (gpointer *) &self->partner);
+}
+
+static gboolean
+fd_is_unix_stream (int fd)
+{
+  int domain = 0, type = 0;
+  socklen_t len = sizeof domain;
+
+  if (getsockopt (fd, SOL_SOCKET, SO_DOMAIN, &domain, &len) < 0 ||
+      domain != AF_UNIX)
+    return FALSE;
+  len = sizeof type;
+  return getsockopt (fd, SOL_SOCKET, SO_TYPE, &type, &len) == 0 &&
+         type == SOCK_STREAM;
+}
+
+/**
+ * eipc_message_port_new_for_fd:
+ * @fd: one end of a connected unix stream socket pair
+ * @server: whether this end answers the D-Bus authentication; the other
+ *   end must be given the opposite value
+ * @error: return location for a #GError
+ *
+ * Makes a port of a socket the caller obtained another way, for example
+ * one a parent process left open for a child it spawned, so two processes
+ * can talk through a port without any bus. An #EipcMessageChannel made
+ * in one process and transferred by eipc_web_contents_post_message() is
+ * the usual way; this is the low-level one (no Electron equivalent). On
+ * success the port owns @fd.
+ *
+ * Returns: (transfer full): a new port, or %NULL if @fd is not a unix
+ *   stream socket
+ *
+ * Since: 1.0
+ */
+EipcMessagePort *
+eipc_message_port_new_for_fd (int       fd,
+                              gboolean  server,
+                              GError  **error)
+{
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  if (fd < 0 || !fd_is_unix_stream (fd))
+    {
+      g_set_error (error, EIPC_ERROR, EIPC_ERROR_INVALID_ARGS,
+                   "File descriptor %d is not a unix stream socket", fd);
+      return NULL;
+    }
+  return eipc_message_port_new_internal (fd, server, NULL);
+}
+
+/**
+ * eipc_message_port_steal_fd:
+ * @self: an #EipcMessagePort that was never used
+ * @server: (out) (optional): whether the socket's holder must answer the
+ *   D-Bus authentication (give it to eipc_message_port_new_for_fd())
+ * @error: return location for a #GError
+ *
+ * Takes the socket out of a port that was not used yet, to hand it to
+ * another process in a way of the caller's own (fd inheritance, a unix
+ * socket). The port then counts as transferred: using it fails.
+ *
+ * Returns: the socket, owned by the caller, or -1 when the port was
+ *   already used, closed or transferred
+ *
+ * Since: 1.0
+ */
+int
+eipc_message_port_steal_fd (EipcMessagePort  *self,
+                            gboolean         *server,
+                            GError          **error)
+{
+  g_autoptr(GPtrArray) one = NULL;
+  int fd;
+
+  g_return_val_if_fail (EIPC_IS_MESSAGE_PORT (self), -1);
+  g_return_val_if_fail (error == NULL || *error == NULL, -1);
+
+  one = g_ptr_array_new ();
+  g_ptr_array_add (one, self);
+  if (!eipc_message_ports_check (one, NULL, error))
+    return -1;
+  fd = g_steal_fd (&self->fd);
+  if (server != NULL)
+    *server = self->server;
+  self->transferred = TRUE;
+  return fd;
+}
+
+/**
+ * eipc_message_port_post_message:
+ * @self: an #EipcMessagePort
+ * @message: (nullable): the message, any JSON value (%NULL: JSON null)
+ * @ports: (nullable) (element-type EipcMessagePort): ports to transfer
+ *   with the message, or %NULL
+ * @error: return location for a #GError
+ *
+ * Posts a message to the other end: Electron's
+ * `port.postMessage(message, [transfer])`. The ports travel as file
+ * descriptors and are unusable here afterwards; they must not have been
+ * used (started, posted to) yet, and @self itself cannot be one of them.
+ * Posting does not wait for the other end: the message waits until it
+ * is started, within a bound (%EIPC_ERROR_LIMITS_EXCEEDED when the other
+ * end reads too slowly).
+ *
+ * Returns: %TRUE if the message was posted
+ *
+ * Since: 1.0
+ */
+gboolean
+eipc_message_port_post_message (EipcMessagePort  *self,
+                                JsonNode         *message,
+                                GPtrArray        *ports,
+                                GError          **error)
+{
+  g_autofree char *json = NULL;
+
+  g_return_val_if_fail (EIPC_IS_MESSAGE_PORT (self), FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  if (message == NULL)
+    json = g_strdup ("null");
+  else
+    json = eipc_json_node_to_string (message);
+  return eipc_message_port_post_message_json (self, json, ports, error);
+}
+
+/**
+ * eipc_message_port_post_message_json:
+ * @self: an #EipcMessagePort
+ * @json: the message as JSON text (any JSON value)
+ * @ports: (nullable) (element-type EipcMessagePort): ports to transfer
+ *   with the message, or %NULL
+ * @error: return location for a #GError
+ *
+ * Like eipc_message_port_post_message(), with the message as JSON text,
+ * which travels as given once checked.
+ *
+ * Returns: %TRUE if the message was posted
+ *
+ * Since: 1.0
+ */
+gboolean
+eipc_message_port_post_message_json (EipcMessagePort  *self,
+                                     const char       *json,
+                                     GPtrArray        *ports,
+                                     GError          **error)
+{
+  g_autoptr(sd_bus_message) m = NULL;
+  guint n_ports = ports != NULL ? ports->len : 0;
+  int r;
+
+  g_return_val_if_fail (EIPC_IS_MESSAGE_PORT (self), FALSE);
+  g_return_val_if_fail (json != NULL, FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  if (!port_check_usable (self, error))
+    return FALSE;
+  if (!eipc_json_check_utf8 (json, FALSE))
+    {
+      if (!g_utf8_validate (json, -1, NULL))
+        {
+          g_set_error_literal (error, EIPC_ERROR, EIPC_ERROR_INVALID_ARGS,
+                               "The message is not valid UTF-8 text");
+          return FALSE;
+        }
+      if (!eipc_json_check (json, FALSE, error))
+        return FALSE;
+    }
+  if (n_ports > 0 && !eipc_message_ports_check (ports, self, error))
+    return FALSE;
+  if (!port_connect (self, error))
+    return FALSE;
+
+  r = port_new_signal (self, "Message", &m);
+  if (r >= 0)
+    r = sd_bus_message_append_basic (m, 's', json);
+  if (r >= 0)
+    r = eipc_message_append_ports (m, ports);
+  if (r < 0)
+    {
+      if (r == -EOPNOTSUPP)
+        g_set_error_literal (error, EIPC_ERROR, EIPC_ERROR_FAILED,
+                             "The other end of the port does not accept file "
+                             "descriptors");
+      else
+        eipc_set_error_from_errno (error, r, "Could not build the message");
+      return FALSE;
+    }
+  if (!port_send (self, m, strlen (json), n_ports, error))
+    return FALSE;
+  eipc_message_ports_transferred (ports);
+  return TRUE;
+}
+
+static int
+memfd_from_bytes (const guint8 *data,
+                  gsize         size)
+{
+  int fd, saved;
+  gsize done = 0;
+
+  fd = memfd_create ("eipc-port-bytes", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+  if (fd < 0)
+    return -errno;
+  while (done < size)
+    {
+      ssize_t n = write (fd, data + done, size - done);
+
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n <= 0)
+        goto fail;
+      done += n;
+    }
+  if (fcntl (fd, F_ADD_SEALS, MEMFD_SEALS) < 0)
+    goto fail;
+  return fd;
+
+fail:
+  saved = errno != 0 ? errno : EIO;
+  close (fd);
+  return -saved;
+}
+
+/**
+ * eipc_message_port_post_bytes:
+ * @self: an #EipcMessagePort
+ * @bytes: the payload
+ * @error: return location for a #GError
+ *
+ * Posts binary data to the other end (Electron's
+ * `port.postMessage(buffer)`), which gets it from eipc_event_get_bytes().
+ * Up to %EIPC_MESSAGE_PORT_INLINE_MAX bytes travel inside the D-Bus
+ * message; more are written once into a sealed memfd that travels as a
+ * file descriptor and that the receiver maps read-only, without copying.
+ *
+ * Returns: %TRUE if the data was posted
+ *
+ * Since: 1.0
+ */
+gboolean
+eipc_message_port_post_bytes (EipcMessagePort  *self,
+                              GBytes           *bytes,
+                              GError          **error)
+{
+  g_autoptr(sd_bus_message) m = NULL;
+  const guint8 *data;
+  gsize size;
+  int r;
+
+  g_return_val_if_fail (EIPC_IS_MESSAGE_PORT (self), FALSE);
+  g_return_val_if_fail (bytes != NULL, FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  if (!port_connect (self, error))
+    return FALSE;
+
+  data = g_bytes_get_data (bytes, &size);
+  if (size <= EIPC_MESSAGE_PORT_INLINE_MAX)
+    {
+      r = port_new_signal (self, "Bytes", &m);
+      if (r >= 0)
+        r = sd_bus_message_append_array (m, 'y', data, size);
+      if (r < 0)
+        {
+          eipc_set_error_from_errno (error, r, "Could not build the message");
+          return FALSE;
+        }
+      return port_send (self, m, size, 0, error);
+    }
+  else
+    {
+      int fd = memfd_from_bytes (data, size);
+      uint64_t size64 = size;
+
+      if (fd < 0)
+        {
+          eipc_set_error_from_errno (error, fd, "Could not make a memfd");
+          return FALSE;
+        }
+      r = port_new_signal (self, "SealedBytes", &m);
+      if (r >= 0)
+        r = sd_bus_message_append_basic (m, 'h', &fd);
+      close (fd);   /* the message holds its own copy */
+      if (r >= 0)
+        r = sd_bus_message_append_basic (m, 't', &size64);
+      if (r < 0)
+        {
+          if (r == -EOPNOTSUPP)
+            g_set_error_literal (error, EIPC_ERROR, EIPC_ERROR_FAILED,
+                                 "The other end of the port does not accept "
+                                 "file descriptors");
+          else
+            eipc_set_error_from_errno (error, r, "Could not build the message");
+          return FALSE;
+        }
+      return port_send (self, m, size, 1, error);
+    }
+}
+
+/**
+ * eipc_message_port_start:
+ * @self: an #EipcMessagePort
+ *
+ * Starts the flow of messages (Electron's `port.start()`): the messages
+ * queued so far, then each new one, emit #EipcMessagePort::message. Does
+ * nothing on a port that is started, closed or transferred.
+ *
+ * Since: 1.0
+ */
+void
+eipc_message_port_start (EipcMessagePort *self)
+{
+  g_autoptr(GError) error = NULL;
+
+  g_return_if_fail (EIPC_IS_MESSAGE_PORT (self));
+
+  if (self->started || self->transferred)
+    return;
+  self->started = TRUE;
+  if (!self->closed && !port_connect (self, &error))
+    {
+      g_debug ("eipc: a port could not start: %s", error->message);
+      self->close_pending = TRUE;
+    }
+  if (self->incoming.length > 0 || self->close_pending)
+    port_schedule_delivery (self);
+}
+
+/**
+ * eipc_message_port_close:
+ * @self: an #EipcMessagePort
+ *
+ * Closes the port (Electron's `port.close()`): the other end emits
+ * #EipcMessagePort::close once it has the messages posted before, and
+ * this end receives nothing more. Closing twice, or a transferred port,
+ * does nothing.
+ *
+ * Since: 1.0
+ */
+void
+eipc_message_port_close (EipcMessagePort *self)
+{
+  g_return_if_fail (EIPC_IS_MESSAGE_PORT (self));
+
+  if (self->transferred || self->closed)
+    return;
+  port_set_closed (self, "The port is closed");
+  self->close_pending = FALSE;
+  port_clear_incoming (self);
+  if (self->link != NULL)
+    link_release (g_steal_pointer (&self->link));
+  if (self->fd >= 0)
+    {
+      close (self->fd);
+      self->fd = -1;
+    }
+}
+
+/**
+ * eipc_message_port_is_closed:
+ * @self: an #EipcMessagePort
+ *
+ * Tells whether the port was closed, here or by the other end.
+ *
+ * Returns: %TRUE when posting to the port would fail for that reason
+ *
+ * Since: 1.0
+ */
+gboolean
+eipc_message_port_is_closed (EipcMessagePort *self)
+{
+  g_return_val_if_fail (EIPC_IS_MESSAGE_PORT (self), TRUE);
+  return self->closed;
+}
+
+/**
+ * eipc_message_port_is_transferred:
+ * @self: an #EipcMessagePort
+ *
+ * Tells whether the port was transferred to another process (and is
+ * unusable here).
+ *
+ * Returns: %TRUE once the port has been transferred
+ *
+ * Since: 1.0
+ */
+gboolean
+eipc_message_port_is_transferred (EipcMessagePort *self)
+{
+  g_return_val_if_fail (EIPC_IS_MESSAGE_PORT (self), FALSE);
+  return self->transferred;
+}
+
+/* ---- ports that travel with a message ---- */
+
+/* Can @ports be transferred (through @via, if not NULL)? They must be
+ * ports, distinct, never used, not closed or transferred, and neither
+ * @via nor its other end. */
+gboolean
+eipc_message_ports_check (GPtrArray        *ports,
+                          EipcMessagePort  *via,
+                          GError          **error)
+{
+  if (ports == NULL)
+    return TRUE;
+  for (guint i = 0; i < ports->len; i++)
+    {
+      EipcMessagePort *port = g_ptr_array_index (ports, i);
+
+      if (!EIPC_IS_MESSAGE_PORT (port))
+        {
+          g_set_error (error, EIPC_ERROR, EIPC_ERROR_INVALID_ARGS,
+                       "Item %u of the ports to transfer is not a port", i);
+          return FALSE;
+        }
+      if (via != NULL && (port == via || port == via->partner))
+        {
+          g_set_error_literal (error, EIPC_ERROR, EIPC_ERROR_INVALID_ARGS,
+                               "A port cannot be transferred through itself "
+                               "or through its other end");
+          return FALSE;
+        }
+      for (guint j = 0; j < i; j++)
+        if (g_ptr_array_index (ports, j) == port)
+          {
+            g_set_error (error, EIPC_ERROR, EIPC_ERROR_INVALID_ARGS,
+                         "Port %u is listed twice in the ports to transfer", i);
+            return FALSE;
+          }
+      if (port->transferred)
+        {
+          g_set_error (error, EIPC_ERROR, EIPC_ERROR_INVALID_ARGS,
+                       "Port %u was already transferred to another process", i);
+          return FALSE;
+        }
+      if (port->closed)
+        {
+          g_set_error (error, EIPC_ERROR, EIPC_ERROR_INVALID_ARGS,
+                       "Port %u is closed", i);
+          return FALSE;
+        }
+      if (port->link != NULL || port->started || port->fd < 0)
+        {
+          g_set_error (error, EIPC_ERROR, EIPC_ERROR_INVALID_ARGS,
+                       "Port %u was already used (started or posted to) in "
+                       "this process and can no longer be transferred", i);
+          return FALSE;
+        }
+    }
+  return TRUE;
+}
+
+/* Can @bus carry the file descriptors of @ports? */
+gboolean
+eipc_bus_check_fds (sd_bus     *bus,
+                    GPtrArray  *ports,
+                    GError    **error)
+{
+  if (ports == NULL || ports->len == 0)
+    return TRUE;
+  if (sd_bus_can_send (bus, SD_BUS_TYPE_UNIX_FD) <= 0)
+    {
+      g_set_error_literal (error, EIPC_ERROR, EIPC_ERROR_FAILED,
+                           "This bus connection cannot pass file descriptors, "
+                           "so it cannot transfer message ports");
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* Appends @ports (checked with eipc_message_ports_check()) as a(hb); the
+ * message holds copies of their sockets. */
+int
+eipc_message_append_ports (sd_bus_message *m,
+                           GPtrArray      *ports)
+{
+  int r;
+
+  r = sd_bus_message_open_container (m, 'a', "(hb)");
+  if (r < 0)
+    return r;
+  for (guint i = 0; ports != NULL && i < ports->len; i++)
+    {
+      EipcMessagePort *port = g_ptr_array_index (ports, i);
+      int server = port->server;
+
+      r = sd_bus_message_open_container (m, 'r', "hb");
+      if (r >= 0)
+        r = sd_bus_message_append_basic (m, 'h', &port->fd);
+      if (r >= 0)
+        r = sd_bus_message_append_basic (m, 'b', &server);
+      if (r >= 0)
+        r = sd_bus_message_close_container (m);
+      if (r < 0)
+        return r;
+    }
+  return sd_bus_message_close_container (m);
+}
+
+/* The message with @ports is on its way: they are the receiver's now. */
+void
+eipc_message_ports_transferred (GPtrArray *ports)
+{
+  for (guint i = 0; ports != NULL && i < ports->len; i++)
+    {
+      EipcMessagePort *port = g_ptr_array_index (ports, i);
+
+      if (port->fd >= 0)
+        {
+          close (port->fd);
+          port->fd = -1;
+        }
+      port->transferred = TRUE;
+    }
+}
+
+/* Reads a(hb) into new ports on @context; NULL with @error when the
+ * array is not there or holds something other than unix sockets. */
+GPtrArray *
+eipc_message_read_ports (sd_bus_message  *m,
+                         GMainContext    *context,
+                         GError         **error)
+{
+  g_autoptr(GPtrArray) ports = g_ptr_array_new_with_free_func (g_object_unref);
+  int r;
+
+  r = sd_bus_message_enter_container (m, 'a', "(hb)");
+  if (r <= 0)
+    goto bad;
+  while ((r = sd_bus_message_enter_container (m, 'r', "hb")) > 0)
+    {
+      int fd = -1, server = 0, copy;
+
+      r = sd_bus_message_read_basic (m, 'h', &fd);
+      if (r > 0)
+        r = sd_bus_message_read_basic (m, 'b', &server);
+      if (r > 0)
+        r = sd_bus_message_exit_container (m);
+      if (r < 0)
+        goto bad;
+      if (!fd_is_unix_stream (fd))
+        {
+          g_set_error_literal (error, EIPC_ERROR, EIPC_ERROR_INVALID_ARGS,
+                               "A transferred port is not a unix stream socket");
+          return NULL;
+        }
+      copy = fcntl (fd, F_DUPFD_CLOEXEC, 3);
+      if (copy < 0)
+        {
+          eipc_set_error_from_errno (error, -errno, "Could not keep a "
+                                     "transferred port");
+          return NULL;
+        }
+      g_ptr_array_add (ports, eipc_message_port_new_internal (copy, server != 0,
+                                                              context));
+    }
+  if (r < 0)
+    goto bad;
+  r = sd_bus_message_exit_container (m);
+  if (r < 0)
+    goto bad;
+  return g_steal_pointer (&ports);
+
+bad:
+  g_set_error_literal (error, EIPC_ERROR, EIPC_ERROR_INVALID_ARGS,
+                       "The transferred ports are not an array of "
+                       "(socket, role)");
+  return NULL;
+}
