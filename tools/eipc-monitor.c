@@ -85,8 +85,10 @@ typedef struct {
   GString     *line;
   guint64      received;
   guint64      shown;
+  guint64      flushed;     /* shown when stdout was last flushed */
   guint64      missed;
-  gboolean     tty;
+  time_t       clock_second;
+  char         clock_text[32];
   GMainLoop   *loop;
   int          status;
 } Monitor;
@@ -282,12 +284,16 @@ line_begin (Monitor    *self,
     }
   else
     {
-      struct tm tm;
-      char buf[32];
+      /* The clock time changes once a second. */
+      if (ts.tv_sec != self->clock_second)
+        {
+          struct tm tm;
 
-      localtime_r (&ts.tv_sec, &tm);
-      strftime (buf, sizeof buf, "%H:%M:%S", &tm);
-      g_string_append_printf (s, "%s.%06ld ", buf, ts.tv_nsec / 1000);
+          localtime_r (&ts.tv_sec, &tm);
+          strftime (self->clock_text, sizeof self->clock_text, "%H:%M:%S", &tm);
+          self->clock_second = ts.tv_sec;
+        }
+      g_string_append_printf (s, "%s.%06ld ", self->clock_text, ts.tv_nsec / 1000);
       append_end_text (s, from);
       g_string_append (s, " -> ");
       append_end_text (s, to);
@@ -965,7 +971,21 @@ process_bus (sd_bus   *bus,
       if (r == 0)
         break;
     }
-  fflush (stdout);
+  /* On a terminal stdout is line-buffered; piped, it is flushed when its
+   * buffer fills and by flush_output() at least every 50 ms. */
+}
+
+static gboolean
+flush_output (gpointer user_data)
+{
+  Monitor *self = user_data;
+
+  if (self->shown != self->flushed)
+    {
+      fflush (stdout);
+      self->flushed = self->shown;
+    }
+  return G_SOURCE_CONTINUE;
 }
 
 static gboolean
@@ -984,18 +1004,21 @@ read_initial_state (Monitor *self)
   g_autoptr(sd_bus) bus = NULL;
   g_autoptr(sd_bus_message) reply = NULL;
   g_auto(sd_bus_error) error = SD_BUS_ERROR_NULL;
-  const char *owner;
+  const char *name;
+  g_autofree char *owner = NULL;
 
   if (tool_bus_open (self->opts, FALSE, &bus) < 0)
     return;
   if (sd_bus_call_method (bus, "org.freedesktop.DBus", "/org/freedesktop/DBus",
                           "org.freedesktop.DBus", "GetNameOwner", &error, &reply, "s",
                           self->app_id) < 0 ||
-      sd_bus_message_read_basic (reply, 's', &owner) <= 0)
+      sd_bus_message_read_basic (reply, 's', &name) <= 0)
     {
       fprintf (stderr, "%s is not running; waiting for it.\n", self->app_id);
       return;
     }
+  /* The name lives in the reply, which goes next. */
+  owner = g_strdup (name);
   set_main (self, owner);
   g_clear_pointer (&reply, sd_bus_message_unref);
   if (sd_bus_call_method (bus, owner, self->base_path, PROPERTIES_INTERFACE, "Get",
@@ -1070,7 +1093,7 @@ tool_cmd_monitor (ToolOptions  *opts,
   };
   g_autoptr(GMainLoop) loop = g_main_loop_new (NULL, FALSE);
   Monitor self = { 0 };
-  guint sigint_id, sigterm_id, source_id;
+  guint sigint_id, sigterm_id, source_id, flush_id;
   int r;
 
   if (!tool_parse_options (opts, "monitor", "APP",
@@ -1141,12 +1164,14 @@ tool_cmd_monitor (ToolOptions  *opts,
   fprintf (stderr, "Monitoring %s (Ctrl-C to stop).\n", self.app_id);
 
   source_id = tool_bus_attach (self.bus, process_bus, &self);
+  flush_id = g_timeout_add (50, flush_output, &self);
   sigint_id = g_unix_signal_add (SIGINT, on_interrupt, &self);
   sigterm_id = g_unix_signal_add (SIGTERM, on_interrupt, &self);
   g_main_loop_run (loop);
   g_source_remove (sigint_id);
   g_source_remove (sigterm_id);
   g_source_remove (source_id);
+  g_source_remove (flush_id);
   fflush (stdout);
   fprintf (stderr, "%" G_GUINT64_FORMAT " messages, %" G_GUINT64_FORMAT " shown, %"
            G_GUINT64_FORMAT " missed.\n", self.received, self.shown, self.missed);

@@ -107,6 +107,7 @@ typedef struct {
   GSource      source;
   sd_bus      *bus;
   gpointer     tag;
+  int          events;  /* what the fd is polled for */
   ToolBusFunc  func;
   gpointer     user_data;
 } BusSource;
@@ -121,7 +122,15 @@ bus_source_prepare (GSource *source,
 
   *timeout = -1;
   events = sd_bus_get_events (self->bus);
-  g_source_modify_unix_fd (source, self->tag, events > 0 ? (GIOCondition) events : 0);
+  if (events < 0)
+    events = 0;
+  /* Only on a change: modifying wakes the context up (an eventfd write
+   * and one more poll per iteration). */
+  if (events != self->events)
+    {
+      g_source_modify_unix_fd (source, self->tag, (GIOCondition) events);
+      self->events = events;
+    }
   if (sd_bus_get_timeout (self->bus, &until) < 0)
     return TRUE;
   if (until == 0)
@@ -189,6 +198,7 @@ tool_bus_attach (sd_bus      *bus,
   self->bus = sd_bus_ref (bus);
   self->func = func;
   self->user_data = user_data;
+  self->events = G_IO_IN;
   self->tag = g_source_add_unix_fd (source, sd_bus_get_fd (bus), G_IO_IN);
   g_source_set_name (source, "eipc tool bus");
   id = g_source_attach (source, NULL);
