@@ -973,6 +973,10 @@ test_monitor (Fixture       *f,
   }
   g_free (test_child_finish (guest, &status));
   g_assert_true (g_spawn_check_wait_status (status, NULL));
+  /* b's departure (PropertiesChanged) comes before what follows. */
+  for (guint i = 0; i < 3000 && main_has (f, b); i++)
+    g_usleep (10000);
+  g_assert_false (main_has (f, b));
 
   /* The main process: webContents.send, broadcast, invoke of a. */
   main_send (f, a, "hello", "[1]");
