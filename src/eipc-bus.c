@@ -249,9 +249,15 @@ bus_source_dispatch (GSource     *source,
       r = sd_bus_process (self->bus, NULL);
       if (r <= 0)
         break;
+      /* A callback released the object that owns this source (and
+       * closed its bus): nothing more to do, nobody to tell. */
+      if (g_source_is_destroyed (source))
+        break;
     }
   self->dispatching--;
 
+  if (g_source_is_destroyed (source))
+    return G_SOURCE_REMOVE;
   if (r < 0 && r != -EBUSY)
     {
       g_debug ("eipc: bus connection closed: %s", g_strerror (-r));
