@@ -18,7 +18,8 @@ struct _EipcMain
 {
   EipcEmitter       parent_instance;
 
-  char             *app_id;
+  char             *app_id;         /* construct-only properties */
+  char             *address;
   char             *path;           /* BASE */
   char             *broadcast_path; /* BASE/WebContents */
   sd_bus           *bus;
@@ -41,6 +42,12 @@ struct _EipcMain
   guint             max_pending_calls;
   gsize             max_args_size;
   GHashTable       *in_flight;      /* unique name -> unanswered calls */
+
+  /* GInitable / GAsyncInitable */
+  gboolean          init_started;
+  gboolean          init_done;
+  GError           *init_error;
+  sd_bus_slot      *name_slot;      /* an async RequestName in flight */
 };
 
 typedef struct {
@@ -60,7 +67,25 @@ enum {
 
 static guint signals[N_SIGNALS];
 
-G_DEFINE_FINAL_TYPE (EipcMain, eipc_main, EIPC_TYPE_EMITTER)
+enum {
+  PROP_0,
+  PROP_APP_ID,
+  PROP_ADDRESS,
+  PROP_STRICT,
+  PROP_OBJECT_PATH,
+  N_PROPS
+};
+
+static GParamSpec *props[N_PROPS];
+
+static void main_initable_iface_init       (GInitableIface      *iface);
+static void main_async_initable_iface_init (GAsyncInitableIface *iface);
+
+G_DEFINE_FINAL_TYPE_WITH_CODE (EipcMain, eipc_main, EIPC_TYPE_EMITTER,
+                               G_IMPLEMENT_INTERFACE (G_TYPE_INITABLE,
+                                                      main_initable_iface_init)
+                               G_IMPLEMENT_INTERFACE (G_TYPE_ASYNC_INITABLE,
+                                                      main_async_initable_iface_init))
 
 static void
 message_unref (gpointer data)
@@ -907,6 +932,7 @@ eipc_main_finalize (GObject *object)
   g_clear_pointer (&self->vtable_slot, sd_bus_slot_unref);
   g_clear_pointer (&self->message_slot, sd_bus_slot_unref);
   g_clear_pointer (&self->owner_slot, sd_bus_slot_unref);
+  g_clear_pointer (&self->name_slot, sd_bus_slot_unref);
   g_clear_pointer (&self->wc_signals_slot, sd_bus_slot_unref);
   g_clear_pointer (&self->wc_properties_slot, sd_bus_slot_unref);
   g_clear_pointer (&self->wc_enumerator_slot, sd_bus_slot_unref);
@@ -920,11 +946,66 @@ eipc_main_finalize (GObject *object)
   g_clear_pointer (&self->by_name, g_hash_table_unref);
   g_clear_pointer (&self->attaching, g_hash_table_unref);
   g_clear_pointer (&self->in_flight, g_hash_table_unref);
+  g_clear_error (&self->init_error);
   g_free (self->app_id);
+  g_free (self->address);
   g_free (self->path);
   g_free (self->broadcast_path);
 
   G_OBJECT_CLASS (eipc_main_parent_class)->finalize (object);
+}
+
+static void
+eipc_main_get_property (GObject    *object,
+                        guint       prop_id,
+                        GValue     *value,
+                        GParamSpec *pspec)
+{
+  EipcMain *self = EIPC_MAIN (object);
+
+  switch (prop_id)
+    {
+    case PROP_APP_ID:
+      g_value_set_string (value, self->app_id);
+      break;
+    case PROP_ADDRESS:
+      g_value_set_string (value, self->address);
+      break;
+    case PROP_STRICT:
+      g_value_set_boolean (value, self->strict);
+      break;
+    case PROP_OBJECT_PATH:
+      g_value_set_string (value, self->path);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+eipc_main_set_property (GObject      *object,
+                        guint         prop_id,
+                        const GValue *value,
+                        GParamSpec   *pspec)
+{
+  EipcMain *self = EIPC_MAIN (object);
+
+  switch (prop_id)
+    {
+    case PROP_APP_ID:
+      g_assert (self->app_id == NULL);
+      self->app_id = g_value_dup_string (value);
+      break;
+    case PROP_ADDRESS:
+      g_assert (self->address == NULL);
+      self->address = g_value_dup_string (value);
+      break;
+    case PROP_STRICT:
+      eipc_main_set_strict (self, g_value_get_boolean (value));
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
 }
 
 static void
@@ -935,7 +1016,62 @@ eipc_main_class_init (EipcMainClass *klass)
 
   object_class->dispose = eipc_main_dispose;
   object_class->finalize = eipc_main_finalize;
+  object_class->get_property = eipc_main_get_property;
+  object_class->set_property = eipc_main_set_property;
   emitter_class->handlers_changed = eipc_main_handlers_changed;
+
+  /**
+   * EipcMain:app-id:
+   *
+   * The app id, a well-known bus name such as `org.example.Editor`, which
+   * the main process owns. Construct-only; checked by g_initable_init().
+   *
+   * Since: 1.0
+   */
+  props[PROP_APP_ID] =
+    g_param_spec_string ("app-id", NULL, NULL, NULL,
+                         G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY |
+                         G_PARAM_STATIC_STRINGS);
+
+  /**
+   * EipcMain:address:
+   *
+   * The D-Bus address of the bus, %NULL for the session bus.
+   * Construct-only.
+   *
+   * Since: 1.0
+   */
+  props[PROP_ADDRESS] =
+    g_param_spec_string ("address", NULL, NULL, NULL,
+                         G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY |
+                         G_PARAM_STATIC_STRINGS);
+
+  /**
+   * EipcMain:strict:
+   *
+   * Whether clients that never attached are refused (see
+   * eipc_main_set_strict()). Also the `Strict` property on the bus.
+   *
+   * Since: 1.0
+   */
+  props[PROP_STRICT] =
+    g_param_spec_boolean ("strict", NULL, NULL, FALSE,
+                          G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY |
+                          G_PARAM_STATIC_STRINGS);
+
+  /**
+   * EipcMain:object-path:
+   *
+   * The base path, where the `org.eipc.Main1` object lives: the app id
+   * with dots turned into slashes. %NULL until initialized.
+   *
+   * Since: 1.0
+   */
+  props[PROP_OBJECT_PATH] =
+    g_param_spec_string ("object-path", NULL, NULL, NULL,
+                         G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
+
+  g_object_class_install_properties (object_class, N_PROPS, props);
 
   /**
    * EipcMain::web-contents-attached:
@@ -1006,17 +1142,22 @@ registry_list (gpointer data)
 }
 
 static gboolean
-main_start (EipcMain    *self,
-            const char  *address,
-            GError     **error)
+main_prepare (EipcMain  *self,
+              GError   **error)
 {
   g_autofree char *rule = NULL;
   int r;
 
-  r = eipc_bus_open (address, &self->bus);
+  if (!eipc_app_id_check (self->app_id, error))
+    return FALSE;
+  self->path = eipc_app_id_to_path (self->app_id);
+  self->broadcast_path = g_strconcat (self->path, EIPC_WEB_CONTENTS_SUFFIX, NULL);
+  g_object_notify_by_pspec (G_OBJECT (self), props[PROP_OBJECT_PATH]);
+
+  r = eipc_bus_open (self->address, &self->bus);
   if (r < 0)
     {
-      eipc_set_error_from_errno (error, r, address != NULL
+      eipc_set_error_from_errno (error, r, self->address != NULL
                                  ? "Cannot connect to the bus"
                                  : "Cannot connect to the session bus");
       return FALSE;
@@ -1054,9 +1195,19 @@ main_start (EipcMain    *self,
                         on_name_owner_changed, self);
   if (r < 0)
     goto fail;
+  return TRUE;
 
-  /* No queueing: a second main process for the app fails at once. */
-  r = sd_bus_request_name (self->bus, self->app_id, 0);
+fail:
+  eipc_set_error_from_errno (error, r, "Cannot set up the main process");
+  return FALSE;
+}
+
+/* The outcome of asking for the app name: 0 or a negative errno. */
+static gboolean
+main_name_result (EipcMain  *self,
+                  int        r,
+                  GError   **error)
+{
   if (r == -EEXIST || r == -EALREADY)
     {
       g_set_error (error, EIPC_ERROR, EIPC_ERROR_NAME_TAKEN,
@@ -1074,14 +1225,159 @@ main_start (EipcMain    *self,
       return FALSE;
     }
   if (r < 0)
-    goto fail;
-
-  self->source = eipc_bus_source_new (self->bus, main_bus_closed, self);
+    {
+      eipc_set_error_from_errno (error, r, "Cannot own the app's bus name");
+      return FALSE;
+    }
   return TRUE;
+}
 
-fail:
-  eipc_set_error_from_errno (error, r, "Cannot set up the main process");
-  return FALSE;
+/* GInitable: connects and owns the app name (a blocking call: a second
+ * main process for the app fails at once, nothing is queued). */
+static gboolean
+main_initable_init (GInitable     *initable,
+                    GCancellable  *cancellable,
+                    GError       **error)
+{
+  EipcMain *self = EIPC_MAIN (initable);
+
+  if (!self->init_started)
+    {
+      self->init_started = TRUE;
+      if (main_prepare (self, &self->init_error) &&
+          main_name_result (self, sd_bus_request_name (self->bus, self->app_id, 0),
+                            &self->init_error))
+        self->source = eipc_bus_source_new (self->bus, main_bus_closed, self);
+      self->init_done = TRUE;
+    }
+  else if (!self->init_done)
+    {
+      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_PENDING,
+                           "The main process is being initialized asynchronously");
+      return FALSE;
+    }
+  if (self->init_error != NULL)
+    {
+      g_propagate_error (error, g_error_copy (self->init_error));
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static void
+main_initable_iface_init (GInitableIface *iface)
+{
+  iface->init = main_initable_init;
+}
+
+/* RequestName's flags and answers (the D-Bus specification). */
+#define DBUS_NAME_FLAG_DO_NOT_QUEUE        4
+#define DBUS_REQUEST_NAME_REPLY_PRIMARY    1
+#define DBUS_REQUEST_NAME_REPLY_EXISTS     3
+#define DBUS_REQUEST_NAME_REPLY_ALREADY    4
+
+static int
+init_name_done (sd_bus_message *reply,
+                void           *userdata,
+                sd_bus_error   *ret_error)
+{
+  /* Clearing the slot drops its reference (init_name_free). */
+  g_autoptr(GTask) task = g_object_ref (userdata);
+  EipcMain *self = g_task_get_source_object (task);
+  guint32 answer = 0;
+  int r;
+
+  g_clear_pointer (&self->name_slot, sd_bus_slot_unref);
+  self->init_done = TRUE;
+  if (sd_bus_message_is_method_error (reply, NULL))
+    r = -sd_bus_message_get_errno (reply);
+  else if ((r = sd_bus_message_read (reply, "u", &answer)) >= 0)
+    r = answer == DBUS_REQUEST_NAME_REPLY_PRIMARY ? 0
+      : answer == DBUS_REQUEST_NAME_REPLY_ALREADY ? -EALREADY
+      : -EEXIST;
+  if (main_name_result (self, r, &self->init_error))
+    g_task_return_boolean (task, TRUE);
+  else
+    g_task_return_error (task, g_error_copy (self->init_error));
+  return 1;
+}
+
+static void
+init_name_free (void *userdata)
+{
+  /* The call never got its answer (the object went first). */
+  if (userdata != NULL)
+    g_object_unref (userdata);
+}
+
+/* GAsyncInitable: the same, with RequestName sent asynchronously; the
+ * main context goes on running meanwhile. */
+static void
+main_init_async (GAsyncInitable      *initable,
+                 int                  io_priority,
+                 GCancellable        *cancellable,
+                 GAsyncReadyCallback  callback,
+                 gpointer             user_data)
+{
+  EipcMain *self = EIPC_MAIN (initable);
+  g_autoptr(GTask) task = NULL;
+  int r;
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, main_init_async);
+  g_task_set_priority (task, io_priority);
+
+  if (self->init_started)
+    {
+      if (!self->init_done)
+        g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_PENDING,
+                                 "The main process is being initialized");
+      else if (self->init_error != NULL)
+        g_task_return_error (task, g_error_copy (self->init_error));
+      else
+        g_task_return_boolean (task, TRUE);
+      return;
+    }
+  self->init_started = TRUE;
+
+  if (!main_prepare (self, &self->init_error))
+    {
+      self->init_done = TRUE;
+      g_task_return_error (task, g_error_copy (self->init_error));
+      return;
+    }
+  self->source = eipc_bus_source_new (self->bus, main_bus_closed, self);
+  r = sd_bus_call_method_async (self->bus, &self->name_slot, DBUS_SERVICE,
+                                DBUS_PATH, DBUS_INTERFACE, "RequestName",
+                                init_name_done, task, "su", self->app_id,
+                                (guint32) DBUS_NAME_FLAG_DO_NOT_QUEUE);
+  if (r < 0)
+    {
+      self->init_done = TRUE;
+      eipc_set_error_from_errno (&self->init_error, r, "Cannot own the app's bus name");
+      g_task_return_error (task, g_error_copy (self->init_error));
+      return;
+    }
+  /* The slot owns the task (and the task the main process) until the
+   * answer comes or the connection closes. */
+  sd_bus_slot_set_destroy_callback (self->name_slot, init_name_free);
+  g_steal_pointer (&task);
+}
+
+static gboolean
+main_init_finish (GAsyncInitable  *initable,
+                  GAsyncResult    *result,
+                  GError         **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, initable), FALSE);
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+static void
+main_async_initable_iface_init (GAsyncInitableIface *iface)
+{
+  iface->init_async = main_init_async;
+  iface->init_finish = main_init_finish;
 }
 
 /**
@@ -1120,20 +1416,66 @@ eipc_main_new_for_address (const char  *app_id,
                            const char  *address,
                            GError     **error)
 {
-  g_autoptr(EipcMain) self = NULL;
-
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
-  if (!eipc_app_id_check (app_id, error))
-    return NULL;
+  return g_initable_new (EIPC_TYPE_MAIN, NULL, error,
+                         "app-id", app_id,
+                         "address", address,
+                         NULL);
+}
 
-  self = g_object_new (EIPC_TYPE_MAIN, NULL);
-  self->app_id = g_strdup (app_id);
-  self->path = eipc_app_id_to_path (app_id);
-  self->broadcast_path = g_strconcat (self->path, EIPC_WEB_CONTENTS_SUFFIX, NULL);
-  if (!main_start (self, address, error))
-    return NULL;
-  return g_steal_pointer (&self);
+/**
+ * eipc_main_new_async:
+ * @app_id: the app id, a well-known bus name such as `org.example.Editor`
+ * @cancellable: (nullable): a #GCancellable
+ * @callback: called when the main process owns the app name, or failed to
+ * @user_data: data for @callback
+ *
+ * Like eipc_main_new(), without blocking: connects to the session bus and
+ * asks for the app name, and the thread-default main context goes on
+ * running until the answer comes. Finish with eipc_main_new_finish().
+ * For another bus, use g_async_initable_new_async() with the
+ * #EipcMain:address property.
+ *
+ * Since: 1.0
+ */
+void
+eipc_main_new_async (const char          *app_id,
+                     GCancellable        *cancellable,
+                     GAsyncReadyCallback  callback,
+                     gpointer             user_data)
+{
+  g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
+
+  g_async_initable_new_async (EIPC_TYPE_MAIN, G_PRIORITY_DEFAULT,
+                              cancellable, callback, user_data,
+                              "app-id", app_id, NULL);
+}
+
+/**
+ * eipc_main_new_finish:
+ * @result: the #GAsyncResult given to the callback
+ * @error: return location for a #GError
+ *
+ * Finishes eipc_main_new_async() (or g_async_initable_new_async() of an
+ * #EipcMain).
+ *
+ * Returns: (transfer full): the main process, or %NULL with @error set
+ *
+ * Since: 1.0
+ */
+EipcMain *
+eipc_main_new_finish (GAsyncResult  *result,
+                      GError       **error)
+{
+  g_autoptr(GObject) source = NULL;
+
+  g_return_val_if_fail (G_IS_ASYNC_RESULT (result), NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  source = g_async_result_get_source_object (result);
+  return EIPC_MAIN (g_async_initable_new_finish (G_ASYNC_INITABLE (source),
+                                                 result, error));
 }
 
 /**
@@ -1204,7 +1546,9 @@ eipc_main_set_strict (EipcMain *self,
   if (self->strict == strict)
     return;
   self->strict = strict;
-  main_properties_changed (self, "Strict");
+  if (self->bus != NULL)
+    main_properties_changed (self, "Strict");
+  g_object_notify_by_pspec (G_OBJECT (self), props[PROP_STRICT]);
 }
 
 /**

@@ -54,6 +54,14 @@ EipcMain        *eipc_main_new_for_address        (const char       *app_id,
                                                    const char       *address,
                                                    GError          **error);
 EIPC_AVAILABLE_IN_1_0
+void             eipc_main_new_async              (const char          *app_id,
+                                                   GCancellable        *cancellable,
+                                                   GAsyncReadyCallback  callback,
+                                                   gpointer             user_data);
+EIPC_AVAILABLE_IN_1_0
+EipcMain        *eipc_main_new_finish             (GAsyncResult     *result,
+                                                   GError          **error);
+EIPC_AVAILABLE_IN_1_0
 const char      *eipc_main_get_app_id             (EipcMain         *self);
 EIPC_AVAILABLE_IN_1_0
 const char      *eipc_main_get_object_path        (EipcMain         *self);

@@ -14,7 +14,8 @@ struct _EipcRenderer
 {
   EipcEmitter       parent_instance;
 
-  char             *app_id;
+  char             *app_id;          /* construct-only properties */
+  char             *address;
   char             *base_path;
   char             *broadcast_path;  /* BASE/WebContents */
   char             *path;            /* BASE/WebContents/ID once attached */
@@ -33,6 +34,12 @@ struct _EipcRenderer
   guint             sync_timeout;
 
   EipcListenerList  host_listeners;  /* on_host_message, beside the emitter */
+
+  /* GInitable / GAsyncInitable */
+  gboolean          init_started;
+  gboolean          init_done;
+  GError           *init_error;
+  GTask            *init_task;       /* an async init's Attach in flight */
   GHashTable       *pending;         /* calls in flight to the main process */
 };
 
@@ -45,10 +52,31 @@ enum {
 
 static guint signals[N_SIGNALS];
 
+enum {
+  PROP_0,
+  PROP_APP_ID,
+  PROP_ADDRESS,
+  PROP_HOST_ID,
+  PROP_ID,
+  PROP_ATTACHED,
+  PROP_SYNC_TIMEOUT,
+  PROP_AUTO_REATTACH,
+  N_PROPS
+};
+
+static GParamSpec *props[N_PROPS];
+
 /* Every host message is filed under this key of host_listeners. */
 #define HOST_MESSAGE_KEY ""
 
-G_DEFINE_FINAL_TYPE (EipcRenderer, eipc_renderer, EIPC_TYPE_EMITTER)
+static void renderer_initable_iface_init       (GInitableIface      *iface);
+static void renderer_async_initable_iface_init (GAsyncInitableIface *iface);
+
+G_DEFINE_FINAL_TYPE_WITH_CODE (EipcRenderer, eipc_renderer, EIPC_TYPE_EMITTER,
+                               G_IMPLEMENT_INTERFACE (G_TYPE_INITABLE,
+                                                      renderer_initable_iface_init)
+                               G_IMPLEMENT_INTERFACE (G_TYPE_ASYNC_INITABLE,
+                                                      renderer_async_initable_iface_init))
 
 static void renderer_detached (EipcRenderer *self,
                                EipcError     code,
@@ -200,17 +228,25 @@ renderer_take_attach_reply (EipcRenderer   *self,
     return r;
 
   g_clear_pointer (&self->vtable_slot, sd_bus_slot_unref);
-  self->id = id;
+  g_object_freeze_notify (G_OBJECT (self));
+  if (self->id != id)
+    {
+      self->id = id;
+      g_object_notify_by_pspec (G_OBJECT (self), props[PROP_ID]);
+    }
   g_free (self->path);
   self->path = g_strdup (path);
   g_free (self->main_name);
   self->main_name = g_strdup (sd_bus_message_get_sender (reply));
   r = sd_bus_add_object_vtable (self->bus, &self->vtable_slot, self->path,
                                 EIPC_RENDERER_INTERFACE, renderer_vtable, self);
-  if (r < 0)
-    return r;
-  self->attached = TRUE;
-  return 0;
+  if (r >= 0)
+    {
+      self->attached = TRUE;
+      g_object_notify_by_pspec (G_OBJECT (self), props[PROP_ATTACHED]);
+    }
+  g_object_thaw_notify (G_OBJECT (self));
+  return r < 0 ? r : 0;
 }
 
 static int
@@ -329,6 +365,7 @@ renderer_detached (EipcRenderer *self,
     return;
   self->attached = FALSE;
   g_clear_pointer (&self->vtable_slot, sd_bus_slot_unref);
+  g_object_notify_by_pspec (G_OBJECT (self), props[PROP_ATTACHED]);
 
   error = g_error_new (EIPC_ERROR, code, "%s before it answered", why);
   eipc_call_fail_all (self->pending, error);
@@ -380,7 +417,9 @@ eipc_renderer_finalize (GObject *object)
   g_clear_pointer (&self->bus, sd_bus_flush_close_unref);
   g_clear_pointer (&self->pending, g_hash_table_unref);
   eipc_listener_list_clear (&self->host_listeners);
+  g_clear_error (&self->init_error);
   g_free (self->app_id);
+  g_free (self->address);
   g_free (self->base_path);
   g_free (self->broadcast_path);
   g_free (self->path);
@@ -390,12 +429,178 @@ eipc_renderer_finalize (GObject *object)
 }
 
 static void
+eipc_renderer_get_property (GObject    *object,
+                            guint       prop_id,
+                            GValue     *value,
+                            GParamSpec *pspec)
+{
+  EipcRenderer *self = EIPC_RENDERER (object);
+
+  switch (prop_id)
+    {
+    case PROP_APP_ID:
+      g_value_set_string (value, self->app_id);
+      break;
+    case PROP_ADDRESS:
+      g_value_set_string (value, self->address);
+      break;
+    case PROP_HOST_ID:
+      g_value_set_uint64 (value, self->host_id);
+      break;
+    case PROP_ID:
+      g_value_set_uint64 (value, self->id);
+      break;
+    case PROP_ATTACHED:
+      g_value_set_boolean (value, self->attached);
+      break;
+    case PROP_SYNC_TIMEOUT:
+      g_value_set_uint (value, self->sync_timeout);
+      break;
+    case PROP_AUTO_REATTACH:
+      g_value_set_boolean (value, self->auto_reattach);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+eipc_renderer_set_property (GObject      *object,
+                            guint         prop_id,
+                            const GValue *value,
+                            GParamSpec   *pspec)
+{
+  EipcRenderer *self = EIPC_RENDERER (object);
+
+  switch (prop_id)
+    {
+    case PROP_APP_ID:
+      g_assert (self->app_id == NULL);
+      self->app_id = g_value_dup_string (value);
+      break;
+    case PROP_ADDRESS:
+      g_assert (self->address == NULL);
+      self->address = g_value_dup_string (value);
+      break;
+    case PROP_HOST_ID:
+      self->host_id = g_value_get_uint64 (value);
+      break;
+    case PROP_SYNC_TIMEOUT:
+      eipc_renderer_set_sync_timeout (self, g_value_get_uint (value));
+      break;
+    case PROP_AUTO_REATTACH:
+      eipc_renderer_set_auto_reattach (self, g_value_get_boolean (value));
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
 eipc_renderer_class_init (EipcRendererClass *klass)
 {
   GObjectClass *object_class = G_OBJECT_CLASS (klass);
 
   object_class->dispose = eipc_renderer_dispose;
   object_class->finalize = eipc_renderer_finalize;
+  object_class->get_property = eipc_renderer_get_property;
+  object_class->set_property = eipc_renderer_set_property;
+
+  /**
+   * EipcRenderer:app-id:
+   *
+   * The app id of the main process to attach to (its well-known bus
+   * name, such as `org.example.Editor`). Construct-only; checked by
+   * g_initable_init().
+   *
+   * Since: 1.0
+   */
+  props[PROP_APP_ID] =
+    g_param_spec_string ("app-id", NULL, NULL, NULL,
+                         G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY |
+                         G_PARAM_STATIC_STRINGS);
+
+  /**
+   * EipcRenderer:address:
+   *
+   * The D-Bus address of the bus, %NULL for the session bus.
+   * Construct-only.
+   *
+   * Since: 1.0
+   */
+  props[PROP_ADDRESS] =
+    g_param_spec_string ("address", NULL, NULL, NULL,
+                         G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY |
+                         G_PARAM_STATIC_STRINGS);
+
+  /**
+   * EipcRenderer:host-id:
+   *
+   * For a guest (a webview), the webContentsId of its host; 0 for a
+   * renderer that is not a guest. Construct-only.
+   *
+   * Since: 1.0
+   */
+  props[PROP_HOST_ID] =
+    g_param_spec_uint64 ("host-id", NULL, NULL, 0, G_MAXUINT64, 0,
+                         G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY |
+                         G_PARAM_STATIC_STRINGS);
+
+  /**
+   * EipcRenderer:id:
+   *
+   * The webContentsId the main process gave this renderer; 0 before it
+   * first attached. A new one after every (re-)attach.
+   *
+   * Since: 1.0
+   */
+  props[PROP_ID] =
+    g_param_spec_uint64 ("id", NULL, NULL, 0, G_MAXUINT64, 0,
+                         G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY |
+                         G_PARAM_STATIC_STRINGS);
+
+  /**
+   * EipcRenderer:attached:
+   *
+   * Whether the renderer is attached to a live main process. Becomes
+   * %FALSE when the main process exits or the bus goes away, %TRUE again
+   * when it re-attaches (see #EipcRenderer:auto-reattach).
+   *
+   * Since: 1.0
+   */
+  props[PROP_ATTACHED] =
+    g_param_spec_boolean ("attached", NULL, NULL, FALSE,
+                          G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY |
+                          G_PARAM_STATIC_STRINGS);
+
+  /**
+   * EipcRenderer:sync-timeout:
+   *
+   * How long eipc_renderer_send_sync() waits, in milliseconds; setting 0
+   * restores the default (%EIPC_SYNC_TIMEOUT_DEFAULT).
+   *
+   * Since: 1.0
+   */
+  props[PROP_SYNC_TIMEOUT] =
+    g_param_spec_uint ("sync-timeout", NULL, NULL, 0, G_MAXUINT,
+                       EIPC_SYNC_TIMEOUT_DEFAULT,
+                       G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY |
+                       G_PARAM_STATIC_STRINGS);
+
+  /**
+   * EipcRenderer:auto-reattach:
+   *
+   * Whether the renderer attaches again, by itself, when a new main
+   * process owns the app name after the old one exited.
+   *
+   * Since: 1.0
+   */
+  props[PROP_AUTO_REATTACH] =
+    g_param_spec_boolean ("auto-reattach", NULL, NULL, FALSE,
+                          G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY |
+                          G_PARAM_STATIC_STRINGS);
+
+  g_object_class_install_properties (object_class, N_PROPS, props);
 
   /**
    * EipcRenderer::main-exited:
@@ -442,24 +647,30 @@ eipc_renderer_init (EipcRenderer *self)
   self->sync_timeout = EIPC_SYNC_TIMEOUT_DEFAULT;
 }
 
+/* Everything before Attach: the paths, the connection, the match rules
+ * (both before Attach, so nothing sent after it is missed). Nothing here
+ * waits for the bus. */
 static gboolean
-renderer_start (EipcRenderer  *self,
-                const char    *address,
-                GError       **error)
+renderer_prepare (EipcRenderer  *self,
+                  GError       **error)
 {
   g_autofree char *rule = NULL;
   int r;
 
-  r = eipc_bus_open (address, &self->bus);
+  if (!eipc_app_id_check (self->app_id, error))
+    return FALSE;
+  self->base_path = eipc_app_id_to_path (self->app_id);
+  self->broadcast_path = g_strconcat (self->base_path, EIPC_WEB_CONTENTS_SUFFIX, NULL);
+
+  r = eipc_bus_open (self->address, &self->bus);
   if (r < 0)
     {
-      eipc_set_error_from_errno (error, r, address != NULL
+      eipc_set_error_from_errno (error, r, self->address != NULL
                                  ? "Cannot connect to the bus"
                                  : "Cannot connect to the session bus");
       return FALSE;
     }
 
-  /* Both rules go in before Attach, so nothing sent after it is missed. */
   rule = g_strdup_printf ("type='signal',interface='" EIPC_WEB_CONTENTS_INTERFACE
                           "',path_namespace='%s'", self->broadcast_path);
   r = sd_bus_add_match (self->bus, &self->message_slot, rule,
@@ -478,16 +689,147 @@ renderer_start (EipcRenderer  *self,
                         on_main_owner_changed, self);
   if (r < 0)
     goto fail;
-
-  if (!renderer_attach (self, error))
-    return FALSE;
-
-  self->source = eipc_bus_source_new (self->bus, renderer_bus_closed, self);
   return TRUE;
 
 fail:
   eipc_set_error_from_errno (error, r, "Cannot set up the renderer");
   return FALSE;
+}
+
+/* GInitable: connects and attaches, blocking the thread (not its main
+ * context's other sources: nothing is dispatched meanwhile). */
+static gboolean
+renderer_initable_init (GInitable     *initable,
+                        GCancellable  *cancellable,
+                        GError       **error)
+{
+  EipcRenderer *self = EIPC_RENDERER (initable);
+
+  if (!self->init_started)
+    {
+      self->init_started = TRUE;
+      if (renderer_prepare (self, &self->init_error) &&
+          renderer_attach (self, &self->init_error))
+        self->source = eipc_bus_source_new (self->bus, renderer_bus_closed, self);
+      self->init_done = TRUE;
+    }
+  else if (!self->init_done)
+    {
+      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_PENDING,
+                           "The renderer is being initialized asynchronously");
+      return FALSE;
+    }
+  if (self->init_error != NULL)
+    {
+      g_propagate_error (error, g_error_copy (self->init_error));
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static void
+renderer_initable_iface_init (GInitableIface *iface)
+{
+  iface->init = renderer_initable_init;
+}
+
+static int
+init_attach_done (sd_bus_message *reply,
+                  void           *userdata,
+                  sd_bus_error   *ret_error)
+{
+  EipcRenderer *self = userdata;
+  g_autoptr(GTask) task = g_steal_pointer (&self->init_task);
+  const sd_bus_error *bus_error = sd_bus_message_get_error (reply);
+  int r;
+
+  g_clear_pointer (&self->attach_slot, sd_bus_slot_unref);
+  self->init_done = TRUE;
+  if (bus_error != NULL)
+    {
+      eipc_set_error_from_bus_error (&self->init_error, bus_error,
+                                     sd_bus_message_get_errno (reply));
+      g_prefix_error (&self->init_error, "Cannot attach to the main process of %s: ",
+                      self->app_id);
+    }
+  else if ((r = renderer_take_attach_reply (self, reply)) < 0)
+    eipc_set_error_from_errno (&self->init_error, r, "Bad reply to Attach");
+
+  if (self->init_error != NULL)
+    g_task_return_error (task, g_error_copy (self->init_error));
+  else
+    g_task_return_boolean (task, TRUE);
+  return 1;
+}
+
+/* GAsyncInitable: the same, with Attach sent asynchronously; the main
+ * context goes on running meanwhile. */
+static void
+renderer_init_async (GAsyncInitable      *initable,
+                     int                  io_priority,
+                     GCancellable        *cancellable,
+                     GAsyncReadyCallback  callback,
+                     gpointer             user_data)
+{
+  EipcRenderer *self = EIPC_RENDERER (initable);
+  g_autoptr(GTask) task = NULL;
+  g_autoptr(sd_bus_message) call = NULL;
+  int r;
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, renderer_init_async);
+  g_task_set_priority (task, io_priority);
+
+  if (self->init_started)
+    {
+      if (!self->init_done)
+        g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_PENDING,
+                                 "The renderer is being initialized");
+      else if (self->init_error != NULL)
+        g_task_return_error (task, g_error_copy (self->init_error));
+      else
+        g_task_return_boolean (task, TRUE);
+      return;
+    }
+  self->init_started = TRUE;
+
+  if (!renderer_prepare (self, &self->init_error))
+    {
+      self->init_done = TRUE;
+      g_task_return_error (task, g_error_copy (self->init_error));
+      return;
+    }
+  self->source = eipc_bus_source_new (self->bus, renderer_bus_closed, self);
+  r = renderer_new_attach_call (self, &call);
+  if (r >= 0)
+    r = sd_bus_call_async (self->bus, &self->attach_slot, call,
+                           init_attach_done, self, 0);
+  if (r < 0)
+    {
+      self->init_done = TRUE;
+      eipc_set_error_from_errno (&self->init_error, r, "Cannot attach");
+      g_task_return_error (task, g_error_copy (self->init_error));
+      return;
+    }
+  /* The task keeps the renderer alive until Attach is answered (or the
+   * connection closes, which fails the call). */
+  self->init_task = g_steal_pointer (&task);
+}
+
+static gboolean
+renderer_init_finish (GAsyncInitable  *initable,
+                      GAsyncResult    *result,
+                      GError         **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, initable), FALSE);
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+static void
+renderer_async_initable_iface_init (GAsyncInitableIface *iface)
+{
+  iface->init_async = renderer_init_async;
+  iface->init_finish = renderer_init_finish;
 }
 
 /**
@@ -547,21 +889,68 @@ eipc_renderer_new_guest (const char  *app_id,
                          guint64      host_id,
                          GError     **error)
 {
-  g_autoptr(EipcRenderer) self = NULL;
-
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
-  if (!eipc_app_id_check (app_id, error))
-    return NULL;
+  return g_initable_new (EIPC_TYPE_RENDERER, NULL, error,
+                         "app-id", app_id,
+                         "address", address,
+                         "host-id", host_id,
+                         NULL);
+}
 
-  self = g_object_new (EIPC_TYPE_RENDERER, NULL);
-  self->app_id = g_strdup (app_id);
-  self->base_path = eipc_app_id_to_path (app_id);
-  self->broadcast_path = g_strconcat (self->base_path, EIPC_WEB_CONTENTS_SUFFIX, NULL);
-  self->host_id = host_id;
-  if (!renderer_start (self, address, error))
-    return NULL;
-  return g_steal_pointer (&self);
+/**
+ * eipc_renderer_new_async:
+ * @app_id: the app id of the main process to attach to
+ * @cancellable: (nullable): a #GCancellable
+ * @callback: called when the renderer is attached, or failed to
+ * @user_data: data for @callback
+ *
+ * Like eipc_renderer_new(), without blocking: connects to the session
+ * bus and sends Attach, and the thread-default main context goes on
+ * running until the answer comes. Finish with eipc_renderer_new_finish().
+ * For another bus or a guest, use g_async_initable_new_async() with the
+ * #EipcRenderer:address and #EipcRenderer:host-id properties.
+ *
+ * Since: 1.0
+ */
+void
+eipc_renderer_new_async (const char          *app_id,
+                         GCancellable        *cancellable,
+                         GAsyncReadyCallback  callback,
+                         gpointer             user_data)
+{
+  g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
+
+  g_async_initable_new_async (EIPC_TYPE_RENDERER, G_PRIORITY_DEFAULT,
+                              cancellable, callback, user_data,
+                              "app-id", app_id, NULL);
+}
+
+/**
+ * eipc_renderer_new_finish:
+ * @result: the #GAsyncResult given to the callback
+ * @error: return location for a #GError
+ *
+ * Finishes eipc_renderer_new_async() (or g_async_initable_new_async()
+ * of an #EipcRenderer).
+ *
+ * Returns: (transfer full): the attached renderer, or %NULL with @error
+ *   set
+ *
+ * Since: 1.0
+ */
+EipcRenderer *
+eipc_renderer_new_finish (GAsyncResult  *result,
+                          GError       **error)
+{
+  g_autoptr(GObject) source = NULL;
+
+  g_return_val_if_fail (G_IS_ASYNC_RESULT (result), NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  source = g_async_result_get_source_object (result);
+  return EIPC_RENDERER (g_async_initable_new_finish (G_ASYNC_INITABLE (source),
+                                                     result, error));
 }
 
 /**
@@ -652,7 +1041,12 @@ eipc_renderer_set_sync_timeout (EipcRenderer *self,
                                 guint         timeout_msec)
 {
   g_return_if_fail (EIPC_IS_RENDERER (self));
-  self->sync_timeout = timeout_msec != 0 ? timeout_msec : EIPC_SYNC_TIMEOUT_DEFAULT;
+
+  timeout_msec = timeout_msec != 0 ? timeout_msec : EIPC_SYNC_TIMEOUT_DEFAULT;
+  if (self->sync_timeout == timeout_msec)
+    return;
+  self->sync_timeout = timeout_msec;
+  g_object_notify_by_pspec (G_OBJECT (self), props[PROP_SYNC_TIMEOUT]);
 }
 
 /**
@@ -684,7 +1078,11 @@ eipc_renderer_set_auto_reattach (EipcRenderer *self,
                                  gboolean      auto_reattach)
 {
   g_return_if_fail (EIPC_IS_RENDERER (self));
-  self->auto_reattach = !!auto_reattach;
+  auto_reattach = !!auto_reattach;
+  if (self->auto_reattach == auto_reattach)
+    return;
+  self->auto_reattach = auto_reattach;
+  g_object_notify_by_pspec (G_OBJECT (self), props[PROP_AUTO_REATTACH]);
 }
 
 /**

@@ -49,6 +49,14 @@ EipcRenderer *eipc_renderer_new_guest             (const char          *app_id,
                                                    guint64              host_id,
                                                    GError             **error);
 EIPC_AVAILABLE_IN_1_0
+void          eipc_renderer_new_async             (const char          *app_id,
+                                                   GCancellable        *cancellable,
+                                                   GAsyncReadyCallback  callback,
+                                                   gpointer             user_data);
+EIPC_AVAILABLE_IN_1_0
+EipcRenderer *eipc_renderer_new_finish            (GAsyncResult        *result,
+                                                   GError             **error);
+EIPC_AVAILABLE_IN_1_0
 guint64       eipc_renderer_get_id                (EipcRenderer        *self);
 EIPC_AVAILABLE_IN_1_0
 guint64       eipc_renderer_get_host_id           (EipcRenderer        *self);

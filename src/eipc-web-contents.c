@@ -34,6 +34,18 @@ enum {
 
 static guint signals[N_SIGNALS];
 
+enum {
+  PROP_0,
+  PROP_ID,
+  PROP_PROCESS_ID,
+  PROP_UNIQUE_NAME,
+  PROP_HOST_ID,
+  PROP_DESTROYED,
+  N_PROPS
+};
+
+static GParamSpec *props[N_PROPS];
+
 G_DEFINE_FINAL_TYPE (EipcWebContents, eipc_web_contents, EIPC_TYPE_EMITTER)
 
 static void
@@ -51,11 +63,103 @@ eipc_web_contents_finalize (GObject *object)
 }
 
 static void
+eipc_web_contents_get_property (GObject    *object,
+                                guint       prop_id,
+                                GValue     *value,
+                                GParamSpec *pspec)
+{
+  EipcWebContents *self = EIPC_WEB_CONTENTS (object);
+
+  switch (prop_id)
+    {
+    case PROP_ID:
+      g_value_set_uint64 (value, self->id);
+      break;
+    case PROP_PROCESS_ID:
+      g_value_set_uint (value, self->pid);
+      break;
+    case PROP_UNIQUE_NAME:
+      g_value_set_string (value, self->unique_name);
+      break;
+    case PROP_HOST_ID:
+      g_value_set_uint64 (value, self->host_id);
+      break;
+    case PROP_DESTROYED:
+      g_value_set_boolean (value, self->destroyed);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
 eipc_web_contents_class_init (EipcWebContentsClass *klass)
 {
   GObjectClass *object_class = G_OBJECT_CLASS (klass);
 
   object_class->finalize = eipc_web_contents_finalize;
+  object_class->get_property = eipc_web_contents_get_property;
+
+  /**
+   * EipcWebContents:id:
+   *
+   * `webContents.id`: never 0, never reused while the main process
+   * lives.
+   *
+   * Since: 1.0
+   */
+  props[PROP_ID] =
+    g_param_spec_uint64 ("id", NULL, NULL, 0, G_MAXUINT64, 0,
+                         G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * EipcWebContents:process-id:
+   *
+   * The renderer's process id, from the bus credentials taken when it
+   * attached; 0 if the bus did not tell.
+   *
+   * Since: 1.0
+   */
+  props[PROP_PROCESS_ID] =
+    g_param_spec_uint ("process-id", NULL, NULL, 0, G_MAXUINT32, 0,
+                       G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * EipcWebContents:unique-name:
+   *
+   * The unique bus name of the renderer's connection.
+   *
+   * Since: 1.0
+   */
+  props[PROP_UNIQUE_NAME] =
+    g_param_spec_string ("unique-name", NULL, NULL, NULL,
+                         G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * EipcWebContents:host-id:
+   *
+   * For a guest, the id of its host webContents; 0 otherwise.
+   *
+   * Since: 1.0
+   */
+  props[PROP_HOST_ID] =
+    g_param_spec_uint64 ("host-id", NULL, NULL, 0, G_MAXUINT64, 0,
+                         G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * EipcWebContents:destroyed:
+   *
+   * `webContents.isDestroyed()`: %TRUE once the renderer is gone;
+   * notified once, just before #EipcWebContents::destroyed.
+   *
+   * Since: 1.0
+   */
+  props[PROP_DESTROYED] =
+    g_param_spec_boolean ("destroyed", NULL, NULL, FALSE,
+                          G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY |
+                          G_PARAM_STATIC_STRINGS);
+
+  g_object_class_install_properties (object_class, N_PROPS, props);
 
   /**
    * EipcWebContents::destroyed:
@@ -115,6 +219,7 @@ eipc_web_contents_destroy (EipcWebContents *self,
                        "webContents %" G_GUINT64_FORMAT " was destroyed (%s) "
                        "before it answered", self->id, reason);
   eipc_call_fail_all (self->pending, error);
+  g_object_notify_by_pspec (G_OBJECT (self), props[PROP_DESTROYED]);
   g_signal_emit (self, signals[SIGNAL_DESTROYED], 0, reason);
 }
 

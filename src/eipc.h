@@ -9,6 +9,7 @@
 
 #include "eipc-version.h"
 #include "eipc-error.h"
+#include "eipc-enum-types.h"
 #include "eipc-event.h"
 #include "eipc-emitter.h"
 #include "eipc-message-port.h"
