@@ -491,6 +491,109 @@ write_string (GString    *out,
   g_string_append_c (out, '"');
 }
 
+/* @d with @precision significant digits, "D.DDDe+XX", whatever the
+ * locale. */
+static void
+format_exponent (char   *buf,
+                 gsize   size,
+                 int     precision,
+                 double  d)
+{
+  char format[8];
+
+  g_snprintf (format, sizeof format, "%%.%de", precision - 1);
+  g_ascii_formatd (buf, (int) size, format, d);
+}
+
+/* Writes @d as ECMAScript's Number::toString (the text JSON.stringify
+ * writes): the fewest significant digits that read back as the same
+ * double, in integer, fraction or exponent form by the decimal exponent
+ * (ECMA-262, Number::toString, steps 5 to 12); -0 as 0, NaN and the
+ * infinities as null, as JSON.stringify has them. */
+static void
+write_double (GString *out,
+              double   d)
+{
+  char buf[40];
+  char digits[20];
+  int k = 0;      /* the number of significant digits */
+  int n;          /* the decimal point's position: d = 0.DIGITS x 10^n */
+  int lo = 1, hi = 17;
+  char *e;
+
+  if (!isfinite (d))
+    {
+      g_string_append (out, "null");
+      return;
+    }
+  if (d == 0)
+    {
+      g_string_append_c (out, '0');   /* -0 too */
+      return;
+    }
+  if (d < 0)
+    {
+      g_string_append_c (out, '-');
+      d = -d;
+    }
+
+  /* The shortest correctly rounded precision that reads back equal
+   * (17 always does; more digits only come closer, so a binary search
+   * finds the least). */
+  while (lo < hi)
+    {
+      int mid = (lo + hi) / 2;
+
+      format_exponent (buf, sizeof buf, mid, d);
+      if (g_ascii_strtod (buf, NULL) == d)
+        hi = mid;
+      else
+        lo = mid + 1;
+    }
+  format_exponent (buf, sizeof buf, lo, d);
+
+  /* buf is "D.DDDDe[+-]XX": gather the digits, drop trailing zeros. */
+  for (const char *p = buf; *p != 'e'; p++)
+    if (g_ascii_isdigit (*p))
+      digits[k++] = *p;
+  while (k > 1 && digits[k - 1] == '0')
+    k--;
+  digits[k] = '\0';
+  e = strchr (buf, 'e');
+  n = (int) g_ascii_strtoll (e + 1, NULL, 10) + 1;
+
+  if (k <= n && n <= 21)
+    {
+      /* An integer: the digits, then n - k zeros. */
+      g_string_append (out, digits);
+      for (int i = k; i < n; i++)
+        g_string_append_c (out, '0');
+    }
+  else if (0 < n && n <= 21)
+    {
+      g_string_append_len (out, digits, n);
+      g_string_append_c (out, '.');
+      g_string_append (out, digits + n);
+    }
+  else if (-6 < n && n <= 0)
+    {
+      g_string_append (out, "0.");
+      for (int i = n; i < 0; i++)
+        g_string_append_c (out, '0');
+      g_string_append (out, digits);
+    }
+  else
+    {
+      g_string_append_c (out, digits[0]);
+      if (k > 1)
+        {
+          g_string_append_c (out, '.');
+          g_string_append (out, digits + 1);
+        }
+      g_string_append_printf (out, "e%c%d", n - 1 < 0 ? '-' : '+', ABS (n - 1));
+    }
+}
+
 static void
 write_node (GString  *out,
             JsonNode *node)
@@ -536,16 +639,7 @@ write_node (GString  *out,
           g_string_append_printf (out, "%" G_GINT64_FORMAT, json_node_get_int (node));
           break;
         case G_TYPE_DOUBLE:
-          {
-            double d = json_node_get_double (node);
-            char buf[G_ASCII_DTOSTR_BUF_SIZE];
-
-            /* JSON has no Infinity or NaN: JSON.stringify writes null. */
-            if (!isfinite (d))
-              g_string_append (out, "null");
-            else
-              g_string_append (out, g_ascii_dtostr (buf, sizeof buf, d));
-          }
+          write_double (out, json_node_get_double (node));
           break;
         case G_TYPE_BOOLEAN:
           g_string_append (out, json_node_get_boolean (node) ? "true" : "false");

@@ -419,8 +419,81 @@ test_resolve_values (Fixture       *f,
   eipc_main_handle (f->main, "values", handle_values, NULL, NULL, NULL);
   text = invoke_on_the_wire ("values");
   g_assert_cmpstr (text, ==,
-                   "[1e+308,-2.5e-300,0.10000000000000001,null,null,"
+                   "[1e+308,-2.5e-300,0.1,null,null,"
                    "-9223372036854775808,\"q\\\"b\\\\n\\n\\u0001\xc3\xa9\",{\"z\":null,\"a\":true}]");
+}
+
+/* Doubles travel as JSON.stringify writes them (ECMAScript's
+ * Number::toString): the shortest text that reads back as the same
+ * double, exponents from 1e21 and below 1e-6, -0 as 0, NaN and the
+ * infinities as null. The expected texts are what node prints for
+ * JSON.stringify(x). */
+static const struct {
+  double      value;
+  const char *json;
+} number_table[] = {
+  { 0.1, "0.1" },
+  { 0.1 + 0.2, "0.30000000000000004" },
+  { 0.7999999999999999, "0.7999999999999999" },
+  { 1.0 / 3.0, "0.3333333333333333" },
+  { 4.35, "4.35" },
+  { 123.456, "123.456" },
+  { 1.0, "1" },
+  { 100.0, "100" },
+  { -0.0, "0" },
+  { 1e20, "100000000000000000000" },
+  { 123456789012345680000.0, "123456789012345680000" },
+  { 1e21, "1e+21" },
+  { 1.2345e21, "1.2345e+21" },
+  { 1e-6, "0.000001" },
+  { 0.000001234, "0.000001234" },
+  { 1e-7, "1e-7" },
+  { -1e-7, "-1e-7" },
+  { 1.5e-7, "1.5e-7" },
+  { 123e-20, "1.23e-18" },
+  { 5e-324, "5e-324" },
+  { 2.2250738585072014e-308, "2.2250738585072014e-308" },
+  { 1.7976931348623157e308, "1.7976931348623157e+308" },
+  { -2.5e-300, "-2.5e-300" },
+  { 9007199254740993.0, "9007199254740992" },   /* 2^53 + 1 */
+  { 9007199254740991.0, "9007199254740991" },   /* Number.MAX_SAFE_INTEGER */
+  { -1234.5678, "-1234.5678" },
+  { INFINITY, "null" },
+  { -INFINITY, "null" },
+  { NAN, "null" },
+};
+
+static void
+handle_number_table (EipcEvent *event,
+                     gpointer   user_data)
+{
+  g_autoptr(JsonArray) array = json_array_new ();
+  g_autoptr(JsonNode) root = json_node_new (JSON_NODE_ARRAY);
+
+  for (gsize i = 0; i < G_N_ELEMENTS (number_table); i++)
+    json_array_add_double_element (array, number_table[i].value);
+  json_node_set_array (root, array);
+  eipc_event_resolve (event, root);
+}
+
+static void
+test_number_table (Fixture       *f,
+                   gconstpointer  data)
+{
+  g_autofree char *text = NULL;
+  g_auto(GStrv) got = NULL;
+
+  eipc_main_handle (f->main, "numbers", handle_number_table, NULL, NULL, NULL);
+  text = invoke_on_the_wire ("numbers");
+  g_assert_true (g_str_has_prefix (text, "[") && g_str_has_suffix (text, "]"));
+  text[strlen (text) - 1] = '\0';
+  got = g_strsplit (text + 1, ",", -1);
+  g_assert_cmpuint (g_strv_length (got), ==, G_N_ELEMENTS (number_table));
+  for (gsize i = 0; i < G_N_ELEMENTS (number_table); i++)
+    {
+      g_test_message ("%.17g", number_table[i].value);
+      g_assert_cmpstr (got[i], ==, number_table[i].json);
+    }
 }
 
 /* A handler may answer later; the renderer keeps waiting meanwhile. */
@@ -620,6 +693,7 @@ main (int   argc,
   ADD ("/ipc/main/handle", test_handle);
   ADD ("/ipc/main/handle-deferred", test_handle_deferred);
   ADD ("/ipc/main/resolve-values", test_resolve_values);
+  ADD ("/ipc/main/json-numbers", test_number_table);
   ADD ("/ipc/main/send-sync", test_send_sync);
   ADD ("/ipc/main/order", test_order);
   ADD ("/ipc/main/event-sender", test_event_sender);
