@@ -21,10 +21,11 @@ eipc_channel_check (const char  *channel,
 {
   gsize len;
 
-  if (channel == NULL || channel[0] == '\0')
+  /* The empty channel is an ordinary channel, as in Electron. */
+  if (channel == NULL)
     {
       g_set_error_literal (error, EIPC_ERROR, EIPC_ERROR_INVALID_ARGS,
-                           "The channel must be a non-empty string");
+                           "The channel must be a string");
       return FALSE;
     }
   len = strnlen (channel, EIPC_MAX_CHANNEL_LENGTH + 1);

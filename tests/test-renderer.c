@@ -418,8 +418,12 @@ test_bad_json (Fixture       *f,
     }
   {
     g_autoptr(GError) error = NULL;
+    g_autofree char *huge = g_strnfill (4097, 'c');
 
-    g_assert_false (eipc_renderer_send_json (f->renderer, "", "[]", &error));
+    /* '' is an ordinary channel; a channel over 4096 bytes is not. */
+    g_assert_true (eipc_renderer_send_json (f->renderer, "", "[]", &error));
+    g_assert_no_error (error);
+    g_assert_false (eipc_renderer_send_json (f->renderer, huge, "[]", &error));
     g_assert_error (error, EIPC_ERROR, EIPC_ERROR_INVALID_ARGS);
   }
 }
