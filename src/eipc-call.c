@@ -137,12 +137,14 @@ eipc_call_pending_new (void)
 }
 
 /* Sends @message and returns @task when the reply comes, the call fails,
- * its cancellable fires, or eipc_call_fail_all() ends it. */
+ * its cancellable fires, @timeout_usec passes (0: sd-bus's default of
+ * 25 s; UINT64_MAX: never), or eipc_call_fail_all() ends it. */
 void
 eipc_call_start (sd_bus          *bus,
                  sd_bus_message  *message,
                  GTask           *task,
                  EipcCallResult   result,
+                 guint64          timeout_usec,
                  GHashTable      *pending)
 {
   GCancellable *cancellable = g_task_get_cancellable (task);
@@ -157,7 +159,8 @@ eipc_call_start (sd_bus          *bus,
   call->result = result;
   g_task_set_task_data (task, call, call_free);
 
-  r = sd_bus_call_async (bus, &call->slot, message, call_done, task, 0);
+  r = sd_bus_call_async (bus, &call->slot, message, call_done, task,
+                         timeout_usec);
   if (r < 0)
     {
       g_autoptr(GError) error = NULL;

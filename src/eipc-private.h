@@ -201,10 +201,16 @@ typedef enum {
   EIPC_CALL_RESULT_JSON,   /* the reply is (s) JSON: the task returns a JsonNode */
 } EipcCallResult;
 
+/* An invoke timeout of 0 ms (none) as sd_bus_call_async() wants it:
+ * UINT64_MAX, where a usec of 0 would mean sd-bus's default of 25 s. */
+#define EIPC_CALL_TIMEOUT_USEC(msec) \
+  ((msec) == 0 ? G_MAXUINT64 : (guint64) (msec) * 1000)
+
 void          eipc_call_start                 (sd_bus              *bus,
                                                sd_bus_message      *call,
                                                GTask               *task,
                                                EipcCallResult       result,
+                                               guint64              timeout_usec,
                                                GHashTable          *pending);
 void          eipc_call_fail_all              (GHashTable          *pending,
                                                const GError        *error);

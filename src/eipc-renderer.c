@@ -32,6 +32,7 @@ struct _EipcRenderer
   gboolean          attached;
   gboolean          auto_reattach;
   guint             sync_timeout;
+  guint             invoke_timeout;  /* msec, 0 = none */
 
   EipcListenerList  host_listeners;  /* on_host_message, beside the emitter */
 
@@ -1065,6 +1066,44 @@ eipc_renderer_get_sync_timeout (EipcRenderer *self)
 }
 
 /**
+ * eipc_renderer_set_invoke_timeout:
+ * @self: an #EipcRenderer
+ * @timeout_msec: the timeout in milliseconds, 0 for none
+ *
+ * Sets how long eipc_renderer_invoke() waits for the main process's
+ * answer before it fails with %EIPC_ERROR_TIMEOUT. By default (0) an
+ * invoke waits as long as the handler takes, as Electron's
+ * `ipcRenderer.invoke` does (a handler may wait for a user's answer in
+ * a dialog). Applies to invokes started afterwards.
+ *
+ * Since: 1.0
+ */
+void
+eipc_renderer_set_invoke_timeout (EipcRenderer *self,
+                                  guint         timeout_msec)
+{
+  g_return_if_fail (EIPC_IS_RENDERER (self));
+  self->invoke_timeout = timeout_msec;
+}
+
+/**
+ * eipc_renderer_get_invoke_timeout:
+ * @self: an #EipcRenderer
+ *
+ * Gets the invoke timeout set with eipc_renderer_set_invoke_timeout().
+ *
+ * Returns: the timeout in milliseconds, 0 for none (the default)
+ *
+ * Since: 1.0
+ */
+guint
+eipc_renderer_get_invoke_timeout (EipcRenderer *self)
+{
+  g_return_val_if_fail (EIPC_IS_RENDERER (self), 0);
+  return self->invoke_timeout;
+}
+
+/**
  * eipc_renderer_set_auto_reattach:
  * @self: an #EipcRenderer
  * @auto_reattach: whether to attach again when a main process comes back
@@ -1372,6 +1411,7 @@ eipc_renderer_send_json (EipcRenderer  *self,
 static void
 renderer_call_main (EipcRenderer   *self,
                     GTask          *task,
+                    guint64         timeout_usec,
                     const char     *member,
                     guint64         id,
                     const char     *channel,
@@ -1403,7 +1443,7 @@ renderer_call_main (EipcRenderer   *self,
       g_task_return_error (task, g_steal_pointer (&error));
       return;
     }
-  eipc_call_start (self->bus, m, task, result, self->pending);
+  eipc_call_start (self->bus, m, task, result, timeout_usec, self->pending);
 }
 
 /**
@@ -1420,7 +1460,9 @@ renderer_call_main (EipcRenderer   *self,
  * %EIPC_ERROR_NO_HANDLER (`No handler registered for 'CHANNEL'`),
  * %EIPC_ERROR_HANDLER_FAILED (`Error invoking remote method 'CHANNEL':
  * Error: MESSAGE`), or %EIPC_ERROR_DISCONNECTED at once if the main process
- * exits first.
+ * exits first. It waits as long as the handler takes, as Electron's
+ * invoke does, unless eipc_renderer_set_invoke_timeout() set a limit
+ * (then %EIPC_ERROR_TIMEOUT).
  */
 void
 eipc_renderer_invoke (EipcRenderer        *self,
@@ -1464,7 +1506,8 @@ eipc_renderer_invoke_json (EipcRenderer        *self,
 
   task = g_task_new (self, cancellable, callback, user_data);
   g_task_set_source_tag (task, eipc_renderer_invoke_json);
-  renderer_call_main (self, task, "Invoke", 0, channel, args_json,
+  renderer_call_main (self, task, EIPC_CALL_TIMEOUT_USEC (self->invoke_timeout),
+                      "Invoke", 0, channel, args_json,
                       EIPC_CALL_RESULT_JSON);
 }
 
@@ -1678,7 +1721,7 @@ eipc_renderer_send_to_json (EipcRenderer        *self,
                                "the main process");
       return;
     }
-  renderer_call_main (self, task, "SendTo", web_contents_id, channel,
+  renderer_call_main (self, task, 0, "SendTo", web_contents_id, channel,
                       args_json, EIPC_CALL_RESULT_NONE);
 }
 
@@ -1770,7 +1813,7 @@ eipc_renderer_send_to_host_json (EipcRenderer        *self,
                                "to send to");
       return;
     }
-  renderer_call_main (self, task, "SendToHost", 0, channel, args_json,
+  renderer_call_main (self, task, 0, "SendToHost", 0, channel, args_json,
                       EIPC_CALL_RESULT_NONE);
 }
 

@@ -72,6 +72,11 @@ void          eipc_renderer_set_sync_timeout      (EipcRenderer        *self,
 EIPC_AVAILABLE_IN_1_0
 guint         eipc_renderer_get_sync_timeout      (EipcRenderer        *self);
 EIPC_AVAILABLE_IN_1_0
+void          eipc_renderer_set_invoke_timeout    (EipcRenderer        *self,
+                                                   guint                timeout_msec);
+EIPC_AVAILABLE_IN_1_0
+guint         eipc_renderer_get_invoke_timeout    (EipcRenderer        *self);
+EIPC_AVAILABLE_IN_1_0
 void          eipc_renderer_set_auto_reattach     (EipcRenderer        *self,
                                                    gboolean             auto_reattach);
 EIPC_AVAILABLE_IN_1_0

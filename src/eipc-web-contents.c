@@ -24,6 +24,7 @@ struct _EipcWebContents
   guint32     uid;
   guint64     host_id;
   gboolean    destroyed;
+  guint       invoke_timeout;   /* msec, 0 = none */
   GHashTable *pending;    /* main-to-renderer invokes in flight */
 };
 
@@ -442,7 +443,9 @@ eipc_web_contents_deliver (EipcWebContents  *self,
  * Goes beyond Electron: the main process invokes a handler the renderer
  * registered with eipc_renderer_handle(), with the same semantics and
  * error texts as the other direction. If the renderer goes away first,
- * the call fails at once with %EIPC_ERROR_DISCONNECTED.
+ * the call fails at once with %EIPC_ERROR_DISCONNECTED. It waits as long
+ * as the handler takes unless eipc_web_contents_set_invoke_timeout() set
+ * a limit (then %EIPC_ERROR_TIMEOUT).
  */
 void
 eipc_web_contents_invoke (EipcWebContents     *self,
@@ -509,7 +512,8 @@ eipc_web_contents_invoke_json (EipcWebContents     *self,
       g_task_return_error (task, g_steal_pointer (&error));
       return;
     }
-  eipc_call_start (self->bus, m, task, EIPC_CALL_RESULT_JSON, self->pending);
+  eipc_call_start (self->bus, m, task, EIPC_CALL_RESULT_JSON,
+                   EIPC_CALL_TIMEOUT_USEC (self->invoke_timeout), self->pending);
 }
 
 /**
@@ -770,3 +774,39 @@ eipc_web_contents_remove_handler (EipcWebContents *self,
   return eipc_emitter_remove_handler (EIPC_EMITTER (self), channel);
 }
 
+/**
+ * eipc_web_contents_set_invoke_timeout:
+ * @self: an #EipcWebContents
+ * @timeout_msec: the timeout in milliseconds, 0 for none
+ *
+ * Sets how long eipc_web_contents_invoke() waits for the renderer's
+ * answer before it fails with %EIPC_ERROR_TIMEOUT. By default (0) an
+ * invoke waits as long as the renderer's handler takes, as an invoke
+ * from a renderer does. Applies to invokes started afterwards.
+ *
+ * Since: 1.0
+ */
+void
+eipc_web_contents_set_invoke_timeout (EipcWebContents *self,
+                                      guint            timeout_msec)
+{
+  g_return_if_fail (EIPC_IS_WEB_CONTENTS (self));
+  self->invoke_timeout = timeout_msec;
+}
+
+/**
+ * eipc_web_contents_get_invoke_timeout:
+ * @self: an #EipcWebContents
+ *
+ * Gets the timeout set with eipc_web_contents_set_invoke_timeout().
+ *
+ * Returns: the timeout in milliseconds, 0 for none (the default)
+ *
+ * Since: 1.0
+ */
+guint
+eipc_web_contents_get_invoke_timeout (EipcWebContents *self)
+{
+  g_return_val_if_fail (EIPC_IS_WEB_CONTENTS (self), 0);
+  return self->invoke_timeout;
+}

@@ -17,12 +17,14 @@
  *   pending                   wait for every invoke in flight
  *   sync:CH:ARGS              sendSync: "sync CH = R" / "sync CH ! CODE MSG"
  *   timeout:MS                set the sendSync timeout
+ *   invoke-timeout:MS         set the invoke timeout (0: none)
  *   send-to:ID:CH:ARGS        sendTo and wait: "send-to ID ok" / "send-to ID ! CODE MSG"
  *   send-to-host:CH:ARGS      sendToHost and wait
  *   handle:CH:JSON            answer the main process's invokes with JSON
  *   handle-once:CH:JSON       like handle, for the first invoke only
  *   handle-fail:CH:MSG        reject them with MSG
  *   handle-hold:CH            keep the event, never answer
+ *   handle-later:CH:MS        answer "late" after MS milliseconds
  *   auto-reattach             attach again when a new main process comes
  *   wait-main-exit            iterate until the main process is gone
  *   wait-attached             iterate until attached again
@@ -169,6 +171,21 @@ handle_hold (EipcEvent *event,
 {
   g_ptr_array_add (held, g_object_ref (event));
   printf ("held %s\n", eipc_event_get_channel (event));
+}
+
+static gboolean
+answer_late (gpointer user_data)
+{
+  eipc_event_resolve_json (user_data, "\"late\"", NULL);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+handle_later (EipcEvent *event,
+              gpointer   user_data)
+{
+  g_timeout_add_full (G_PRIORITY_DEFAULT, GPOINTER_TO_UINT (user_data), answer_late,
+                      g_object_ref (event), g_object_unref);
 }
 
 static gboolean disconnected;
@@ -515,6 +532,8 @@ run_command (const char *command)
     }
   else if (strcmp (verb, "timeout") == 0)
     eipc_renderer_set_sync_timeout (renderer, (guint) g_ascii_strtoull (part[1], NULL, 10));
+  else if (strcmp (verb, "invoke-timeout") == 0)
+    eipc_renderer_set_invoke_timeout (renderer, (guint) g_ascii_strtoull (part[1], NULL, 10));
   else if (strcmp (verb, "send-to") == 0)
     {
       g_auto(GStrv) rest = g_strsplit (part[2], ":", 2);
@@ -543,6 +562,10 @@ run_command (const char *command)
                           g_free, NULL);
   else if (strcmp (verb, "handle-hold") == 0)
     eipc_renderer_handle (renderer, part[1], handle_hold, NULL, NULL, NULL);
+  else if (strcmp (verb, "handle-later") == 0)
+    eipc_renderer_handle (renderer, part[1], handle_later,
+                          GUINT_TO_POINTER ((guint) g_ascii_strtoull (part[2], NULL, 10)),
+                          NULL, NULL);
   else if (strcmp (verb, "auto-reattach") == 0)
     eipc_renderer_set_auto_reattach (renderer, TRUE);
   else if (strcmp (verb, "wait-main-exit") == 0)

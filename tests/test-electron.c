@@ -244,6 +244,136 @@ test_empty_channel (Fixture       *f,
   g_dbus_connection_signal_unsubscribe (client, subscription);
 }
 
+/* --- invoke waits as long as the handler takes -------------------------- */
+
+static guint answered_late;
+
+static gboolean
+answer_late (gpointer user_data)
+{
+  eipc_event_resolve_json (user_data, "\"late\"", NULL);
+  answered_late++;
+  return G_SOURCE_REMOVE;
+}
+
+static void
+handle_in_3s (EipcEvent *event,
+              gpointer   user_data)
+{
+  g_timeout_add_full (G_PRIORITY_DEFAULT, 3000, answer_late, g_object_ref (event),
+                      g_object_unref);
+}
+
+static void
+fixture_setup_short_bus_timeout (Fixture       *f,
+                                 gconstpointer  data)
+{
+  /* sd-bus's default call timeout (25 s, what a usec of 0 means) comes
+   * from $SYSTEMD_BUS_TIMEOUT when it is set: 2 s here, for this process
+   * and the renderers it starts, so an invoke that used the default
+   * would fail after 2 s. */
+  g_setenv ("SYSTEMD_BUS_TIMEOUT", "2", TRUE);
+  fixture_setup (f, data);
+}
+
+static void
+fixture_teardown_short_bus_timeout (Fixture       *f,
+                                    gconstpointer  data)
+{
+  fixture_teardown (f, data);
+  g_unsetenv ("SYSTEMD_BUS_TIMEOUT");
+}
+
+/* Electron's invoke has no timeout, in either direction: a handler that
+ * answers after 3 s (past the bus library's default, 2 s here) still
+ * resolves it. A timeout set with eipc_renderer_set_invoke_timeout() or
+ * eipc_web_contents_set_invoke_timeout() ends it with
+ * EIPC_ERROR_TIMEOUT. */
+static void
+test_invoke_no_timeout (Fixture       *f,
+                        gconstpointer  data)
+{
+  g_autofree char *text = NULL, *out = NULL;
+  TestChild *child;
+  EipcWebContents *wc;
+  gint64 start;
+
+  answered_late = 0;
+  eipc_main_handle (f->main, "slow", handle_in_3s, NULL, NULL, NULL);
+  child = test_child_spawn ("handle-later:later:3000", "id",
+                            "invoke:slow:[]",
+                            "invoke-timeout:300", "invoke:slow:[]", NULL);
+  wc = eipc_main_get_web_contents (f->main, child_id (child));
+  g_assert_nonnull (wc);
+  g_assert_cmpuint (eipc_web_contents_get_invoke_timeout (wc), ==, 0);
+
+  /* The main process invokes the renderer while the renderer's own
+   * invoke waits. */
+  start = g_get_monotonic_time ();
+  text = invoke_renderer (wc, "later");
+  g_assert_cmpstr (text, ==, "\"late\"");
+  g_assert_cmpint (g_get_monotonic_time () - start, >=, 2900 * 1000);
+  g_clear_pointer (&text, g_free);
+
+  eipc_web_contents_set_invoke_timeout (wc, 300);
+  g_assert_cmpuint (eipc_web_contents_get_invoke_timeout (wc), ==, 300);
+  start = g_get_monotonic_time ();
+  text = invoke_renderer (wc, "later");
+  g_assert_true (g_str_has_prefix (text, "! org.eipc.Error.Timeout "));
+  g_assert_cmpint (g_get_monotonic_time () - start, <, 2900 * 1000);
+
+  out = test_child_finish (child, NULL);
+  g_test_message ("%s", out);
+  g_assert_nonnull (strstr (out, "invoke slow = \"late\"\n"));
+  g_assert_nonnull (strstr (out, "invoke slow ! org.eipc.Error.Timeout "));
+
+  /* The second answer comes after the renderer gave up: it goes nowhere. */
+  while (answered_late < 2)
+    g_main_context_iteration (NULL, TRUE);
+}
+
+static void
+handle_in_2s (EipcEvent *event,
+              gpointer   user_data)
+{
+  g_timeout_add_full (G_PRIORITY_DEFAULT, 2000, answer_late, g_object_ref (event),
+                      g_object_unref);
+}
+
+/* dbus-daemon has a reply timeout of its own, reply_timeout: never by
+ * default (bus/config-parser.c), and neither session.conf nor
+ * system.conf of dbus 1.14 sets it. A configuration that does ends every
+ * call still unanswered after it, eipc's invokes included, with
+ * org.freedesktop.DBus.Error.NoReply from the bus (EIPC_ERROR_TIMEOUT):
+ * the answer that comes later goes nowhere. dbus-broker has no reply
+ * timeout at all (the limit is not one of its per-user ones): there the
+ * invoke waits for its answer. */
+static void
+test_daemon_reply_timeout (void)
+{
+  TestPrivateBus *bus = test_private_bus_start ("<limit name=\"reply_timeout\">500</limit>");
+  g_autoptr(GError) error = NULL;
+  g_autoptr(EipcMain) main_process = NULL;
+  g_autofree char *out = NULL;
+  g_autofree char *old_address = g_strdup (test_bus_address ());
+
+  main_process = eipc_main_new (TEST_APP_ID, &error);
+  g_assert_no_error (error);
+  answered_late = 0;
+  eipc_main_handle (main_process, "slow", handle_in_2s, NULL, NULL, NULL);
+  out = test_run_renderer (NULL, "invoke:slow:[]", NULL);
+  if (test_bus_is_broker ())
+    g_assert_cmpstr (out, ==, "invoke slow = \"late\"\ndone\n");
+  else
+    g_assert_cmpstr (out, ==, "invoke slow ! org.eipc.Error.Timeout Message did not "
+                     "receive a reply (timeout by message bus)\ndone\n");
+  while (answered_late < 1)
+    g_main_context_iteration (NULL, TRUE);
+  g_clear_object (&main_process);
+  test_private_bus_free (bus);
+  g_setenv ("DBUS_SESSION_BUS_ADDRESS", old_address, TRUE);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -257,6 +387,10 @@ main (int   argc,
   g_test_add (path, Fixture, NULL, fixture_setup, func, fixture_teardown)
 
   ADD ("/ipc/electron/empty-channel", test_empty_channel);
+  g_test_add_func ("/ipc/electron/daemon-reply-timeout", test_daemon_reply_timeout);
+  g_test_add ("/ipc/electron/invoke-no-timeout", Fixture, NULL,
+              fixture_setup_short_bus_timeout, test_invoke_no_timeout,
+              fixture_teardown_short_bus_timeout);
 
   ret = g_test_run ();
   test_bus_down ();
