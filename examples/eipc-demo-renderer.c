@@ -429,7 +429,7 @@ main (int   argc,
   invoke (&demo, "fail", "[]", NULL,
           "Error invoking remote method 'fail': Error: boom");
   invoke (&demo, "no-such-channel", "[]", NULL,
-          "No handler registered for 'no-such-channel'");
+          "Error invoking remote method 'no-such-channel': Error: No handler registered for 'no-such-channel'");
 
   /* ipcRenderer.sendSync: blocks this thread until the main process has
    * set the return value. */

@@ -157,14 +157,17 @@ eipc_event_set_ports (EipcEvent *self,
   self->ports = ports;
 }
 
-/* Answers an invoke nobody handles, with Electron's text. */
+/* Answers an invoke nobody handles, with Electron's text: the main
+ * process throws `new Error ("No handler registered for 'CHANNEL'")`
+ * (lib/browser/ipc-dispatch.ts) and the renderer prefixes it. */
 void
 eipc_event_reject_no_handler (EipcEvent *self)
 {
   g_assert (!self->answered);
   self->answered = TRUE;
   eipc_reply_error (self->message, EIPC_ERROR_NO_HANDLER,
-                    "No handler registered for '%s'", self->channel);
+                    "Error invoking remote method '%s': Error: No handler "
+                    "registered for '%s'", self->channel, self->channel);
   event_done (self, TRUE);
 }
 
@@ -584,38 +587,120 @@ eipc_event_resolve_json (EipcEvent   *self,
   return event_answer_json (self, json, error);
 }
 
+/* Rejects with what Electron's renderer sees when a handler throws
+ * @thrown: `Error invoking remote method 'CHANNEL': ` followed by
+ * `thrown.toString ()` (lib/browser/ipc-dispatch.ts sends
+ * `error.toString ()`, lib/renderer/api/ipc-renderer.ts prefixes it).
+ * For an Error that is Error.prototype.toString: NAME, MESSAGE or
+ * `NAME: MESSAGE`; a thrown string is itself (@name NULL). */
+static gboolean
+event_reject (EipcEvent  *self,
+              const char *name,
+              const char *message)
+{
+  g_autofree char *thrown = NULL;
+  int r;
+
+  if (self->answered)
+    return FALSE;
+  self->answered = TRUE;
+  if (name == NULL || name[0] == '\0')
+    thrown = g_strdup (message);
+  else if (message[0] == '\0')
+    thrown = g_strdup (name);
+  else
+    thrown = g_strconcat (name, ": ", message, NULL);
+  r = eipc_reply_error (self->message, EIPC_ERROR_HANDLER_FAILED,
+                        "Error invoking remote method '%s': %s",
+                        self->channel, thrown);
+  event_done (self, TRUE);
+  if (r < 0)
+    g_debug ("eipc: could not answer '%s': %s", self->channel, g_strerror (-r));
+  return TRUE;
+}
+
 /**
  * eipc_event_reject:
  * @self: an #EipcEvent of kind %EIPC_EVENT_INVOKE or %EIPC_EVENT_SEND_SYNC
  * @message: the error message
  *
- * Answers with an error: what an Electron handler does by throwing. The
- * caller sees %EIPC_ERROR_HANDLER_FAILED with Electron's text,
- * `Error invoking remote method 'CHANNEL': Error: MESSAGE`.
+ * Answers with an error: what an Electron handler does by throwing
+ * `new Error (MESSAGE)`. The caller sees %EIPC_ERROR_HANDLER_FAILED with
+ * Electron's text, `Error invoking remote method 'CHANNEL': Error: MESSAGE`.
+ * eipc_event_reject_with_name() throws another kind of error,
+ * eipc_event_reject_bare() a plain string.
  *
  * Returns: %TRUE if this was the answer, %FALSE if the event was answered
  *   already
+ *
+ * Since: 1.0
  */
 gboolean
 eipc_event_reject (EipcEvent  *self,
                    const char *message)
 {
-  int r;
-
   g_return_val_if_fail (EIPC_IS_EVENT (self), FALSE);
   g_return_val_if_fail (event_expects_answer (self), FALSE);
   g_return_val_if_fail (message != NULL, FALSE);
 
-  if (self->answered)
-    return FALSE;
-  self->answered = TRUE;
-  r = eipc_reply_error (self->message, EIPC_ERROR_HANDLER_FAILED,
-                        "Error invoking remote method '%s': Error: %s",
-                        self->channel, message);
-  event_done (self, TRUE);
-  if (r < 0)
-    g_debug ("eipc: could not answer '%s': %s", self->channel, g_strerror (-r));
-  return TRUE;
+  return event_reject (self, "Error", message);
+}
+
+/**
+ * eipc_event_reject_with_name:
+ * @self: an #EipcEvent of kind %EIPC_EVENT_INVOKE or %EIPC_EVENT_SEND_SYNC
+ * @name: the error's name, for example `TypeError` or `RangeError`
+ * @message: the error message
+ *
+ * Answers with an error of kind @name: what an Electron handler does by
+ * throwing `new TypeError (MESSAGE)`. The caller sees
+ * %EIPC_ERROR_HANDLER_FAILED with Electron's text, `Error invoking remote
+ * method 'CHANNEL': NAME: MESSAGE` (as `Error.prototype.toString ()`
+ * writes it: just NAME when @message is empty, just MESSAGE when @name
+ * is).
+ *
+ * Returns: %TRUE if this was the answer, %FALSE if the event was answered
+ *   already
+ *
+ * Since: 1.0
+ */
+gboolean
+eipc_event_reject_with_name (EipcEvent  *self,
+                             const char *name,
+                             const char *message)
+{
+  g_return_val_if_fail (EIPC_IS_EVENT (self), FALSE);
+  g_return_val_if_fail (event_expects_answer (self), FALSE);
+  g_return_val_if_fail (name != NULL, FALSE);
+  g_return_val_if_fail (message != NULL, FALSE);
+
+  return event_reject (self, name, message);
+}
+
+/**
+ * eipc_event_reject_bare:
+ * @self: an #EipcEvent of kind %EIPC_EVENT_INVOKE or %EIPC_EVENT_SEND_SYNC
+ * @text: what the handler throws
+ *
+ * Answers with a bare value rather than an Error: what an Electron
+ * handler does by throwing a string (`throw 'boom'`). The caller sees
+ * %EIPC_ERROR_HANDLER_FAILED with Electron's text, `Error invoking remote
+ * method 'CHANNEL': TEXT`.
+ *
+ * Returns: %TRUE if this was the answer, %FALSE if the event was answered
+ *   already
+ *
+ * Since: 1.0
+ */
+gboolean
+eipc_event_reject_bare (EipcEvent  *self,
+                        const char *text)
+{
+  g_return_val_if_fail (EIPC_IS_EVENT (self), FALSE);
+  g_return_val_if_fail (event_expects_answer (self), FALSE);
+  g_return_val_if_fail (text != NULL, FALSE);
+
+  return event_reject (self, NULL, text);
 }
 
 /**

@@ -113,6 +113,13 @@ EIPC_AVAILABLE_IN_1_0
 gboolean         eipc_event_reject                (EipcEvent   *self,
                                                    const char  *message);
 EIPC_AVAILABLE_IN_1_0
+gboolean         eipc_event_reject_with_name      (EipcEvent   *self,
+                                                   const char  *name,
+                                                   const char  *message);
+EIPC_AVAILABLE_IN_1_0
+gboolean         eipc_event_reject_bare           (EipcEvent   *self,
+                                                   const char  *text);
+EIPC_AVAILABLE_IN_1_0
 gboolean         eipc_event_reply                 (EipcEvent   *self,
                                                    const char  *channel,
                                                    JsonArray   *args,

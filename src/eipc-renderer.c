@@ -1457,7 +1457,7 @@ renderer_call_main (EipcRenderer   *self,
  *
  * `ipcRenderer.invoke`: an asynchronous method call answered by the
  * handler of @channel in the main process. Fails with
- * %EIPC_ERROR_NO_HANDLER (`No handler registered for 'CHANNEL'`),
+ * %EIPC_ERROR_NO_HANDLER (`Error invoking remote method 'CHANNEL': Error: No handler registered for 'CHANNEL'`),
  * %EIPC_ERROR_HANDLER_FAILED (`Error invoking remote method 'CHANNEL':
  * Error: MESSAGE`), or %EIPC_ERROR_DISCONNECTED at once if the main process
  * exits first. It waits as long as the handler takes, as Electron's

@@ -627,7 +627,8 @@ test_long_channel (Fixture       *f,
 
   /* 4096 bytes is allowed: the call gets as far as the handler lookup. */
   longest[4096] = '\0';
-  no_handler = g_strdup_printf ("No handler registered for '%s'", longest);
+  no_handler = g_strdup_printf ("Error invoking remote method '%s': Error: "
+                                "No handler registered for '%s'", longest, longest);
   expect_error (f->good, raw_ss (f->good, "Invoke", longest, "[]"),
                 "org.eipc.Error.NoHandler", no_handler);
   assert_serving (f);

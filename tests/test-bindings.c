@@ -158,7 +158,7 @@ run_demo (Lang main_lang,
   assert_printed (host_out, "all went as expected");
   assert_printed (guest_out, "all went as expected");
   assert_printed (host_out, "invoke('fail', []) failed: Error invoking remote method 'fail': Error: boom");
-  assert_printed (guest_out, "invoke('no-such-channel', []) failed: No handler registered for 'no-such-channel'");
+  assert_printed (guest_out, "invoke('no-such-channel', []) failed: Error invoking remote method 'no-such-channel': Error: No handler registered for 'no-such-channel'");
   assert_printed (guest_out, "invoke('ping', []) = \"pong\"");
   line = g_strdup_printf ("got 'chat' (sendTo) from webContents %" G_GUINT64_FORMAT, guest_id);
   assert_printed (host_out, line);

@@ -788,7 +788,7 @@ test_listen (Fixture       *f,
   g_assert_cmpstr (result, ==, "{\"n\":42}");
   g_clear_pointer (&result, g_free);
   result = main_invoke (f, a, "other");
-  g_assert_cmpstr (result, ==, "! No handler registered for 'other'");
+  g_assert_cmpstr (result, ==, "! Error invoking remote method 'other': Error: No handler registered for 'other'");
 
   /* sendTo from the tool; sendTo and sendToHost from a guest of a. */
   g_assert_cmpint (run_eipc (&out, &err, "send-to", TEST_APP_ID, id_a, "direct", "\"hi\"", NULL), ==, 0);

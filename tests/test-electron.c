@@ -244,6 +244,82 @@ test_empty_channel (Fixture       *f,
   g_dbus_connection_signal_unsubscribe (client, subscription);
 }
 
+/* --- Electron's texts for invoke failures ------------------------------- */
+
+static void
+reject_error (EipcEvent *event,
+              gpointer   user_data)
+{
+  g_assert_true (eipc_event_reject (event, "boom"));
+  g_assert_false (eipc_event_reject (event, "again"));
+}
+
+static void
+reject_bare (EipcEvent *event,
+             gpointer   user_data)
+{
+  g_assert_true (eipc_event_reject_bare (event, "boom"));
+  g_assert_false (eipc_event_reject_bare (event, "again"));
+}
+
+static void
+reject_type_error (EipcEvent *event,
+                   gpointer   user_data)
+{
+  g_assert_true (eipc_event_reject_with_name (event, "TypeError", "x"));
+  g_assert_false (eipc_event_reject_with_name (event, "TypeError", "again"));
+}
+
+static void
+reject_name_only (EipcEvent *event,
+                  gpointer   user_data)
+{
+  eipc_event_reject_with_name (event, "RangeError", "");
+}
+
+/* What Electron's renderer sees (lib/browser/ipc-dispatch.ts sends the
+ * thrown value's toString (), lib/renderer/api/ipc-renderer.ts prefixes
+ * it): `throw new Error ('boom')`, `throw 'boom'`,
+ * `throw new TypeError ('x')`, `throw new RangeError ()`, and no
+ * handler at all, in both directions. The D-Bus error names stay. */
+static void
+test_error_texts (Fixture       *f,
+                  gconstpointer  data)
+{
+  g_autofree char *out = NULL, *text = NULL;
+  TestChild *child;
+  EipcWebContents *wc;
+
+  eipc_main_handle (f->main, "plain", reject_error, NULL, NULL, NULL);
+  eipc_main_handle (f->main, "bare", reject_bare, NULL, NULL, NULL);
+  eipc_main_handle (f->main, "type", reject_type_error, NULL, NULL, NULL);
+  eipc_main_handle (f->main, "name-only", reject_name_only, NULL, NULL, NULL);
+
+  child = test_child_spawn ("handle-fail:fails:nope", "id",
+                            "invoke:plain:[]", "invoke:bare:[]", "invoke:type:[]",
+                            "invoke:name-only:[]", "invoke:missing:[]",
+                            "invoke::[]", NULL);
+  wc = eipc_main_get_web_contents (f->main, child_id (child));
+  text = invoke_renderer (wc, "nothing");
+  g_assert_cmpstr (text, ==, "! org.eipc.Error.NoHandler Error invoking remote method "
+                   "'nothing': Error: No handler registered for 'nothing'");
+  g_free (text);
+  text = invoke_renderer (wc, "fails");
+  g_assert_cmpstr (text, ==, "! org.eipc.Error.HandlerFailed Error invoking remote method "
+                   "'fails': Error: nope");
+
+  out = test_child_finish (child, NULL);
+  g_assert_true (g_str_has_prefix (out, "id "));
+  g_assert_cmpstr (strchr (out, '\n') + 1, ==,
+                   "invoke plain ! org.eipc.Error.HandlerFailed Error invoking remote method 'plain': Error: boom\n"
+                   "invoke bare ! org.eipc.Error.HandlerFailed Error invoking remote method 'bare': boom\n"
+                   "invoke type ! org.eipc.Error.HandlerFailed Error invoking remote method 'type': TypeError: x\n"
+                   "invoke name-only ! org.eipc.Error.HandlerFailed Error invoking remote method 'name-only': RangeError\n"
+                   "invoke missing ! org.eipc.Error.NoHandler Error invoking remote method 'missing': Error: No handler registered for 'missing'\n"
+                   "invoke  ! org.eipc.Error.NoHandler Error invoking remote method '': Error: No handler registered for ''\n"
+                   "done\n");
+}
+
 /* --- invoke waits as long as the handler takes -------------------------- */
 
 static guint answered_late;
@@ -387,6 +463,7 @@ main (int   argc,
   g_test_add (path, Fixture, NULL, fixture_setup, func, fixture_teardown)
 
   ADD ("/ipc/electron/empty-channel", test_empty_channel);
+  ADD ("/ipc/electron/error-texts", test_error_texts);
   g_test_add_func ("/ipc/electron/daemon-reply-timeout", test_daemon_reply_timeout);
   g_test_add ("/ipc/electron/invoke-no-timeout", Fixture, NULL,
               fixture_setup_short_bus_timeout, test_invoke_no_timeout,

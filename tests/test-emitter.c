@@ -625,7 +625,7 @@ test_renderer_handle_once (Fixture       *f,
   test_wait_for (&second.done, 15000);
   g_assert_null (second.result);
   g_assert_error (second.error, EIPC_ERROR, EIPC_ERROR_NO_HANDLER);
-  g_assert_cmpstr (second.error->message, ==, "No handler registered for 'once'");
+  g_assert_cmpstr (second.error->message, ==, "Error invoking remote method 'once': Error: No handler registered for 'once'");
 
   eipc_web_contents_send_json (wc, "quit", "[]", &error);
   g_assert_no_error (error);

@@ -221,7 +221,7 @@ test_invoke (Fixture       *f,
 
   none = invoke_and_wait (f, "missing", NULL, NULL, &error);
   g_assert_error (error, EIPC_ERROR, EIPC_ERROR_NO_HANDLER);
-  g_assert_cmpstr (error->message, ==, "No handler registered for 'missing'");
+  g_assert_cmpstr (error->message, ==, "Error invoking remote method 'missing': Error: No handler registered for 'missing'");
 }
 
 static gboolean

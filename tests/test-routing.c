@@ -264,7 +264,7 @@ test_invoke_renderer (Fixture       *f,
 
   invoke_renderer (wc, "none", &r);
   g_assert_error (r.error, EIPC_ERROR, EIPC_ERROR_NO_HANDLER);
-  g_assert_cmpstr (r.error->message, ==, "No handler registered for 'none'");
+  g_assert_cmpstr (r.error->message, ==, "Error invoking remote method 'none': Error: No handler registered for 'none'");
   g_clear_error (&r.error);
 
   quit_child (f, id);

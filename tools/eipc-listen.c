@@ -148,7 +148,8 @@ method_invoke (sd_bus_message *m,
   print_event (self, "invoke", channel, args, NULL, 0, answer);
   if (answer == NULL)
     return sd_bus_error_setf (ret_error, "org.eipc.Error.NoHandler",
-                              "No handler registered for '%s'", channel);
+                              "Error invoking remote method '%s': Error: "
+                              "No handler registered for '%s'", channel, channel);
   return sd_bus_reply_method_return (m, "s", answer);
 }
 

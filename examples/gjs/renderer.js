@@ -103,7 +103,7 @@ for (const [channel, a, want, wantError] of [
     ['ping', '[]', '"pong"', null],
     ['add', '[1,2,3.5]', '6.5', null],
     ['fail', '[]', null, "Error invoking remote method 'fail': Error: boom"],
-    ['no-such-channel', '[]', null, "No handler registered for 'no-such-channel'"]]) {
+    ['no-such-channel', '[]', null, "Error invoking remote method 'no-such-channel': Error: No handler registered for 'no-such-channel'"]]) {
     const what = `invoke('${channel}', ${a})`;
     check(what, ...call(cb => r.invoke_json(channel, a, null, cb),
         res => r.invoke_finish(res), what), want, wantError);

@@ -108,7 +108,7 @@ for channel, a, want, want_error in (
         ('ping', '[]', '"pong"', None),
         ('add', '[1,2,3.5]', '6.5', None),
         ('fail', '[]', None, "Error invoking remote method 'fail': Error: boom"),
-        ('no-such-channel', '[]', None, "No handler registered for 'no-such-channel'")):
+        ('no-such-channel', '[]', None, "Error invoking remote method 'no-such-channel': Error: No handler registered for 'no-such-channel'")):
     what = f"invoke('{channel}', {a})"
     check(what, *call(lambda cb: r.invoke_json(channel, a, None, cb), r.invoke_finish, what),
           want, want_error)
