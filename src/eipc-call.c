@@ -10,6 +10,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <string.h>
 
 #include "eipc-private.h"
 
@@ -48,6 +49,30 @@ call_end (GTask *task)
   /* Drops the pending set's reference; the caller holds its own. */
   g_hash_table_remove (call->pending, task);
   return TRUE;
+}
+
+/* Parses a result (of an invoke or a sendSync) in one pass. The
+ * validator speaks of arguments; a result that is not JSON says so. */
+JsonNode *
+eipc_result_parse (const char  *text,
+                   GError     **error)
+{
+  g_autoptr(GError) local_error = NULL;
+  JsonNode *node = eipc_json_parse (text, &local_error);
+
+  if (node != NULL)
+    return node;
+  if (g_str_has_prefix (local_error->message, "The arguments are "))
+    {
+      char *message = g_strconcat ("The result is ",
+                                   local_error->message + strlen ("The arguments are "),
+                                   NULL);
+
+      g_free (local_error->message);
+      local_error->message = message;
+    }
+  g_propagate_error (error, g_steal_pointer (&local_error));
+  return NULL;
 }
 
 static int
@@ -104,10 +129,9 @@ call_done (sd_bus_message *reply,
         return 1;
       }
     /* One pass checks and parses the result. */
-    node = eipc_json_parse (text, &local_error);
+    node = eipc_result_parse (text, &local_error);
     if (node == NULL)
       {
-        g_prefix_error (&local_error, "Bad result: ");
         g_task_return_error (task, g_steal_pointer (&local_error));
         return 1;
       }

@@ -212,6 +212,8 @@ void          eipc_call_start                 (sd_bus              *bus,
                                                EipcCallResult       result,
                                                guint64              timeout_usec,
                                                GHashTable          *pending);
+JsonNode     *eipc_result_parse               (const char          *text,
+                                               GError             **error);
 void          eipc_call_fail_all              (GHashTable          *pending,
                                                const GError        *error);
 GHashTable   *eipc_call_pending_new           (void);

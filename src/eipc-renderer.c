@@ -1635,7 +1635,7 @@ eipc_renderer_send_sync_json (EipcRenderer  *self,
       return NULL;
     }
   /* One pass checks and parses the return value. */
-  return eipc_json_parse (text, error);
+  return eipc_result_parse (text, error);
 }
 
 /**

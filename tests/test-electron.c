@@ -320,6 +320,70 @@ test_error_texts (Fixture       *f,
                    "done\n");
 }
 
+/* A renderer that answers every invoke with @user_data as its result. */
+static void
+raw_renderer_call (GDBusConnection       *connection,
+                   const char            *sender,
+                   const char            *path,
+                   const char            *interface,
+                   const char            *method,
+                   GVariant              *parameters,
+                   GDBusMethodInvocation *invocation,
+                   gpointer               user_data)
+{
+  g_dbus_method_invocation_return_value (invocation, g_variant_new ("(s)", user_data));
+}
+
+static const GDBusInterfaceVTable raw_renderer_vtable = { raw_renderer_call, NULL, NULL, { 0 } };
+
+static void
+call_done (GObject      *source,
+           GAsyncResult *result,
+           gpointer      user_data)
+{
+  GVariant **reply = user_data;
+  g_autoptr(GError) error = NULL;
+
+  *reply = g_dbus_connection_call_finish (G_DBUS_CONNECTION (source), result, &error);
+  g_assert_no_error (error);
+}
+
+/* A result that is not JSON fails the main process's invoke with
+ * InvalidArgs, and says that the result is bad (not "the arguments"). */
+static void
+test_bad_result (Fixture       *f,
+                 gconstpointer  data)
+{
+  static const char xml[] =
+    "<node><interface name='org.eipc.Renderer1'><method name='Invoke'>"
+    "<arg name='channel' type='s' direction='in'/><arg name='args' type='s' direction='in'/>"
+    "<arg name='result' type='s' direction='out'/></method></interface></node>";
+  g_autoptr(GDBusConnection) client = test_client_new ();
+  g_autoptr(GDBusNodeInfo) info = g_dbus_node_info_new_for_xml (xml, NULL);
+  g_autoptr(GVariant) reply = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *text = NULL;
+  const char *path;
+  guint64 id;
+  guint registration;
+
+  g_dbus_connection_call (client, TEST_APP_ID, BASE, "org.eipc.Main1", "Attach",
+                          g_variant_new_parsed ("(@a{sv} {},)"), G_VARIANT_TYPE ("(to)"),
+                          G_DBUS_CALL_FLAGS_NONE, -1, NULL, call_done, &reply);
+  while (reply == NULL)
+    g_main_context_iteration (NULL, TRUE);
+  g_variant_get (reply, "(t&o)", &id, &path);
+  registration = g_dbus_connection_register_object (client, path, info->interfaces[0],
+                                                    &raw_renderer_vtable, "not json",
+                                                    NULL, &error);
+  g_assert_no_error (error);
+
+  text = invoke_renderer (eipc_main_get_web_contents (f->main, id), "x");
+  g_assert_cmpstr (text, ==, "! org.eipc.Error.InvalidArgs The result is not valid JSON: "
+                   "unexpected character at offset 0");
+  g_dbus_connection_unregister_object (client, registration);
+}
+
 /* --- invoke waits as long as the handler takes -------------------------- */
 
 static guint answered_late;
@@ -464,6 +528,7 @@ main (int   argc,
 
   ADD ("/ipc/electron/empty-channel", test_empty_channel);
   ADD ("/ipc/electron/error-texts", test_error_texts);
+  ADD ("/ipc/electron/bad-result", test_bad_result);
   g_test_add_func ("/ipc/electron/daemon-reply-timeout", test_daemon_reply_timeout);
   g_test_add ("/ipc/electron/invoke-no-timeout", Fixture, NULL,
               fixture_setup_short_bus_timeout, test_invoke_no_timeout,

@@ -13,6 +13,8 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include <glib/gstdio.h>
+
 #include "test-common.h"
 
 #define EMITS_CHANGED  "org.freedesktop.DBus.Property.EmitsChangedSignal"
@@ -810,6 +812,163 @@ test_docs (void)
   g_assert_cmpstr (report->str, ==, "");
 }
 
+/* The words of @text without markup, whitespace collapsed. */
+static char *
+doc_plain_text (const char *text)
+{
+  g_autoptr(GRegex) tags = g_regex_new ("<[^>]*>", 0, 0, NULL);
+  g_autoptr(GRegex) spaces = g_regex_new ("\\s+", 0, 0, NULL);
+  g_autofree char *bare = g_regex_replace_literal (tags, text, -1, 0, "", 0, NULL);
+  g_autofree char *single = g_regex_replace_literal (spaces, bare, -1, 0, " ", 0, NULL);
+
+  return g_strdup (g_strstrip (single));
+}
+
+static const char *
+last_word (const char *text)
+{
+  const char *space = strrchr (text, ' ');
+
+  return space != NULL ? space + 1 : text;
+}
+
+/* Checks one interface file against what `gdbus-codegen
+ * --generate-docbook` made of it (@docbook): every @arg description of
+ * every method and signal fits on its line (gdbus-codegen takes only
+ * that line, and loses the arguments after it) and comes out whole in
+ * the member's section, first word to last. */
+static void
+check_docbook (const char *file,
+               const char *source,
+               const char *docbook,
+               GString    *report)
+{
+  g_autoptr(GRegex) comments = g_regex_new ("<!--(.*?)-->", G_REGEX_DOTALL, 0, NULL);
+  g_autoptr(GMatchInfo) match = NULL;
+  guint checked = 0;
+
+  g_regex_match (comments, source, 0, &match);
+  for (; g_match_info_matches (match); g_match_info_next (match, NULL))
+    {
+      g_autofree char *comment = g_match_info_fetch (match, 1);
+      g_auto(GStrv) lines = g_strsplit (comment, "\n", -1);
+      g_autofree char *member = NULL;
+      g_autofree char *section = NULL;
+
+      for (guint i = 0; lines[i] != NULL; i++)
+        {
+          g_autofree char *line = g_strstrip (g_strdup (lines[i]));
+          g_autofree char *name = NULL, *source_text = NULL, *pattern = NULL;
+          g_autofree char *next = NULL;
+          g_autoptr(GRegex) param = NULL;
+          g_autoptr(GMatchInfo) found = NULL;
+          const char *colon;
+
+          if (member == NULL)
+            {
+              if (line[0] == '\0')
+                continue;
+              /* "Name:" starts the doc comment of a member. */
+              member = g_strndup (line, strcspn (line, ":"));
+              if (strchr (member, '.') == NULL)
+                {
+                  g_autofree char *iface = g_strdup (file);
+                  g_autofree char *method_id = NULL, *signal_id = NULL;
+                  const char *start, *end;
+
+                  g_strdelimit (iface, ".", '-');
+                  method_id = g_strdup_printf ("id=\"gdbus-method-%s.%s\"", iface, member);
+                  signal_id = g_strdup_printf ("id=\"gdbus-signal-%s.%s\"", iface, member);
+                  start = strstr (docbook, method_id);
+                  if (start == NULL)
+                    start = strstr (docbook, signal_id);
+                  end = start != NULL ? strstr (start, "</refsect2>") : NULL;
+                  if (end != NULL)
+                    section = g_strndup (start, (gsize) (end - start));
+                }
+              continue;
+            }
+          if (line[0] != '@' || g_str_has_prefix (line, "@short_description:") ||
+              (colon = strchr (line, ':')) == NULL)
+            continue;
+          name = g_strndup (line + 1, (gsize) (colon - line - 1));
+          source_text = doc_plain_text (colon + 1);
+          next = lines[i + 1] != NULL ? g_strstrip (g_strdup (lines[i + 1])) : g_strdup ("");
+          if (next[0] != '\0' && next[0] != '@')
+            g_string_append_printf (report, "\n  %s: the description of @%s of %s "
+                                    "goes on to the next line (\"%s\"); gdbus-codegen "
+                                    "takes only its first line", file, name, member, next);
+          if (section == NULL)
+            {
+              g_string_append_printf (report, "\n  %s: gdbus-codegen made no section "
+                                      "for %s", file, member);
+              continue;
+            }
+          pattern = g_strdup_printf ("<parameter>%s</parameter></literal>:</term>\\s*"
+                                     "<listitem><para>(.*?)</para></listitem>", name);
+          param = g_regex_new (pattern, G_REGEX_DOTALL, 0, NULL);
+          if (!g_regex_match (param, section, 0, &found))
+            g_string_append_printf (report, "\n  %s: no entry for @%s of %s in the "
+                                    "DocBook output", file, name, member);
+          else
+            {
+              g_autofree char *out = g_match_info_fetch (found, 1);
+              g_autofree char *out_text = doc_plain_text (out);
+
+              if (out_text[0] == '\0' ||
+                  strcmp (last_word (out_text), last_word (source_text)) != 0 ||
+                  strncmp (out_text, source_text, strcspn (source_text, " ")) != 0)
+                g_string_append_printf (report, "\n  %s: @%s of %s comes out as \"%s\", "
+                                        "not \"%s\"", file, name, member, out_text,
+                                        source_text);
+              checked++;
+            }
+        }
+    }
+  g_assert_cmpuint (checked, >, 0);
+}
+
+/* `gdbus-codegen --generate-docbook` (what documentation tools run over
+ * D-Bus interface files) renders every argument's description whole. */
+static void
+test_docbook (void)
+{
+  g_autoptr(GString) report = g_string_new (NULL);
+  g_autoptr(GError) error = NULL;
+  g_autofree char *dir = g_dir_make_tmp ("eipc-docbook-XXXXXX", &error);
+  g_autofree char *codegen = g_find_program_in_path ("gdbus-codegen");
+
+  g_assert_no_error (error);
+  if (codegen == NULL)
+    g_error ("gdbus-codegen is not installed (Debian: libglib2.0-dev-bin; "
+             "tools/install-deps.sh installs it)");
+
+  for (gsize i = 0; i < G_N_ELEMENTS (interface_files); i++)
+    {
+      g_autofree char *relative = interface_file_path (interface_files[i]);
+      g_autofree char *path = g_canonicalize_filename (relative, NULL);
+      g_autofree char *file = g_strconcat ("doc-", interface_files[i], ".xml", NULL);
+      g_autofree char *out_path = g_build_filename (dir, file, NULL);
+      g_autofree char *source = NULL, *docbook = NULL, *err = NULL;
+      const char *argv[] = { codegen, "--generate-docbook", "doc", path, NULL };
+      int status;
+
+      g_spawn_sync (dir, (char **) argv, NULL, G_SPAWN_STDOUT_TO_DEV_NULL, NULL, NULL,
+                    NULL, &err, &status, &error);
+      g_assert_no_error (error);
+      if (!g_spawn_check_wait_status (status, NULL))
+        g_error ("gdbus-codegen failed on %s: %s", path, err);
+      g_file_get_contents (path, &source, NULL, &error);
+      g_assert_no_error (error);
+      g_file_get_contents (out_path, &docbook, NULL, &error);
+      g_assert_no_error (error);
+      check_docbook (interface_files[i], source, docbook, report);
+      g_unlink (out_path);
+    }
+  g_rmdir (dir);
+  g_assert_cmpstr (report->str, ==, "");
+}
+
 /* `meson test` points G_TEST_SRCDIR at tests/ in the source tree. Run
  * by hand, the program finds it from its own path: meson names sources
  * relative to the build root, the parent of this program's directory. */
@@ -845,6 +1004,7 @@ main (int   argc,
 
   g_test_add_func ("/ipc/introspection/files", test_files);
   g_test_add_func ("/ipc/introspection/docs", test_docs);
+  g_test_add_func ("/ipc/introspection/docbook", test_docbook);
   ADD ("/ipc/introspection/main", test_main);
   ADD ("/ipc/introspection/web-contents", test_web_contents);
   ADD ("/ipc/introspection/renderer", test_renderer);

@@ -6,7 +6,7 @@ set -eu
 PACKAGES="meson ninja-build gcc pkg-config libglib2.0-dev libjson-glib-dev \
 libsystemd-dev systemd dbus-daemon dbus-bin dbus-broker valgrind \
 gobject-introspection libgirepository1.0-dev gir1.2-json-1.0 python3-gi gjs valac \
-gi-docgen"
+gi-docgen libglib2.0-dev-bin"
 
 if [ "$(id -u)" -ne 0 ]; then
   SUDO=sudo
