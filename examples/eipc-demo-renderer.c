@@ -25,7 +25,10 @@
  *                                 renderers are attached
  *
  * With --expect-guest it also stays until a guest has sent it a host
- * message and a chat, and has been answered. It checks every answer and
+ * message and a chat, and has been answered. It checks every answer (the
+ * value or the error text of each call, the arguments and the sender id
+ * of each message: hello-reply, peers, get-title, news, chat,
+ * chat-reply, the host message) and
  * exits with 0 only if everything came as expected, 1 otherwise (and
  * after at most --timeout seconds, 10 by default).
  */
@@ -41,6 +44,8 @@
 typedef struct {
   EipcRenderer *renderer;
   guint64       id;
+  guint64       host;            /* our host, for a guest */
+  guint64       peer;            /* whom we sendTo chat */
   guint         failures;
   gboolean      timed_out;
 
@@ -118,6 +123,70 @@ check (Demo        *demo,
           demo->failures++;
         }
     }
+}
+
+/* Checks a message that arrived: its sender's id and its arguments
+ * (JSON, compared as values). */
+static void
+check_event (Demo       *demo,
+             EipcEvent  *event,
+             guint64     want_sender,
+             const char *want_args)
+{
+  g_autoptr(JsonNode) want = json_from_string (want_args, NULL);
+  g_autoptr(JsonNode) got = json_node_new (JSON_NODE_ARRAY);
+
+  json_node_set_array (got, eipc_event_get_args (event));
+  if (eipc_event_get_sender_id (event) != want_sender)
+    {
+      say (demo, "UNEXPECTED: '%s' came from %" G_GUINT64_FORMAT ", not from %"
+           G_GUINT64_FORMAT, eipc_event_get_channel (event),
+           eipc_event_get_sender_id (event), want_sender);
+      demo->failures++;
+    }
+  if (want == NULL || !json_node_equal (got, want))
+    {
+      say (demo, "UNEXPECTED: '%s' carried %s, not %s", eipc_event_get_channel (event),
+           eipc_event_get_args_json (event), want_args);
+      demo->failures++;
+    }
+}
+
+/* A list of webContents ids as the main process sends them: positive,
+ * each once, never @self, with @must (if not 0) among them. */
+static gboolean
+ids_look_right (JsonNode *node,
+                guint64   self,
+                guint64   must)
+{
+  g_autoptr(GHashTable) seen = g_hash_table_new_full (g_int64_hash, g_int64_equal,
+                                                      g_free, NULL);
+  gboolean found = must == 0;
+  JsonArray *ids;
+
+  if (!JSON_NODE_HOLDS_ARRAY (node))
+    return FALSE;
+  ids = json_node_get_array (node);
+  for (guint i = 0; i < json_array_get_length (ids); i++)
+    {
+      JsonNode *element = json_array_get_element (ids, i);
+      gint64 *id;
+
+      if (!JSON_NODE_HOLDS_VALUE (element) ||
+          json_node_get_value_type (element) != G_TYPE_INT64)
+        return FALSE;
+      id = g_new (gint64, 1);
+      *id = json_node_get_int (element);
+      if (*id <= 0 || (guint64) *id == self || g_hash_table_contains (seen, id))
+        {
+          g_free (id);
+          return FALSE;
+        }
+      if ((guint64) *id == must)
+        found = TRUE;
+      g_hash_table_add (seen, id);
+    }
+  return found;
 }
 
 static void
@@ -239,8 +308,11 @@ on_hello_reply (EipcEvent *event,
                 gpointer   user_data)
 {
   Demo *demo = user_data;
+  g_autofree char *want = g_strdup_printf ("[\"hello, webContents %" G_GUINT64_FORMAT "\"]",
+                                           demo->id);
 
   print_event (demo, event);
+  check_event (demo, event, 0, want);
   demo->got_hello_reply = TRUE;
 }
 
@@ -250,8 +322,17 @@ on_peers (EipcEvent *event,
           gpointer   user_data)
 {
   Demo *demo = user_data;
+  JsonArray *args = eipc_event_get_args (event);
 
   print_event (demo, event);
+  /* [[the ids of the other attached renderers]]: our host among them. */
+  if (eipc_event_get_sender_id (event) != 0 || json_array_get_length (args) != 1 ||
+      !ids_look_right (json_array_get_element (args, 0), demo->id, demo->host))
+    {
+      say (demo, "UNEXPECTED: peers should be [[the other renderers' ids]] from the "
+           "main process");
+      demo->failures++;
+    }
   demo->got_peers = TRUE;
 }
 
@@ -261,8 +342,22 @@ on_news (EipcEvent *event,
          gpointer   user_data)
 {
   Demo *demo = user_data;
+  JsonArray *args = eipc_event_get_args (event);
 
   print_event (demo, event);
+  /* ["two renderers are attached", [two ids, ours among them]]. */
+  if (eipc_event_get_sender_id (event) != 0 ||
+      eipc_event_get_kind (event) != EIPC_EVENT_BROADCAST ||
+      json_array_get_length (args) != 2 ||
+      g_strcmp0 (json_array_get_string_element (args, 0), "two renderers are attached") != 0 ||
+      !JSON_NODE_HOLDS_ARRAY (json_array_get_element (args, 1)) ||
+      json_array_get_length (json_array_get_array_element (args, 1)) != 2 ||
+      !ids_look_right (json_array_get_element (args, 1), 0, demo->id))
+    {
+      say (demo, "UNEXPECTED: news should be a broadcast of [\"two renderers are "
+           "attached\",[two ids, %" G_GUINT64_FORMAT " among them]]", demo->id);
+      demo->failures++;
+    }
   demo->got_news = TRUE;
 }
 
@@ -273,8 +368,11 @@ on_chat_reply (EipcEvent *event,
                gpointer   user_data)
 {
   Demo *demo = user_data;
+  g_autofree char *want = g_strdup_printf ("[\"hello back from webContents %"
+                                           G_GUINT64_FORMAT "\"]", demo->peer);
 
   print_event (demo, event);
+  check_event (demo, event, demo->peer, want);
   demo->got_chat_reply = TRUE;
 }
 
@@ -302,7 +400,17 @@ on_chat (EipcEvent *event,
   guint64 peer = eipc_event_get_sender_id (event);
   g_autofree char *answer = NULL;
 
+  g_autofree char *want = g_strdup_printf ("[\"hello from webContents %"
+                                           G_GUINT64_FORMAT "\"]", peer);
+
   print_event (demo, event);
+  /* The id the main process gives is the one the sender says it has. */
+  if (peer == demo->id || eipc_event_get_kind (event) != EIPC_EVENT_SEND_TO)
+    {
+      say (demo, "UNEXPECTED: a chat should come from another renderer's sendTo");
+      demo->failures++;
+    }
+  check_event (demo, event, peer, want);
   if (peer == 0)
     return;
   answer = g_strdup_printf ("[\"hello back from webContents %" G_GUINT64_FORMAT "\"]",
@@ -318,8 +426,17 @@ on_host_message (EipcEvent *event,
                  gpointer   user_data)
 {
   Demo *demo = user_data;
+  g_autofree char *want = g_strdup_printf ("[\"guest %" G_GUINT64_FORMAT " is ready\"]",
+                                           eipc_event_get_sender_id (event));
 
   print_event (demo, event);
+  if (eipc_event_get_sender_id (event) == 0 || eipc_event_get_sender_id (event) == demo->id ||
+      g_strcmp0 (eipc_event_get_channel (event), "guest-ready") != 0)
+    {
+      say (demo, "UNEXPECTED: a host message should be a guest's guest-ready");
+      demo->failures++;
+    }
+  check_event (demo, event, eipc_event_get_sender_id (event), want);
   demo->got_host_message = TRUE;
 }
 
@@ -333,6 +450,7 @@ handle_get_title (EipcEvent *event,
                                             demo->id);
 
   print_event (demo, event);
+  check_event (demo, event, 0, "[]");
   say (demo, "resolving get-title with %s", title);
   eipc_event_resolve_json (event, title, NULL);
   demo->got_get_title = TRUE;
@@ -382,6 +500,8 @@ main (int   argc,
     }
   if (peer == 0)
     peer = host;
+  demo.host = (guint64) host;
+  demo.peer = (guint64) peer;
   g_timeout_add_seconds ((guint) timeout, on_timeout, &demo);
 
   /* Attaching gives the renderer its webContentsId; a guest names its
