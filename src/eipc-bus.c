@@ -452,3 +452,152 @@ eipc_bus_check_queue (sd_bus  *bus,
     }
   return TRUE;
 }
+
+/* --- Acknowledged one-way messages --------------------------------------
+ *
+ * A one-way message (a signal to one peer) has no reply, so a sender
+ * cannot tell whether it arrived. dbus-daemon, when the receiver's queue is
+ * over max_outgoing_bytes, stops reading from the sender: the messages
+ * wait in the sender's queue (see eipc_bus_check_queue). dbus-broker does
+ * not stall: past the sending user's quota it drops a unicast signal
+ * without telling anybody, or disconnects the sender. So a sender keeps
+ * a window: every EIPC_SEND_ACK_EVERY messages it pings the receiver
+ * (org.freedesktop.DBus.Peer.Ping, which sd-bus answers by itself, in
+ * order, after every message before it); once EIPC_SEND_WINDOW messages
+ * or EIPC_SEND_WINDOW_BYTES bytes are unacknowledged, the next send waits
+ * for a ping's answer, at most EIPC_SEND_WINDOW_TIMEOUT_MS, and fails
+ * with EIPC_ERROR_LIMITS_EXCEEDED (or DISCONNECTED) if none comes. No bus
+ * then holds more than a window of a sender's messages, so none is lost
+ * on either bus, and a sender whose receiver does not read is told so the
+ * same way on both. */
+
+static void
+send_window_reset (EipcSendWindow *w,
+                   const char     *peer)
+{
+  w->ping_slot = sd_bus_slot_unref (w->ping_slot);
+  g_free (w->peer);
+  w->peer = g_strdup (peer);
+  w->sent = w->acked = w->ping_mark = 0;
+  w->sent_bytes = w->acked_bytes = w->ping_mark_bytes = 0;
+}
+
+void
+eipc_send_window_clear (EipcSendWindow *w)
+{
+  w->ping_slot = sd_bus_slot_unref (w->ping_slot);
+  g_clear_pointer (&w->peer, g_free);
+}
+
+static int
+send_window_ping_new (sd_bus          *bus,
+                      const char      *peer,
+                      sd_bus_message **ret)
+{
+  return sd_bus_message_new_method_call (bus, ret, peer, "/",
+                                         "org.freedesktop.DBus.Peer", "Ping");
+}
+
+static int
+send_window_ping_done (sd_bus_message *reply,
+                       void           *userdata,
+                       sd_bus_error   *ret_error)
+{
+  EipcSendWindow *w = userdata;
+
+  /* An error answer leaves the window as it was: the next send that
+   * finds it full asks again, and reports what it gets. */
+  if (!sd_bus_message_is_method_error (reply, NULL))
+    {
+      w->acked = MAX (w->acked, w->ping_mark);
+      w->acked_bytes = MAX (w->acked_bytes, w->ping_mark_bytes);
+    }
+  w->ping_slot = sd_bus_slot_unref (w->ping_slot);
+  return 1;
+}
+
+gboolean
+eipc_send_window_check (EipcSendWindow  *w,
+                        sd_bus          *bus,
+                        const char      *peer,
+                        const char      *peer_role,
+                        GError         **error)
+{
+  g_autoptr(sd_bus_message) ping = NULL;
+  g_autoptr(sd_bus_message) reply = NULL;
+  g_auto(sd_bus_error) bus_error = SD_BUS_ERROR_NULL;
+  guint64 unacked;
+  int r;
+
+  if (g_strcmp0 (w->peer, peer) != 0)
+    send_window_reset (w, peer);
+  unacked = w->sent - w->acked;
+  if (unacked < EIPC_SEND_WINDOW && w->sent_bytes - w->acked_bytes < EIPC_SEND_WINDOW_BYTES)
+    return TRUE;
+
+  /* Full: wait for the receiver to have read everything sent so far. */
+  w->ping_slot = sd_bus_slot_unref (w->ping_slot);
+  r = send_window_ping_new (bus, peer, &ping);
+  if (r >= 0)
+    r = eipc_bus_call_blocking (bus, ping, EIPC_SEND_WINDOW_TIMEOUT_MS * (guint64) 1000,
+                                &bus_error, &reply);
+  if (r >= 0)
+    {
+      w->acked = w->sent;
+      w->acked_bytes = w->sent_bytes;
+      return TRUE;
+    }
+
+  if (r == -ETIMEDOUT ||
+      sd_bus_error_has_name (&bus_error, SD_BUS_ERROR_NO_REPLY) ||
+      sd_bus_error_has_name (&bus_error, SD_BUS_ERROR_TIMEOUT))
+    g_set_error (error, EIPC_ERROR, EIPC_ERROR_LIMITS_EXCEEDED,
+                 "%" G_GUINT64_FORMAT " messages to %s %s were not read in %u ms: "
+                 "it does not read fast enough", unacked, peer_role, peer,
+                 EIPC_SEND_WINDOW_TIMEOUT_MS);
+  else if (sd_bus_error_has_name (&bus_error, SD_BUS_ERROR_LIMITS_EXCEEDED))
+    g_set_error (error, EIPC_ERROR, EIPC_ERROR_LIMITS_EXCEEDED,
+                 "The bus holds no more messages for %s %s (%s)", peer_role, peer,
+                 bus_error.message != NULL ? bus_error.message : bus_error.name);
+  else
+    {
+      g_autoptr(GError) call_error = NULL;
+
+      eipc_set_error_from_bus_error (&call_error, &bus_error, r);
+      /* dbus-broker disconnects a sender whose user is over its quota;
+       * what it had accepted since the last answer may be gone. */
+      g_set_error (error, EIPC_ERROR, call_error->code,
+                   "Cannot send to %s %s: %s; %" G_GUINT64_FORMAT " messages sent "
+                   "since it last answered may not have arrived", peer_role, peer,
+                   call_error->message, unacked);
+    }
+  return FALSE;
+}
+
+void
+eipc_send_window_sent (EipcSendWindow *w,
+                       sd_bus         *bus,
+                       gsize           size)
+{
+  g_autoptr(sd_bus_message) ping = NULL;
+  int r;
+
+  w->sent++;
+  w->sent_bytes += size;
+  if (w->ping_slot != NULL ||
+      (w->sent - w->acked < EIPC_SEND_ACK_EVERY &&
+       w->sent_bytes - w->acked_bytes < EIPC_SEND_WINDOW_BYTES / 4))
+    return;
+
+  /* Ask early, without waiting: a sender whose main context runs gets
+   * the answer long before the window is full. */
+  r = send_window_ping_new (bus, w->peer, &ping);
+  if (r >= 0)
+    r = sd_bus_call_async (bus, &w->ping_slot, ping, send_window_ping_done, w,
+                           EIPC_SEND_WINDOW_TIMEOUT_MS * (guint64) 1000);
+  if (r >= 0)
+    {
+      w->ping_mark = w->sent;
+      w->ping_mark_bytes = w->sent_bytes;
+    }
+}

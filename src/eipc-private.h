@@ -48,6 +48,12 @@ G_BEGIN_DECLS
 #define EIPC_MAX_CHANNEL_LENGTH      4096
 #define EIPC_MAX_JSON_DEPTH          512
 #define EIPC_MAX_QUEUED_MESSAGES     65536
+/* One-way messages a sender has in flight before it waits for the
+ * receiver (see eipc_send_window_check in eipc-bus.c). */
+#define EIPC_SEND_ACK_EVERY          256
+#define EIPC_SEND_WINDOW             4096
+#define EIPC_SEND_WINDOW_BYTES       (16 * 1024 * 1024)
+#define EIPC_SEND_WINDOW_TIMEOUT_MS  5000
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (sd_bus, sd_bus_flush_close_unref)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (sd_bus_message, sd_bus_message_unref)
@@ -80,6 +86,24 @@ int           eipc_bus_call_blocking          (sd_bus              *bus,
                                                sd_bus_message     **reply);
 gboolean      eipc_bus_check_queue            (sd_bus              *bus,
                                                GError             **error);
+
+/* One-way messages to one peer, acknowledged in batches. */
+typedef struct {
+  char        *peer;         /* the unique name the counts are for */
+  guint64      sent, acked, ping_mark;
+  guint64      sent_bytes, acked_bytes, ping_mark_bytes;
+  sd_bus_slot *ping_slot;    /* a ping in flight */
+} EipcSendWindow;
+
+gboolean      eipc_send_window_check          (EipcSendWindow      *w,
+                                               sd_bus              *bus,
+                                               const char          *peer,
+                                               const char          *peer_role,
+                                               GError             **error);
+void          eipc_send_window_sent           (EipcSendWindow      *w,
+                                               sd_bus              *bus,
+                                               gsize                size);
+void          eipc_send_window_clear          (EipcSendWindow      *w);
 int           eipc_message_read_strings       (sd_bus_message      *m,
                                                const char         **first,
                                                const char         **second);

@@ -42,6 +42,7 @@ struct _EipcRenderer
   GError           *init_error;
   GTask            *init_task;       /* an async init's Attach in flight */
   GHashTable       *pending;         /* calls in flight to the main process */
+  EipcSendWindow    send_window;     /* sends to the main process */
 };
 
 enum {
@@ -410,6 +411,7 @@ eipc_renderer_finalize (GObject *object)
   g_clear_pointer (&self->owner_slot, sd_bus_slot_unref);
   g_clear_pointer (&self->vtable_slot, sd_bus_slot_unref);
   g_clear_pointer (&self->attach_slot, sd_bus_slot_unref);
+  eipc_send_window_clear (&self->send_window);
   if (self->source != NULL)
     {
       g_source_destroy (self->source);
@@ -1391,7 +1393,9 @@ eipc_renderer_send_json (EipcRenderer  *self,
   if (!renderer_check_attached (self, error) ||
       !eipc_channel_check (channel, error) ||
       !eipc_args_check (args_json, error) ||
-      !eipc_bus_check_queue (self->bus, error))
+      !eipc_bus_check_queue (self->bus, error) ||
+      !eipc_send_window_check (&self->send_window, self->bus, self->main_name,
+                               "the main process", error))
     return FALSE;
 
   r = sd_bus_message_new_signal (self->bus, &m, self->path,
@@ -1405,6 +1409,8 @@ eipc_renderer_send_json (EipcRenderer  *self,
       eipc_set_error_from_errno (error, r, "Cannot send");
       return FALSE;
     }
+  eipc_send_window_sent (&self->send_window, self->bus,
+                         strlen (channel) + strlen (args_json));
   return TRUE;
 }
 

@@ -76,6 +76,13 @@ test_bus_address (void)
   return test_private_bus_address (test_bus);
 }
 
+GPid
+test_bus_pid (void)
+{
+  g_assert_nonnull (test_bus);
+  return test_private_bus_pid (test_bus);
+}
+
 GDBusConnection *
 test_client_new (void)
 {

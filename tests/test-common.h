@@ -32,6 +32,8 @@ gboolean     test_skip_unless_bus     (TestBusKind   kind,
 void         test_bus_up              (void);
 void         test_bus_down            (void);
 const char  *test_bus_address         (void);
+/* The process that serves it (dbus-daemon, or dbus-broker). */
+GPid         test_bus_pid             (void);
 
 /* A plain GDBus client of the test bus (never attached to anything). */
 GDBusConnection *test_client_new      (void);

@@ -6,8 +6,11 @@
  * invokes while the main process (this one) broadcasts: every message
  * arrives exactly once and in order per sender, no invoke is lost or
  * answered twice, and every renderer gets every broadcast in order.
- * EIPC_TEST_SCALE (a factor, 1 by default) shrinks the counts for slow
- * runs such as valgrind's.
+ * Rounds of the same load leave the main process and the bus with no
+ * more file descriptors and (outside sanitizers and valgrind) no more
+ * memory than after the first. It runs on dbus-daemon or dbus-broker, as
+ * EIPC_TEST_BUS says. EIPC_TEST_SCALE (a factor, 1 by default) shrinks
+ * the counts for slow runs such as valgrind's.
  */
 
 #include <stdio.h>
@@ -68,15 +71,18 @@ parse_bcast_line (Renderer   *r,
     g_error ("cannot parse '%s'", line);
 }
 
+/* One load run against @main: N_RENDERERS renderers, @sends messages
+ * and @invokes invokes each, @broadcasts broadcasts; asserts that nothing
+ * was lost, duplicated or reordered. */
 static void
-test_load (void)
+load_round (EipcMain *main,
+            guint     sends,
+            guint     invokes,
+            guint     broadcasts)
 {
   g_autoptr(GError) error = NULL;
-  g_autoptr(EipcMain) main = eipc_main_new (TEST_APP_ID, &error);
   g_autoptr(LoadMain) load = NULL;
   g_autofree char *load_cmd = NULL, *bcast_cmd = NULL, *summary = NULL;
-  guint sends = scaled (SENDS), invokes = scaled (INVOKES);
-  guint broadcasts = scaled (BROADCASTS);
   Renderer renderers[N_RENDERERS] = { { 0, } };
   guint64 lost = 0, dups = 0, reordered = 0, answered = 0, wrong = 0;
   guint64 bcast_lost = 0, bcast_dups = 0, bcast_reordered = 0, backoff = 0;
@@ -84,7 +90,6 @@ test_load (void)
   gint64 start;
   double elapsed;
 
-  g_assert_no_error (error);
   load = load_main_new (main);
   load_cmd = g_strdup_printf ("load:%u:%u", sends, invokes);
   bcast_cmd = g_strdup_printf ("bcast-wait:%u:50000", broadcasts);
@@ -194,6 +199,94 @@ test_load (void)
   g_assert_true (load_main_broadcast_done (load));
 }
 
+static void
+test_load (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(EipcMain) main = eipc_main_new (TEST_APP_ID, &error);
+
+  g_assert_no_error (error);
+  g_test_message ("on %s", test_bus_name ());
+  load_round (main, scaled (SENDS), scaled (INVOKES), scaled (BROADCASTS));
+}
+
+/* The open file descriptors of process @pid (0: this one), from /proc. */
+static guint
+count_fds (GPid pid)
+{
+  g_autofree char *path = pid != 0 ? g_strdup_printf ("/proc/%d/fd", (int) pid)
+                                   : g_strdup ("/proc/self/fd");
+  g_autoptr(GError) error = NULL;
+  GDir *dir = g_dir_open (path, 0, &error);
+  guint n = 0;
+
+  g_assert_no_error (error);
+  while (g_dir_read_name (dir) != NULL)
+    n++;
+  g_dir_close (dir);
+  return n;
+}
+
+/* VmRSS of process @pid (0: this one) in KiB, from /proc. */
+static guint64
+rss_kib (GPid pid)
+{
+  g_autofree char *path = pid != 0 ? g_strdup_printf ("/proc/%d/status", (int) pid)
+                                   : g_strdup ("/proc/self/status");
+  g_autofree char *text = NULL;
+  const char *line;
+
+  g_assert_true (g_file_get_contents (path, &text, NULL, NULL));
+  line = strstr (text, "VmRSS:");
+  g_assert_nonnull (line);
+  return g_ascii_strtoull (line + strlen ("VmRSS:"), NULL, 10);
+}
+
+/* Rounds of load against one main process: after the first (which warms
+ * caches and pools up), neither the main process nor the bus (dbus-daemon
+ * or dbus-broker) holds more file descriptors, and their memory stays
+ * within a small margin. */
+static void
+test_no_growth (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(EipcMain) main = eipc_main_new (TEST_APP_ID, &error);
+  GPid bus = test_bus_pid ();
+  guint sends = scaled (SENDS / 10), invokes = scaled (INVOKES / 10);
+  guint broadcasts = scaled (BROADCASTS / 10);
+  guint fds, bus_fds;
+  guint64 rss, bus_rss;
+  /* Sanitizers and valgrind keep freed memory aside: memory is their
+   * job there, file descriptors are checked everywhere. */
+  gboolean check_memory = g_getenv ("ASAN_OPTIONS") == NULL && test_scale () == 1.0;
+
+  g_assert_no_error (error);
+  load_round (main, sends, invokes, broadcasts);
+  test_spin (200);
+  fds = count_fds (0);
+  bus_fds = count_fds (bus);
+  rss = rss_kib (0);
+  bus_rss = rss_kib (bus);
+
+  for (guint round = 2; round <= 3; round++)
+    {
+      load_round (main, sends, invokes, broadcasts);
+      test_spin (200);
+      g_test_message ("%s, round %u: main process %u fds, %" G_GUINT64_FORMAT
+                      " KiB (after round 1: %u, %" G_GUINT64_FORMAT "); bus %u fds, %"
+                      G_GUINT64_FORMAT " KiB (%u, %" G_GUINT64_FORMAT ")",
+                      test_bus_name (), round, count_fds (0), rss_kib (0), fds, rss,
+                      count_fds (bus), rss_kib (bus), bus_fds, bus_rss);
+      g_assert_cmpuint (count_fds (0), ==, fds);
+      g_assert_cmpuint (count_fds (bus), ==, bus_fds);
+      if (check_memory)
+        {
+          g_assert_cmpuint (rss_kib (0), <=, rss + 8 * 1024);
+          g_assert_cmpuint (rss_kib (bus), <=, bus_rss + 8 * 1024);
+        }
+    }
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -204,6 +297,7 @@ main (int   argc,
   test_bus_up ();
 
   g_test_add_func ("/ipc/load/no-loss", test_load);
+  g_test_add_func ("/ipc/load/no-growth", test_no_growth);
 
   ret = g_test_run ();
   test_bus_down ();
