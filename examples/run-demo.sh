@@ -18,7 +18,11 @@
 #     sh examples/run-demo.sh build
 #
 # Uses the session bus when one answers; otherwise starts a private
-# dbus-daemon for the demo and stops it afterwards. Exits 0 only if the
+# dbus-daemon for the demo and stops it afterwards. EIPC_BUS picks the
+# bus instead: EIPC_BUS=dbus-daemon or EIPC_BUS=dbus-broker starts a
+# private bus of that kind (dbus-broker through BUILDDIR's
+# tests/eipc-test-broker, without systemd), EIPC_BUS=session (the
+# default) behaves as above. Exits 0 only if the
 # main process and both renderers report that everything went as
 # expected. Every wait is bounded: the demo takes about a second, and
 # gives up after at most half a minute.
@@ -36,15 +40,27 @@ for bin in "$main_bin" "$renderer_bin"; do
   [ -x "$bin" ] || fail "$bin is not built (meson setup $build && meson compile -C $build)"
 done
 command -v busctl >/dev/null || fail "busctl (package systemd) is needed"
-command -v dbus-daemon >/dev/null || fail "dbus-daemon (package dbus-daemon) is needed"
+bus_kind=${EIPC_BUS:-session}
+broker_helper=$build/tests/eipc-test-broker
+case $bus_kind in
+  session|dbus-daemon)
+    command -v dbus-daemon >/dev/null || fail "dbus-daemon (package dbus-daemon) is needed" ;;
+  dbus-broker)
+    command -v dbus-broker >/dev/null || fail "dbus-broker (package dbus-broker) is needed"
+    [ -x "$broker_helper" ] || fail "$broker_helper is not built" ;;
+  *)
+    fail "EIPC_BUS=$bus_kind: not session, dbus-daemon or dbus-broker" ;;
+esac
 
 bus_pid=
 main_pid=
 host_pid=
+broker_out=
 cleanup () {
   for pid in $host_pid $main_pid $bus_pid; do
     kill "$pid" 2>/dev/null || true
   done
+  [ -z "$broker_out" ] || rm -f "$broker_out"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
@@ -53,11 +69,29 @@ trap 'exit 130' INT TERM
 bus () { busctl --address="$address" --timeout=2 "$@"; }
 
 # The session bus, if there is one and it answers; else a private one.
-address=${DBUS_SESSION_BUS_ADDRESS:-}
-if [ -z "$address" ] && [ -n "${XDG_RUNTIME_DIR:-}" ] && [ -S "$XDG_RUNTIME_DIR/bus" ]; then
-  address=unix:path=$XDG_RUNTIME_DIR/bus
+address=
+if [ "$bus_kind" = session ]; then
+  address=${DBUS_SESSION_BUS_ADDRESS:-}
+  if [ -z "$address" ] && [ -n "${XDG_RUNTIME_DIR:-}" ] && [ -S "$XDG_RUNTIME_DIR/bus" ]; then
+    address=unix:path=$XDG_RUNTIME_DIR/bus
+  fi
 fi
-if [ -n "$address" ] && timeout 5 busctl --address="$address" --timeout=2 \
+if [ "$bus_kind" = dbus-broker ]; then
+  # The helper prints the address and the broker's pid, then serves the
+  # broker's controller until SIGTERM.
+  broker_out=$(mktemp)
+  "$broker_helper" --policy=session > "$broker_out" &
+  bus_pid=$!
+  tries=0
+  while [ "$(wc -l < "$broker_out")" -lt 2 ]; do
+    kill -0 "$bus_pid" 2>/dev/null || fail "eipc-test-broker exited"
+    tries=$((tries + 1))
+    [ "$tries" -lt 50 ] || fail "dbus-broker printed no address"
+    sleep 0.1
+  done
+  address=$(sed -n 1p "$broker_out")
+  say "started a private dbus-broker (pid $(sed -n 2p "$broker_out")) at $address"
+elif [ -n "$address" ] && timeout 5 busctl --address="$address" --timeout=2 \
      call org.freedesktop.DBus /org/freedesktop/DBus org.freedesktop.DBus GetId \
      >/dev/null 2>&1; then
   say "using the session bus $address"
