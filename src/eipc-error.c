@@ -57,6 +57,8 @@ G_STATIC_ASSERT (G_N_ELEMENTS (error_entries) == EIPC_ERROR_NO_HOST + 1);
  * error mapping too, so GDBus clients see the same codes.
  *
  * Returns: the error quark
+ *
+ * Since: 1.0
  */
 GQuark
 eipc_error_quark (void)
@@ -76,6 +78,8 @@ eipc_error_quark (void)
  * Gives the D-Bus error name eipc uses on the wire for @code.
  *
  * Returns: the D-Bus error name, for example `org.eipc.Error.NoHandler`
+ *
+ * Since: 1.0
  */
 const char *
 eipc_error_to_dbus_name (EipcError code)
@@ -95,6 +99,8 @@ eipc_error_to_dbus_name (EipcError code)
  * the matching code; anything else is %EIPC_ERROR_FAILED.
  *
  * Returns: the error code
+ *
+ * Since: 1.0
  */
 EipcError
 eipc_error_from_dbus_name (const char *name)

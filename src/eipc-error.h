@@ -20,6 +20,8 @@ G_BEGIN_DECLS
  *
  * The error domain of eipc. Every code has a D-Bus error name under
  * `org.eipc.Error.`, so a remote error keeps its code across the bus.
+ *
+ * Since: 1.0
  */
 #define EIPC_ERROR (eipc_error_quark ())
 
@@ -56,6 +58,8 @@ G_BEGIN_DECLS
  *   (`org.eipc.Error.NoHost`)
  *
  * Error codes of the %EIPC_ERROR domain.
+ *
+ * Since: 1.0
  */
 typedef enum {
   EIPC_ERROR_FAILED,
