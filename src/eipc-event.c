@@ -178,6 +178,8 @@ eipc_event_reject_no_handler (EipcEvent *self)
  * Tells which kind of message the event carries.
  *
  * Returns: the #EipcEventKind
+ *
+ * Since: 1.0
  */
 EipcEventKind
 eipc_event_get_kind (EipcEvent *self)
@@ -193,6 +195,8 @@ eipc_event_get_kind (EipcEvent *self)
  * Gets the channel the message was sent on.
  *
  * Returns: (transfer none): the channel
+ *
+ * Since: 1.0
  */
 const char *
 eipc_event_get_channel (EipcEvent *self)
@@ -210,6 +214,8 @@ eipc_event_get_channel (EipcEvent *self)
  * should call eipc_event_get_args_json() instead.
  *
  * Returns: (transfer none): the arguments
+ *
+ * Since: 1.0
  */
 JsonArray *
 eipc_event_get_args (EipcEvent *self)
@@ -250,6 +256,8 @@ eipc_event_get_args (EipcEvent *self)
  * without parsing it.
  *
  * Returns: (transfer none): the arguments as JSON text
+ *
+ * Since: 1.0
  */
 const char *
 eipc_event_get_args_json (EipcEvent *self)
@@ -268,6 +276,8 @@ eipc_event_get_args_json (EipcEvent *self)
  * for messages from the main process.
  *
  * Returns: the sender's webContentsId
+ *
+ * Since: 1.0
  */
 guint64
 eipc_event_get_sender_id (EipcEvent *self)
@@ -285,6 +295,8 @@ eipc_event_get_sender_id (EipcEvent *self)
  * known: for a client that never attached, and on the renderer side.
  *
  * Returns: the sender's process id, or 0
+ *
+ * Since: 1.0
  */
 guint32
 eipc_event_get_process_id (EipcEvent *self)
@@ -300,6 +312,8 @@ eipc_event_get_process_id (EipcEvent *self)
  * Gets the unique bus name of the connection the message came from.
  *
  * Returns: (transfer none): the sender's unique bus name
+ *
+ * Since: 1.0
  */
 const char *
 eipc_event_get_sender_name (EipcEvent *self)
@@ -317,6 +331,8 @@ eipc_event_get_sender_name (EipcEvent *self)
  *
  * Returns: (transfer none) (nullable): the sender, or %NULL for a client
  *   that never attached and on the renderer side
+ *
+ * Since: 1.0
  */
 EipcWebContents *
 eipc_event_get_sender (EipcEvent *self)
@@ -437,6 +453,8 @@ eipc_event_get_bytes (EipcEvent *self)
  *
  * Returns: %TRUE once eipc_event_resolve(), eipc_event_reject() or
  *   eipc_event_set_return_value() succeeded
+ *
+ * Since: 1.0
  */
 gboolean
 eipc_event_is_answered (EipcEvent *self)
@@ -510,6 +528,8 @@ event_answer_json (EipcEvent   *self,
  *
  * Returns: %TRUE if this was the answer, %FALSE if the event was answered
  *   already
+ *
+ * Since: 1.0
  */
 gboolean
 eipc_event_set_return_value (EipcEvent *self,
@@ -531,6 +551,8 @@ eipc_event_set_return_value (EipcEvent *self,
  *
  * Returns: %TRUE on success; %FALSE with @error set if @json is not valid
  *   JSON or the event was answered already
+ *
+ * Since: 1.0
  */
 gboolean
 eipc_event_set_return_value_json (EipcEvent   *self,
@@ -554,6 +576,8 @@ eipc_event_set_return_value_json (EipcEvent   *self,
  *
  * Returns: %TRUE if this was the answer, %FALSE if the event was answered
  *   already
+ *
+ * Since: 1.0
  */
 gboolean
 eipc_event_resolve (EipcEvent *self,
@@ -575,6 +599,8 @@ eipc_event_resolve (EipcEvent *self,
  *
  * Returns: %TRUE on success; %FALSE with @error set if @json is not valid
  *   JSON or the event was answered already
+ *
+ * Since: 1.0
  */
 gboolean
 eipc_event_resolve_json (EipcEvent   *self,
@@ -718,6 +744,8 @@ eipc_event_reject_bare (EipcEvent  *self,
  *
  * Returns: %TRUE on success; %FALSE with @error set if the sender never
  *   attached or is gone
+ *
+ * Since: 1.0
  */
 gboolean
 eipc_event_reply (EipcEvent   *self,
@@ -744,6 +772,8 @@ eipc_event_reply (EipcEvent   *self,
  * Like eipc_event_reply(), with the arguments as JSON text.
  *
  * Returns: %TRUE on success; %FALSE with @error set otherwise
+ *
+ * Since: 1.0
  */
 gboolean
 eipc_event_reply_json (EipcEvent   *self,

@@ -34,6 +34,8 @@ G_BEGIN_DECLS
  *   data is in eipc_event_get_data() or eipc_event_get_bytes()
  *
  * What kind of message an #EipcEvent carries.
+ *
+ * Since: 1.0
  */
 typedef enum {
   EIPC_EVENT_SEND,
@@ -54,6 +56,8 @@ typedef enum {
  * g_object_ref()) and answered later; when the last reference goes
  * without an answer, the caller gets an error at once instead of waiting
  * for a timeout.
+ *
+ * Since: 1.0
  */
 #define EIPC_TYPE_EVENT (eipc_event_get_type ())
 EIPC_AVAILABLE_IN_1_0
@@ -67,6 +71,8 @@ G_DECLARE_FINAL_TYPE (EipcEvent, eipc_event, EIPC, EVENT, GObject)
  * A listener or a handler. Listeners (`on`, `once`) and handlers
  * (`handle`, `handle_once`) share this type: a handler answers with
  * eipc_event_resolve() or eipc_event_reject(), now or later.
+ *
+ * Since: 1.0
  */
 typedef void (*EipcListenerFunc) (EipcEvent *event,
                                   gpointer   user_data);
