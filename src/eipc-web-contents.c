@@ -170,6 +170,8 @@ eipc_web_contents_class_init (EipcWebContentsClass *klass)
    * The renderer is gone (it detached, exited or crashed, or the main
    * process shut down). The webContents has left the registry and the
    * `WebContents` property, and its pending invokes have failed.
+   *
+   * Since: 1.0
    */
   signals[SIGNAL_DESTROYED] =
     g_signal_new ("destroyed", G_TYPE_FROM_CLASS (klass),
@@ -232,6 +234,8 @@ eipc_web_contents_destroy (EipcWebContents *self,
  * lives.
  *
  * Returns: the webContentsId
+ *
+ * Since: 1.0
  */
 guint64
 eipc_web_contents_get_id (EipcWebContents *self)
@@ -247,6 +251,8 @@ eipc_web_contents_get_id (EipcWebContents *self)
  * Gets the unique bus name of the renderer's connection.
  *
  * Returns: (transfer none): the unique name
+ *
+ * Since: 1.0
  */
 const char *
 eipc_web_contents_get_unique_name (EipcWebContents *self)
@@ -263,6 +269,8 @@ eipc_web_contents_get_unique_name (EipcWebContents *self)
  * attached (`webContents.getOSProcessId`).
  *
  * Returns: the process id, or 0 if the bus did not tell
+ *
+ * Since: 1.0
  */
 guint32
 eipc_web_contents_get_process_id (EipcWebContents *self)
@@ -278,6 +286,8 @@ eipc_web_contents_get_process_id (EipcWebContents *self)
  * Gets the renderer's user id, from the bus credentials.
  *
  * Returns: the user id, or %G_MAXUINT32 if the bus did not tell
+ *
+ * Since: 1.0
  */
 guint32
 eipc_web_contents_get_user_id (EipcWebContents *self)
@@ -293,6 +303,8 @@ eipc_web_contents_get_user_id (EipcWebContents *self)
  * Gets the id of the host webContents of a guest (a webview's embedder).
  *
  * Returns: the host's webContentsId, or 0 when it is not a guest
+ *
+ * Since: 1.0
  */
 guint64
 eipc_web_contents_get_host_id (EipcWebContents *self)
@@ -308,6 +320,8 @@ eipc_web_contents_get_host_id (EipcWebContents *self)
  * Gets the object path of the webContents, `BASE/WebContents/ID`.
  *
  * Returns: (transfer none): the object path
+ *
+ * Since: 1.0
  */
 const char *
 eipc_web_contents_get_object_path (EipcWebContents *self)
@@ -323,6 +337,8 @@ eipc_web_contents_get_object_path (EipcWebContents *self)
  * `webContents.isDestroyed`.
  *
  * Returns: %TRUE once the renderer is gone
+ *
+ * Since: 1.0
  */
 gboolean
 eipc_web_contents_is_destroyed (EipcWebContents *self)
@@ -354,6 +370,8 @@ web_contents_check_alive (EipcWebContents  *self,
  *
  * Returns: %TRUE if the message was queued; %FALSE with @error set
  *   otherwise
+ *
+ * Since: 1.0
  */
 gboolean
 eipc_web_contents_send (EipcWebContents  *self,
@@ -381,6 +399,8 @@ eipc_web_contents_send (EipcWebContents  *self,
  *
  * Returns: %TRUE if the message was queued; %FALSE with @error set
  *   otherwise
+ *
+ * Since: 1.0
  */
 gboolean
 eipc_web_contents_send_json (EipcWebContents  *self,
@@ -437,8 +457,8 @@ eipc_web_contents_deliver (EipcWebContents  *self,
  * @channel: the channel
  * @args: (nullable): the arguments, %NULL for none
  * @cancellable: (nullable): a #GCancellable
- * @callback: called with the result
- * @user_data: data for @callback
+ * @callback: (scope async): called with the result
+ * @user_data: (closure): data for @callback
  *
  * Goes beyond Electron: the main process invokes a handler the renderer
  * registered with eipc_renderer_handle(), with the same semantics and
@@ -446,6 +466,8 @@ eipc_web_contents_deliver (EipcWebContents  *self,
  * the call fails at once with %EIPC_ERROR_DISCONNECTED. It waits as long
  * as the handler takes unless eipc_web_contents_set_invoke_timeout() set
  * a limit (then %EIPC_ERROR_TIMEOUT).
+ *
+ * Since: 1.0
  */
 void
 eipc_web_contents_invoke (EipcWebContents     *self,
@@ -470,10 +492,12 @@ eipc_web_contents_invoke (EipcWebContents     *self,
  * @channel: the channel
  * @args_json: the arguments as the text of a JSON array
  * @cancellable: (nullable): a #GCancellable
- * @callback: called with the result
- * @user_data: data for @callback
+ * @callback: (scope async): called with the result
+ * @user_data: (closure): data for @callback
  *
  * Like eipc_web_contents_invoke(), with the arguments as JSON text.
+ *
+ * Since: 1.0
  */
 void
 eipc_web_contents_invoke_json (EipcWebContents     *self,
@@ -526,6 +550,8 @@ eipc_web_contents_invoke_json (EipcWebContents     *self,
  *
  * Returns: (transfer full): the value the renderer's handler resolved
  *   with, or %NULL with @error set
+ *
+ * Since: 1.0
  */
 JsonNode *
 eipc_web_contents_invoke_finish (EipcWebContents  *self,
@@ -544,7 +570,7 @@ eipc_web_contents_invoke_finish (EipcWebContents  *self,
  * @self: an #EipcWebContents
  * @channel: the channel
  * @listener: (scope notified): the listener
- * @user_data: data for @listener
+ * @user_data: (closure): data for @listener
  * @destroy: (nullable): frees @user_data when the listener goes
  *
  * `webContents.ipc.on`: @listener runs for every message on @channel, after the
@@ -570,7 +596,7 @@ eipc_web_contents_on (EipcWebContents  *self,
  * @self: an #EipcWebContents
  * @channel: the channel
  * @listener: (scope notified): the listener
- * @user_data: data for @listener
+ * @user_data: (closure): data for @listener
  * @destroy: (nullable): frees @user_data when the listener goes
  *
  * `webContents.ipc.once`: like eipc_web_contents_on(), but the listener is removed
@@ -596,7 +622,7 @@ eipc_web_contents_once (EipcWebContents  *self,
  * @self: an #EipcWebContents
  * @channel: the channel
  * @listener: (scope notified): the listener
- * @user_data: data for @listener
+ * @user_data: (closure): data for @listener
  * @destroy: (nullable): frees @user_data when the listener goes
  *
  * `webContents.ipc.prependListener`: like eipc_web_contents_on(), but @listener runs
@@ -702,7 +728,7 @@ eipc_web_contents_listener_count (EipcWebContents *self,
  * @self: an #EipcWebContents
  * @channel: the channel
  * @handler: (scope notified): the handler
- * @user_data: data for @handler
+ * @user_data: (closure): data for @handler
  * @destroy: (nullable): frees @user_data when the handler goes
  * @error: return location for a #GError
  *
@@ -732,7 +758,7 @@ eipc_web_contents_handle (EipcWebContents   *self,
  * @self: an #EipcWebContents
  * @channel: the channel
  * @handler: (scope notified): the handler
- * @user_data: data for @handler
+ * @user_data: (closure): data for @handler
  * @destroy: (nullable): frees @user_data when the handler goes
  * @error: return location for a #GError
  *

@@ -26,6 +26,8 @@ G_BEGIN_DECLS
  * renderer detaches or its connection goes away, the object emits
  * #EipcWebContents::destroyed and every call on it fails with
  * %EIPC_ERROR_NO_SUCH_WEB_CONTENTS.
+ *
+ * Since: 1.0
  */
 #define EIPC_TYPE_WEB_CONTENTS (eipc_web_contents_get_type ())
 EIPC_AVAILABLE_IN_1_0
