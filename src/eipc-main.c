@@ -1079,6 +1079,8 @@ eipc_main_class_init (EipcMainClass *klass)
    * @web_contents: the new #EipcWebContents
    *
    * A renderer attached and was given its webContentsId.
+   *
+   * Since: 1.0
    */
   signals[SIGNAL_WEB_CONTENTS_ATTACHED] =
     g_signal_new ("web-contents-attached", G_TYPE_FROM_CLASS (klass),
@@ -1096,6 +1098,8 @@ eipc_main_class_init (EipcMainClass *klass)
    * broadcast instead of a unicast. Method calls get a D-Bus error
    * instead; signals cannot, so they are logged (at debug level) and
    * reported here.
+   *
+   * Since: 1.0
    */
   signals[SIGNAL_MESSAGE_REJECTED] =
     g_signal_new ("message-rejected", G_TYPE_FROM_CLASS (klass),
@@ -1108,6 +1112,8 @@ eipc_main_class_init (EipcMainClass *klass)
    *
    * The bus connection closed (the bus went away): every webContents was
    * destroyed and the app name is lost.
+   *
+   * Since: 1.0
    */
   signals[SIGNAL_DISCONNECTED] =
     g_signal_new ("disconnected", G_TYPE_FROM_CLASS (klass),
@@ -1393,6 +1399,8 @@ main_async_initable_iface_init (GAsyncInitableIface *iface)
  *   %EIPC_ERROR_NAME_TAKEN if another process owns the name,
  *   %EIPC_ERROR_ACCESS_DENIED if the bus policy does not let this user
  *   own it (see data/eipc-app.conf.in)
+ *
+ * Since: 1.0
  */
 EipcMain *
 eipc_main_new (const char  *app_id,
@@ -1410,6 +1418,8 @@ eipc_main_new (const char  *app_id,
  * Like eipc_main_new(), on the bus at @address.
  *
  * Returns: (transfer full): the main process, or %NULL with @error set
+ *
+ * Since: 1.0
  */
 EipcMain *
 eipc_main_new_for_address (const char  *app_id,
@@ -1485,6 +1495,8 @@ eipc_main_new_finish (GAsyncResult  *result,
  * Gets the app id, which is also the bus name the main process owns.
  *
  * Returns: (transfer none): the app id
+ *
+ * Since: 1.0
  */
 const char *
 eipc_main_get_app_id (EipcMain *self)
@@ -1500,6 +1512,8 @@ eipc_main_get_app_id (EipcMain *self)
  * Gets the base path, where the `org.eipc.Main1` object lives.
  *
  * Returns: (transfer none): the base object path
+ *
+ * Since: 1.0
  */
 const char *
 eipc_main_get_object_path (EipcMain *self)
@@ -1515,6 +1529,8 @@ eipc_main_get_object_path (EipcMain *self)
  * Gets the unique bus name of the main process's connection.
  *
  * Returns: (transfer none) (nullable): the unique name
+ *
+ * Since: 1.0
  */
 const char *
 eipc_main_get_unique_name (EipcMain *self)
@@ -1535,6 +1551,8 @@ eipc_main_get_unique_name (EipcMain *self)
  * In strict mode, send, invoke and sendSync from a client that never
  * attached get %EIPC_ERROR_NOT_ATTACHED (a dropped signal for send). The
  * default accepts them with sender id 0, so `busctl call` works.
+ *
+ * Since: 1.0
  */
 void
 eipc_main_set_strict (EipcMain *self,
@@ -1558,6 +1576,8 @@ eipc_main_set_strict (EipcMain *self,
  * Tells whether the main process refuses clients that never attached.
  *
  * Returns: %TRUE in strict mode
+ *
+ * Since: 1.0
  */
 gboolean
 eipc_main_get_strict (EipcMain *self)
@@ -1571,7 +1591,7 @@ eipc_main_get_strict (EipcMain *self)
  * @self: an #EipcMain
  * @channel: the channel
  * @listener: (scope notified): the listener
- * @user_data: data for @listener
+ * @user_data: (closure): data for @listener
  * @destroy: (nullable): frees @user_data when the listener goes
  *
  * `ipcMain.on`: @listener runs for every message on @channel, after the
@@ -1597,7 +1617,7 @@ eipc_main_on (EipcMain         *self,
  * @self: an #EipcMain
  * @channel: the channel
  * @listener: (scope notified): the listener
- * @user_data: data for @listener
+ * @user_data: (closure): data for @listener
  * @destroy: (nullable): frees @user_data when the listener goes
  *
  * `ipcMain.once`: like eipc_main_on(), but the listener is removed
@@ -1623,7 +1643,7 @@ eipc_main_once (EipcMain         *self,
  * @self: an #EipcMain
  * @channel: the channel
  * @listener: (scope notified): the listener
- * @user_data: data for @listener
+ * @user_data: (closure): data for @listener
  * @destroy: (nullable): frees @user_data when the listener goes
  *
  * `ipcMain.prependListener`: like eipc_main_on(), but @listener runs
@@ -1733,7 +1753,7 @@ eipc_main_listener_count (EipcMain   *self,
  * @self: an #EipcMain
  * @channel: the channel
  * @handler: (scope notified): the handler
- * @user_data: data for @handler
+ * @user_data: (closure): data for @handler
  * @destroy: (nullable): frees @user_data when the handler goes
  * @error: return location for a #GError
  *
@@ -1763,7 +1783,7 @@ eipc_main_handle (EipcMain          *self,
  * @self: an #EipcMain
  * @channel: the channel
  * @handler: (scope notified): the handler
- * @user_data: data for @handler
+ * @user_data: (closure): data for @handler
  * @destroy: (nullable): frees @user_data when the handler goes
  * @error: return location for a #GError
  *
@@ -1814,6 +1834,8 @@ eipc_main_remove_handler (EipcMain   *self,
  *
  * Returns: (transfer none) (nullable): the attached webContents with @id,
  *   or %NULL
+ *
+ * Since: 1.0
  */
 EipcWebContents *
 eipc_main_get_web_contents (EipcMain *self,
@@ -1830,6 +1852,8 @@ eipc_main_get_web_contents (EipcMain *self,
  * `webContents.getAllWebContents`: every attached webContents, by id.
  *
  * Returns: (transfer container) (element-type EipcWebContents): the list
+ *
+ * Since: 1.0
  */
 GPtrArray *
 eipc_main_list_web_contents (EipcMain *self)
@@ -1860,6 +1884,8 @@ eipc_main_list_web_contents (EipcMain *self)
  * Renderers see it with eipc_event_get_kind() = %EIPC_EVENT_BROADCAST.
  *
  * Returns: %TRUE if the signal was queued; %FALSE with @error set otherwise
+ *
+ * Since: 1.0
  */
 gboolean
 eipc_main_broadcast (EipcMain    *self,
@@ -1886,6 +1912,8 @@ eipc_main_broadcast (EipcMain    *self,
  * Like eipc_main_broadcast(), with the arguments as JSON text.
  *
  * Returns: %TRUE if the signal was queued; %FALSE with @error set otherwise
+ *
+ * Since: 1.0
  */
 gboolean
 eipc_main_broadcast_json (EipcMain    *self,
@@ -1935,6 +1963,8 @@ eipc_main_broadcast_json (EipcMain    *self,
  * at once; a signal past it is dropped and reported through
  * #EipcMain::message-rejected. One connection is one renderer, however
  * often it attaches.
+ *
+ * Since: 1.0
  */
 void
 eipc_main_set_limits (EipcMain *self,
@@ -1956,6 +1986,8 @@ eipc_main_set_limits (EipcMain *self,
  * Gets the limit of calls one client may have waiting.
  *
  * Returns: the limit
+ *
+ * Since: 1.0
  */
 guint
 eipc_main_get_max_pending_calls (EipcMain *self)
@@ -1971,6 +2003,8 @@ eipc_main_get_max_pending_calls (EipcMain *self)
  * Gets the largest arguments text accepted, in bytes.
  *
  * Returns: the limit
+ *
+ * Since: 1.0
  */
 gsize
 eipc_main_get_max_args_size (EipcMain *self)

@@ -25,6 +25,8 @@ G_BEGIN_DECLS
  * The main process of an application: it owns the app's bus name, keeps
  * the registry of attached renderers and serves `ipcMain`'s listeners and
  * handlers.
+ *
+ * Since: 1.0
  */
 #define EIPC_TYPE_MAIN (eipc_main_get_type ())
 EIPC_AVAILABLE_IN_1_0
@@ -35,6 +37,8 @@ G_DECLARE_FINAL_TYPE (EipcMain, eipc_main, EIPC, MAIN, EipcEmitter)
  *
  * How many invokes and sendSyncs one client may have waiting for an answer
  * at once, unless eipc_main_set_limits() says otherwise.
+ *
+ * Since: 1.0
  */
 #define EIPC_DEFAULT_MAX_PENDING_CALLS 1024
 
@@ -43,6 +47,8 @@ G_DECLARE_FINAL_TYPE (EipcMain, eipc_main, EIPC, MAIN, EipcEmitter)
  *
  * The largest arguments text (bytes of JSON) the main process accepts,
  * unless eipc_main_set_limits() says otherwise: 16 MiB.
+ *
+ * Since: 1.0
  */
 #define EIPC_DEFAULT_MAX_ARGS_SIZE (16 * 1024 * 1024)
 
