@@ -613,6 +613,8 @@ eipc_renderer_class_init (EipcRendererClass *klass)
    * crashed, or the bus closed). Calls in flight have failed with
    * %EIPC_ERROR_DISCONNECTED, and sends fail until the renderer attaches
    * again.
+   *
+   * Since: 1.0
    */
   signals[SIGNAL_MAIN_EXITED] =
     g_signal_new ("main-exited", G_TYPE_FROM_CLASS (klass),
@@ -625,6 +627,8 @@ eipc_renderer_class_init (EipcRendererClass *klass)
    *
    * The renderer attached again, automatically, to a new main process
    * (see eipc_renderer_set_auto_reattach()).
+   *
+   * Since: 1.0
    */
   signals[SIGNAL_ATTACHED] =
     g_signal_new ("attached", G_TYPE_FROM_CLASS (klass),
@@ -636,6 +640,8 @@ eipc_renderer_class_init (EipcRendererClass *klass)
    * @self: the #EipcRenderer
    *
    * The bus connection closed; the renderer cannot attach again.
+   *
+   * Since: 1.0
    */
   signals[SIGNAL_DISCONNECTED] =
     g_signal_new ("disconnected", G_TYPE_FROM_CLASS (klass),
@@ -846,6 +852,8 @@ renderer_async_initable_iface_init (GAsyncInitableIface *iface)
  *
  * Returns: (transfer full): the renderer, or %NULL with @error set
  *   (%EIPC_ERROR_DISCONNECTED when no main process runs)
+ *
+ * Since: 1.0
  */
 EipcRenderer *
 eipc_renderer_new (const char  *app_id,
@@ -863,6 +871,8 @@ eipc_renderer_new (const char  *app_id,
  * Like eipc_renderer_new(), on the bus at @address.
  *
  * Returns: (transfer full): the renderer, or %NULL with @error set
+ *
+ * Since: 1.0
  */
 EipcRenderer *
 eipc_renderer_new_for_address (const char  *app_id,
@@ -885,6 +895,8 @@ eipc_renderer_new_for_address (const char  *app_id,
  *
  * Returns: (transfer full): the renderer, or %NULL with @error set
  *   (%EIPC_ERROR_NO_SUCH_WEB_CONTENTS if @host_id is not attached)
+ *
+ * Since: 1.0
  */
 EipcRenderer *
 eipc_renderer_new_guest (const char  *app_id,
@@ -905,8 +917,8 @@ eipc_renderer_new_guest (const char  *app_id,
  * eipc_renderer_new_async:
  * @app_id: the app id of the main process to attach to
  * @cancellable: (nullable): a #GCancellable
- * @callback: called when the renderer is attached, or failed to
- * @user_data: data for @callback
+ * @callback: (scope async): called when the renderer is attached, or failed to
+ * @user_data: (closure): data for @callback
  *
  * Like eipc_renderer_new(), without blocking: connects to the session
  * bus and sends Attach, and the thread-default main context goes on
@@ -963,6 +975,8 @@ eipc_renderer_new_finish (GAsyncResult  *result,
  * Gets the webContentsId the main process gave this renderer.
  *
  * Returns: the webContentsId
+ *
+ * Since: 1.0
  */
 guint64
 eipc_renderer_get_id (EipcRenderer *self)
@@ -978,6 +992,8 @@ eipc_renderer_get_id (EipcRenderer *self)
  * Gets the webContentsId of the host of a guest renderer.
  *
  * Returns: the host's id, or 0 when this renderer is not a guest
+ *
+ * Since: 1.0
  */
 guint64
 eipc_renderer_get_host_id (EipcRenderer *self)
@@ -993,6 +1009,8 @@ eipc_renderer_get_host_id (EipcRenderer *self)
  * Gets the app id.
  *
  * Returns: (transfer none): the app id
+ *
+ * Since: 1.0
  */
 const char *
 eipc_renderer_get_app_id (EipcRenderer *self)
@@ -1008,6 +1026,8 @@ eipc_renderer_get_app_id (EipcRenderer *self)
  * Gets this renderer's webContents path, `BASE/WebContents/ID`.
  *
  * Returns: (transfer none): the object path
+ *
+ * Since: 1.0
  */
 const char *
 eipc_renderer_get_object_path (EipcRenderer *self)
@@ -1023,6 +1043,8 @@ eipc_renderer_get_object_path (EipcRenderer *self)
  * Tells whether the renderer is attached to a live main process.
  *
  * Returns: %TRUE while attached
+ *
+ * Since: 1.0
  */
 gboolean
 eipc_renderer_is_attached (EipcRenderer *self)
@@ -1038,6 +1060,8 @@ eipc_renderer_is_attached (EipcRenderer *self)
  *
  * Sets how long eipc_renderer_send_sync() waits for its return value
  * before it fails with %EIPC_ERROR_TIMEOUT.
+ *
+ * Since: 1.0
  */
 void
 eipc_renderer_set_sync_timeout (EipcRenderer *self,
@@ -1059,6 +1083,8 @@ eipc_renderer_set_sync_timeout (EipcRenderer *self,
  * Gets the sendSync timeout.
  *
  * Returns: the timeout in milliseconds
+ *
+ * Since: 1.0
  */
 guint
 eipc_renderer_get_sync_timeout (EipcRenderer *self)
@@ -1113,6 +1139,8 @@ eipc_renderer_get_invoke_timeout (EipcRenderer *self)
  * When set, a renderer whose main process exited attaches again as soon
  * as a new main process owns the app name, gets a fresh webContentsId
  * and emits #EipcRenderer::attached.
+ *
+ * Since: 1.0
  */
 void
 eipc_renderer_set_auto_reattach (EipcRenderer *self,
@@ -1135,6 +1163,8 @@ eipc_renderer_set_auto_reattach (EipcRenderer *self,
  * name, which gives a fresh webContentsId. Does nothing while attached.
  *
  * Returns: %TRUE when attached; %FALSE with @error set otherwise
+ *
+ * Since: 1.0
  */
 gboolean
 eipc_renderer_reattach (EipcRenderer  *self,
@@ -1153,7 +1183,7 @@ eipc_renderer_reattach (EipcRenderer  *self,
  * @self: an #EipcRenderer
  * @channel: the channel
  * @listener: (scope notified): the listener
- * @user_data: data for @listener
+ * @user_data: (closure): data for @listener
  * @destroy: (nullable): frees @user_data when the listener goes
  *
  * `ipcRenderer.on`: @listener runs for every message on @channel, after the
@@ -1179,7 +1209,7 @@ eipc_renderer_on (EipcRenderer     *self,
  * @self: an #EipcRenderer
  * @channel: the channel
  * @listener: (scope notified): the listener
- * @user_data: data for @listener
+ * @user_data: (closure): data for @listener
  * @destroy: (nullable): frees @user_data when the listener goes
  *
  * `ipcRenderer.once`: like eipc_renderer_on(), but the listener is removed
@@ -1205,7 +1235,7 @@ eipc_renderer_once (EipcRenderer     *self,
  * @self: an #EipcRenderer
  * @channel: the channel
  * @listener: (scope notified): the listener
- * @user_data: data for @listener
+ * @user_data: (closure): data for @listener
  * @destroy: (nullable): frees @user_data when the listener goes
  *
  * `ipcRenderer.prependListener`: like eipc_renderer_on(), but @listener runs
@@ -1315,7 +1345,7 @@ eipc_renderer_listener_count (EipcRenderer *self,
  * eipc_renderer_on_host_message:
  * @self: an #EipcRenderer
  * @listener: (scope notified): the listener
- * @user_data: data for @listener
+ * @user_data: (closure): data for @listener
  * @destroy: (nullable): frees @user_data when the listener goes
  *
  * The `ipc-message` event of a webview element: @listener runs for every
@@ -1324,6 +1354,8 @@ eipc_renderer_listener_count (EipcRenderer *self,
  * guest's id) tell which.
  *
  * Returns: the listener's id, for eipc_renderer_remove_listener_by_id()
+ *
+ * Since: 1.0
  */
 guint
 eipc_renderer_on_host_message (EipcRenderer     *self,
@@ -1350,6 +1382,8 @@ eipc_renderer_on_host_message (EipcRenderer     *self,
  *
  * Returns: %TRUE if the message was queued; %FALSE with @error set
  *   otherwise (%EIPC_ERROR_DISCONNECTED once the main process is gone)
+ *
+ * Since: 1.0
  */
 gboolean
 eipc_renderer_send (EipcRenderer  *self,
@@ -1377,6 +1411,8 @@ eipc_renderer_send (EipcRenderer  *self,
  *
  * Returns: %TRUE if the message was queued; %FALSE with @error set
  *   otherwise
+ *
+ * Since: 1.0
  */
 gboolean
 eipc_renderer_send_json (EipcRenderer  *self,
@@ -1458,8 +1494,8 @@ renderer_call_main (EipcRenderer   *self,
  * @channel: the channel
  * @args: (nullable): the arguments, %NULL for none
  * @cancellable: (nullable): a #GCancellable
- * @callback: called with the result
- * @user_data: data for @callback
+ * @callback: (scope async): called with the result
+ * @user_data: (closure): data for @callback
  *
  * `ipcRenderer.invoke`: an asynchronous method call answered by the
  * handler of @channel in the main process. Fails with
@@ -1469,6 +1505,8 @@ renderer_call_main (EipcRenderer   *self,
  * exits first. It waits as long as the handler takes, as Electron's
  * invoke does, unless eipc_renderer_set_invoke_timeout() set a limit
  * (then %EIPC_ERROR_TIMEOUT).
+ *
+ * Since: 1.0
  */
 void
 eipc_renderer_invoke (EipcRenderer        *self,
@@ -1492,10 +1530,12 @@ eipc_renderer_invoke (EipcRenderer        *self,
  * @channel: the channel
  * @args_json: the arguments as the text of a JSON array
  * @cancellable: (nullable): a #GCancellable
- * @callback: called with the result
- * @user_data: data for @callback
+ * @callback: (scope async): called with the result
+ * @user_data: (closure): data for @callback
  *
  * Like eipc_renderer_invoke(), with the arguments as JSON text.
+ *
+ * Since: 1.0
  */
 void
 eipc_renderer_invoke_json (EipcRenderer        *self,
@@ -1527,6 +1567,8 @@ eipc_renderer_invoke_json (EipcRenderer        *self,
  *
  * Returns: (transfer full): the value the handler resolved with, or
  *   %NULL with @error set
+ *
+ * Since: 1.0
  */
 JsonNode *
 eipc_renderer_invoke_finish (EipcRenderer  *self,
@@ -1559,6 +1601,8 @@ eipc_renderer_invoke_finish (EipcRenderer  *self,
  *   %EIPC_ERROR_NO_RETURN_VALUE when the listeners dropped the event,
  *   %EIPC_ERROR_TIMEOUT after eipc_renderer_get_sync_timeout(),
  *   %EIPC_ERROR_DISCONNECTED if the main process exits first
+ *
+ * Since: 1.0
  */
 JsonNode *
 eipc_renderer_send_sync (EipcRenderer  *self,
@@ -1585,6 +1629,8 @@ eipc_renderer_send_sync (EipcRenderer  *self,
  * Like eipc_renderer_send_sync(), with the arguments as JSON text.
  *
  * Returns: (transfer full): the return value, or %NULL with @error set
+ *
+ * Since: 1.0
  */
 JsonNode *
 eipc_renderer_send_sync_json (EipcRenderer  *self,
@@ -1651,15 +1697,17 @@ eipc_renderer_send_sync_json (EipcRenderer  *self,
  * @channel: the channel
  * @args: (nullable): the arguments, %NULL for none
  * @cancellable: (nullable): a #GCancellable
- * @callback: (nullable): called when the main process routed the message,
+ * @callback: (scope async) (nullable): called when the main process routed the message,
  *   or %NULL to send and forget (a failure is then logged at debug level)
- * @user_data: data for @callback
+ * @user_data: (closure): data for @callback
  *
  * `ipcRenderer.sendTo`: routed through the main process, which delivers
  * the message on the target's path with this renderer's id as the sender
  * id (taken from the bus, never from the payload). Unlike Electron, a
  * target that is not attached is an error
  * (%EIPC_ERROR_NO_SUCH_WEB_CONTENTS), not a silent drop.
+ *
+ * Since: 1.0
  */
 void
 eipc_renderer_send_to (EipcRenderer        *self,
@@ -1697,11 +1745,13 @@ log_routing_failure (GObject      *source,
  * @channel: the channel
  * @args_json: the arguments as the text of a JSON array
  * @cancellable: (nullable): a #GCancellable
- * @callback: (nullable): called when the main process routed the message
- * @user_data: data for @callback
+ * @callback: (scope async) (nullable): called when the main process routed the message
+ * @user_data: (closure): data for @callback
  *
  * Like eipc_renderer_send_to(), with the arguments as JSON text, which
  * the main process passes on untouched.
+ *
+ * Since: 1.0
  */
 void
 eipc_renderer_send_to_json (EipcRenderer        *self,
@@ -1741,6 +1791,8 @@ eipc_renderer_send_to_json (EipcRenderer        *self,
  *
  * Returns: %TRUE if the main process delivered the message; %FALSE with
  *   @error set otherwise
+ *
+ * Since: 1.0
  */
 gboolean
 eipc_renderer_send_to_finish (EipcRenderer  *self,
@@ -1760,13 +1812,15 @@ eipc_renderer_send_to_finish (EipcRenderer  *self,
  * @channel: the channel
  * @args: (nullable): the arguments, %NULL for none
  * @cancellable: (nullable): a #GCancellable
- * @callback: (nullable): called when the main process routed the message,
+ * @callback: (scope async) (nullable): called when the main process routed the message,
  *   or %NULL to send and forget
- * @user_data: data for @callback
+ * @user_data: (closure): data for @callback
  *
  * `ipcRenderer.sendToHost`: a guest sends to its host, whose
  * eipc_renderer_on_host_message() listeners run. Fails with
  * %EIPC_ERROR_NO_HOST when this renderer is not a guest.
+ *
+ * Since: 1.0
  */
 void
 eipc_renderer_send_to_host (EipcRenderer        *self,
@@ -1791,10 +1845,12 @@ eipc_renderer_send_to_host (EipcRenderer        *self,
  * @channel: the channel
  * @args_json: the arguments as the text of a JSON array
  * @cancellable: (nullable): a #GCancellable
- * @callback: (nullable): called when the main process routed the message
- * @user_data: data for @callback
+ * @callback: (scope async) (nullable): called when the main process routed the message
+ * @user_data: (closure): data for @callback
  *
  * Like eipc_renderer_send_to_host(), with the arguments as JSON text.
+ *
+ * Since: 1.0
  */
 void
 eipc_renderer_send_to_host_json (EipcRenderer        *self,
@@ -1833,6 +1889,8 @@ eipc_renderer_send_to_host_json (EipcRenderer        *self,
  *
  * Returns: %TRUE if the main process delivered the message; %FALSE with
  *   @error set otherwise
+ *
+ * Since: 1.0
  */
 gboolean
 eipc_renderer_send_to_host_finish (EipcRenderer  *self,
@@ -1851,7 +1909,7 @@ eipc_renderer_send_to_host_finish (EipcRenderer  *self,
  * @self: an #EipcRenderer
  * @channel: the channel
  * @handler: (scope notified): the handler
- * @user_data: data for @handler
+ * @user_data: (closure): data for @handler
  * @destroy: (nullable): frees @user_data when the handler goes
  * @error: return location for a #GError
  *
@@ -1881,7 +1939,7 @@ eipc_renderer_handle (EipcRenderer      *self,
  * @self: an #EipcRenderer
  * @channel: the channel
  * @handler: (scope notified): the handler
- * @user_data: data for @handler
+ * @user_data: (closure): data for @handler
  * @destroy: (nullable): frees @user_data when the handler goes
  * @error: return location for a #GError
  *

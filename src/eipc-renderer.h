@@ -23,6 +23,8 @@ G_BEGIN_DECLS
  *
  * A renderer process attached to the main process of an application:
  * Electron's `ipcRenderer`.
+ *
+ * Since: 1.0
  */
 #define EIPC_TYPE_RENDERER (eipc_renderer_get_type ())
 EIPC_AVAILABLE_IN_1_0
@@ -33,6 +35,8 @@ G_DECLARE_FINAL_TYPE (EipcRenderer, eipc_renderer, EIPC, RENDERER, EipcEmitter)
  *
  * The default time in milliseconds a sendSync waits for its return value:
  * the D-Bus default call timeout.
+ *
+ * Since: 1.0
  */
 #define EIPC_SYNC_TIMEOUT_DEFAULT 25000
 
