@@ -390,6 +390,16 @@ eipc_emitter_finalize (GObject *object)
   G_OBJECT_CLASS (eipc_emitter_parent_class)->finalize (object);
 }
 
+/**
+ * EipcEmitterClass::handlers_changed:
+ * @self: the emitter
+ *
+ * Called after a handler was added or removed (a `handle_once` handler
+ * included, just before it runs). #EipcMain uses it to keep its
+ * `Channels` property current.
+ *
+ * Since: 1.0
+ */
 static void
 eipc_emitter_class_init (EipcEmitterClass *klass)
 {
@@ -428,7 +438,7 @@ emitter_add_listener (EipcEmitter       *self,
  * @self: an #EipcEmitter
  * @channel: the channel
  * @listener: (scope notified): the listener
- * @user_data: data for @listener
+ * @user_data: (closure): data for @listener
  * @destroy: (nullable): frees @user_data when the listener goes
  *
  * Node's `emitter.on`: @listener runs for every message on @channel,
@@ -457,7 +467,7 @@ eipc_emitter_on (EipcEmitter      *self,
  * @self: an #EipcEmitter
  * @channel: the channel
  * @listener: (scope notified): the listener
- * @user_data: data for @listener
+ * @user_data: (closure): data for @listener
  * @destroy: (nullable): frees @user_data when the listener goes
  *
  * Node's `emitter.once`: like eipc_emitter_on(), but the listener is
@@ -486,7 +496,7 @@ eipc_emitter_once (EipcEmitter      *self,
  * @self: an #EipcEmitter
  * @channel: the channel
  * @listener: (scope notified): the listener
- * @user_data: data for @listener
+ * @user_data: (closure): data for @listener
  * @destroy: (nullable): frees @user_data when the listener goes
  *
  * Node's `emitter.prependListener`: like eipc_emitter_on(), but
@@ -641,7 +651,7 @@ emitter_add_handler (EipcEmitter       *self,
  * @self: an #EipcEmitter
  * @channel: the channel
  * @handler: (scope notified): the handler
- * @user_data: data for @handler
+ * @user_data: (closure): data for @handler
  * @destroy: (nullable): frees @user_data when the handler goes
  * @error: return location for a #GError
  *
@@ -675,7 +685,7 @@ eipc_emitter_handle (EipcEmitter       *self,
  * @self: an #EipcEmitter
  * @channel: the channel
  * @handler: (scope notified): the handler
- * @user_data: data for @handler
+ * @user_data: (closure): data for @handler
  * @destroy: (nullable): frees @user_data when the handler goes
  * @error: return location for a #GError
  *

@@ -13,6 +13,8 @@
  * EIPC_MAJOR_VERSION:
  *
  * The major version of eipc the program is compiled against.
+ *
+ * Since: 1.0
  */
 #define EIPC_MAJOR_VERSION 1
 
@@ -20,6 +22,8 @@
  * EIPC_MINOR_VERSION:
  *
  * The minor version of eipc the program is compiled against.
+ *
+ * Since: 1.0
  */
 #define EIPC_MINOR_VERSION 0
 
@@ -27,6 +31,8 @@
  * EIPC_MICRO_VERSION:
  *
  * The micro version of eipc the program is compiled against.
+ *
+ * Since: 1.0
  */
 #define EIPC_MICRO_VERSION 0
 
@@ -37,6 +43,8 @@
  * @micro: required micro version
  *
  * Evaluates to %TRUE when the eipc headers are at least the given version.
+ *
+ * Since: 1.0
  */
 #define EIPC_CHECK_VERSION(major, minor, micro)                      \
   (EIPC_MAJOR_VERSION > (major) ||                                   \
@@ -54,5 +62,7 @@
  * EIPC_AVAILABLE_IN_1_0:
  *
  * Marks a symbol that is part of the public API since eipc 1.0.
+ *
+ * Since: 1.0
  */
 #define EIPC_AVAILABLE_IN_1_0 _EIPC_EXTERN
