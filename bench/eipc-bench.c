@@ -34,7 +34,7 @@
 #include <glib-unix.h>
 #include <systemd/sd-bus.h>
 
-#include "eipc.h"
+#include <eipc/eipc.h>
 
 #define APP_ID           "org.eipc.Bench"
 #define FANOUT_APP_ID    "org.eipc.BenchFanout"

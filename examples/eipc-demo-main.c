@@ -27,7 +27,7 @@
 #include <signal.h>
 #include <stdio.h>
 
-#include <eipc.h>
+#include <eipc/eipc.h>
 
 #define DEMO_APP_ID "org.eipc.Demo"
 

@@ -37,7 +37,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include <eipc.h>
+#include <eipc/eipc.h>
 
 #define DEMO_APP_ID "org.eipc.Demo"
 

@@ -22,7 +22,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include <eipc.h>
+#include <eipc/eipc.h>
 #include <glib-unix.h>
 
 #include "load-common.h"

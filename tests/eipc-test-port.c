@@ -18,7 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <eipc.h>
+#include <eipc/eipc.h>
 
 static GMainLoop *loop;
 static GPtrArray *ports;

@@ -57,7 +57,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include <eipc.h>
+#include <eipc/eipc.h>
 
 static EipcRenderer *renderer;
 static guint in_flight;

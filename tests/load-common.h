@@ -13,7 +13,7 @@
 
 #pragma once
 
-#include <eipc.h>
+#include <eipc/eipc.h>
 
 G_BEGIN_DECLS
 

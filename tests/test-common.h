@@ -5,7 +5,7 @@
 
 #pragma once
 
-#include <eipc.h>
+#include <eipc/eipc.h>
 #include <gio/gio.h>
 
 G_BEGIN_DECLS

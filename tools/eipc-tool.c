@@ -17,7 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <eipc.h>
+#include <eipc/eipc.h>
 #include <glib-unix.h>
 
 #include "eipc-tool.h"

@@ -3,7 +3,7 @@
 # Idempotent; needs root (or sudo) and Debian's package archive.
 set -eu
 
-PACKAGES="meson ninja-build gcc pkg-config libglib2.0-dev libjson-glib-dev \
+PACKAGES="meson ninja-build gcc g++ pkg-config libglib2.0-dev libjson-glib-dev \
 libsystemd-dev systemd dbus-daemon dbus-bin dbus-broker valgrind \
 gobject-introspection libgirepository1.0-dev gir1.2-json-1.0 python3-gi gjs valac \
 gi-docgen libglib2.0-dev-bin"
