@@ -33,6 +33,7 @@ struct _EipcEvent
   GPtrArray       *ports;      /* EipcMessagePort that came with it, or NULL */
   GBytes          *bytes;      /* a port's binary message */
   JsonNode        *port_data;  /* a port message's data, parsed on first use */
+  char            *args_owned; /* args_json when the event made it */
 };
 
 G_DEFINE_FINAL_TYPE (EipcEvent, eipc_event, G_TYPE_OBJECT)
@@ -82,6 +83,7 @@ eipc_event_finalize (GObject *object)
   g_clear_pointer (&self->ports, g_ptr_array_unref);
   g_clear_pointer (&self->bytes, g_bytes_unref);
   g_clear_pointer (&self->port_data, json_node_unref);
+  g_free (self->args_owned);
   g_clear_pointer (&self->message, sd_bus_message_unref);
   g_clear_object (&self->sender);
 
@@ -146,6 +148,20 @@ eipc_event_new_port_message (sd_bus_message *message,
   self->bytes = bytes != NULL ? g_bytes_ref (bytes) : NULL;
   self->ports = ports;
   return self;
+}
+
+/* A posted message: its arguments are [MESSAGE], a text the event keeps
+ * (taken), with the ports that came with it (taken; may be NULL). */
+void
+eipc_event_set_posted (EipcEvent *self,
+                       char      *args_json,
+                       GPtrArray *ports)
+{
+  g_free (self->args_owned);
+  self->args_owned = args_json;
+  self->args_json = args_json;
+  g_clear_pointer (&self->ports, g_ptr_array_unref);
+  self->ports = ports;
 }
 
 /* The ports that came with a message on the bus (taken; may be NULL). */

@@ -754,6 +754,44 @@ property_get_strict (sd_bus         *bus,
   return sd_bus_message_append (reply, "b", self->strict);
 }
 
+/* org.eipc.Main1.PostMessage: ipcRenderer.postMessage, a message with
+ * ports for the listeners of the channel. */
+static int
+method_post_message (sd_bus_message *m,
+                     void           *userdata,
+                     sd_bus_error   *ret_error)
+{
+  EipcMain *self = userdata;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(EipcEvent) event = NULL;
+  g_autoptr(GPtrArray) ports = NULL;
+  EipcWebContents *wc;
+  const char *channel, *message;
+  int r;
+
+  r = eipc_message_read_strings (m, &channel, &message);
+  if (r < 0)
+    return r;
+  if (!main_check_sender (self, m, &wc, &error))
+    return eipc_reply_gerror (m, error);
+  if (strnlen (message, self->max_args_size + 1) > self->max_args_size)
+    return eipc_reply_error (m, EIPC_ERROR_LIMITS_EXCEEDED,
+                             "The message is larger than the limit of %"
+                             G_GSIZE_FORMAT " bytes", self->max_args_size);
+  if (!eipc_channel_check (channel, &error) ||
+      !eipc_json_check (message, FALSE, &error))
+    return eipc_reply_gerror (m, error);
+  ports = eipc_message_read_ports (m, g_source_get_context (self->source), &error);
+  if (ports == NULL)
+    return eipc_reply_gerror (m, error);
+
+  event = main_event_new (self, EIPC_EVENT_SEND, m, channel, message, wc);
+  eipc_event_set_posted (event, eipc_message_posted_args (message),
+                         g_steal_pointer (&ports));
+  eipc_emitter_emit (EIPC_EMITTER (self), channel, event);
+  return sd_bus_reply_method_return (m, NULL);
+}
+
 static const sd_bus_vtable main_vtable[] = {
   SD_BUS_VTABLE_START (0),
   SD_BUS_METHOD_WITH_ARGS ("Attach",
@@ -779,6 +817,10 @@ static const sd_bus_vtable main_vtable[] = {
                            SD_BUS_ARGS ("s", channel, "s", args),
                            SD_BUS_NO_RESULT,
                            method_send_to_host, SD_BUS_VTABLE_UNPRIVILEGED),
+  SD_BUS_METHOD_WITH_ARGS ("PostMessage",
+                           SD_BUS_ARGS ("s", channel, "s", message, "a(hb)", ports),
+                           SD_BUS_NO_RESULT,
+                           method_post_message, SD_BUS_VTABLE_UNPRIVILEGED),
   SD_BUS_PROPERTY ("WebContents", "a(tsut)", property_get_web_contents, 0,
                    SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
   SD_BUS_PROPERTY ("Channels", "as", property_get_channels, 0,

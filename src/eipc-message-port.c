@@ -1348,6 +1348,39 @@ eipc_message_ports_check (GPtrArray        *ports,
   return TRUE;
 }
 
+/* Checks what eipc_web_contents_post_message_json() and
+ * eipc_renderer_post_message_json() send: a channel, one JSON value, ports
+ * that can be transferred. */
+gboolean
+eipc_message_check_posted (const char  *channel,
+                           const char  *message_json,
+                           GPtrArray   *ports,
+                           GError     **error)
+{
+  if (!eipc_channel_check (channel, error))
+    return FALSE;
+  if (message_json == NULL || !eipc_json_check_utf8 (message_json, FALSE))
+    {
+      if (message_json == NULL || !g_utf8_validate (message_json, -1, NULL))
+        {
+          g_set_error_literal (error, EIPC_ERROR, EIPC_ERROR_INVALID_ARGS,
+                               "The message is not valid UTF-8 text");
+          return FALSE;
+        }
+      if (!eipc_json_check (message_json, FALSE, error))
+        return FALSE;
+    }
+  return eipc_message_ports_check (ports, NULL, error);
+}
+
+/* A posted message reaches listeners as their arguments: [MESSAGE], as
+ * Electron's listener (event, message) gets it. */
+char *
+eipc_message_posted_args (const char *message_json)
+{
+  return g_strconcat ("[", message_json, "]", NULL);
+}
+
 /* Can @bus carry the file descriptors of @ports? */
 gboolean
 eipc_bus_check_fds (sd_bus     *bus,

@@ -30,6 +30,9 @@ static const sd_bus_vtable web_contents_signals_vtable[] = {
   SD_BUS_SIGNAL_WITH_ARGS ("HostMessage",
                            SD_BUS_ARGS ("s", channel, "s", args, "t", guest_id),
                            0),
+  SD_BUS_SIGNAL_WITH_ARGS ("PostMessage",
+                           SD_BUS_ARGS ("s", channel, "s", message, "a(hb)", ports),
+                           0),
   SD_BUS_VTABLE_END
 };
 

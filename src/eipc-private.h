@@ -217,6 +217,9 @@ EipcEvent    *eipc_event_new_port_message     (sd_bus_message      *message,
                                                GPtrArray           *ports);
 void          eipc_event_set_ports            (EipcEvent           *self,
                                                GPtrArray           *ports);
+void          eipc_event_set_posted           (EipcEvent           *self,
+                                               char                *args_json,
+                                               GPtrArray           *ports);
 void          eipc_event_reject_no_handler    (EipcEvent           *self);
 
 /* eipc-call.c: an async method call behind a GTask */
@@ -252,6 +255,11 @@ void          eipc_message_ports_transferred  (GPtrArray           *ports);
 GPtrArray    *eipc_message_read_ports         (sd_bus_message      *m,
                                                GMainContext        *context,
                                                GError             **error);
+gboolean      eipc_message_check_posted       (const char          *channel,
+                                               const char          *message_json,
+                                               GPtrArray           *ports,
+                                               GError             **error);
+char         *eipc_message_posted_args        (const char          *message_json);
 gboolean      eipc_bus_check_fds              (sd_bus              *bus,
                                                GPtrArray           *ports,
                                                GError             **error);

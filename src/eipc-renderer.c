@@ -177,6 +177,39 @@ static const sd_bus_vtable renderer_vtable[] = {
   SD_BUS_VTABLE_END
 };
 
+/* org.eipc.WebContents1.PostMessage: webContents.postMessage, a message
+ * with ports for the listeners of the channel. */
+static int
+renderer_on_post_message (EipcRenderer   *self,
+                          sd_bus_message *m)
+{
+  g_autoptr(EipcEvent) event = NULL;
+  g_autoptr(GPtrArray) ports = NULL;
+  g_autoptr(GError) error = NULL;
+  const char *channel, *message;
+
+  if (!sd_bus_message_has_signature (m, "ssa(hb)") ||
+      eipc_message_read_strings (m, &channel, &message) < 0 ||
+      !eipc_channel_check (channel, &error) ||
+      !eipc_json_check (message, FALSE, &error))
+    {
+      g_debug ("eipc: dropped a PostMessage that is not valid: %s",
+               error != NULL ? error->message : "not (ssa(hb))");
+      return 1;
+    }
+  ports = eipc_message_read_ports (m, g_source_get_context (self->source), &error);
+  if (ports == NULL)
+    {
+      g_debug ("eipc: dropped a PostMessage: %s", error->message);
+      return 1;
+    }
+  event = renderer_event_new (self, EIPC_EVENT_SEND, m, channel, message, 0);
+  eipc_event_set_posted (event, eipc_message_posted_args (message),
+                         g_steal_pointer (&ports));
+  eipc_emitter_emit (EIPC_EMITTER (self), channel, event);
+  return 1;
+}
+
 /* Signals of org.eipc.WebContents1 from the main process. */
 static int
 on_web_contents_signal (sd_bus_message *m,
@@ -195,6 +228,8 @@ on_web_contents_signal (sd_bus_message *m,
   if (!self->attached ||
       g_strcmp0 (sd_bus_message_get_sender (m), self->main_name) != 0)
     return 0;
+  if (g_strcmp0 (path, self->path) == 0 && strcmp (member, "PostMessage") == 0)
+    return renderer_on_post_message (self, m);
   if (eipc_message_read_strings (m, &channel, &args) < 0 ||
       sd_bus_message_read_basic (m, 't', &sender_id) <= 0)
     return 0;
@@ -1447,6 +1482,98 @@ eipc_renderer_send_json (EipcRenderer  *self,
     }
   eipc_send_window_sent (&self->send_window, self->bus,
                          strlen (channel) + strlen (args_json));
+  return TRUE;
+}
+
+/**
+ * eipc_renderer_post_message:
+ * @self: an #EipcRenderer
+ * @channel: the channel
+ * @message: (nullable): the message, any JSON value (%NULL: JSON null)
+ * @ports: (nullable) (element-type EipcMessagePort): message ports to
+ *   transfer with the message, or %NULL
+ * @error: return location for a #GError
+ *
+ * `ipcRenderer.postMessage(channel, message, [transfer])`: sends
+ * @message to the main process's listeners of @channel, which get it as
+ * their one argument, with @ports in eipc_event_get_ports(). The ports
+ * travel as file descriptors (org.eipc.Main1.PostMessage()) and can no
+ * longer be used here; they must not have been used (started, posted to)
+ * before. One-way, like eipc_renderer_send().
+ *
+ * Returns: %TRUE if the message was queued; %FALSE with @error set when
+ *   not attached, when @channel, @message or @ports is not valid, or when
+ *   the bus connection cannot pass file descriptors
+ *
+ * Since: 1.0
+ */
+gboolean
+eipc_renderer_post_message (EipcRenderer  *self,
+                            const char    *channel,
+                            JsonNode      *message,
+                            GPtrArray     *ports,
+                            GError       **error)
+{
+  g_autofree char *json = NULL;
+
+  g_return_val_if_fail (EIPC_IS_RENDERER (self), FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  json = message != NULL ? eipc_json_node_to_string (message) : g_strdup ("null");
+  return eipc_renderer_post_message_json (self, channel, json, ports, error);
+}
+
+/**
+ * eipc_renderer_post_message_json:
+ * @self: an #EipcRenderer
+ * @channel: the channel
+ * @message_json: the message as JSON text (any JSON value)
+ * @ports: (nullable) (element-type EipcMessagePort): message ports to
+ *   transfer with the message, or %NULL
+ * @error: return location for a #GError
+ *
+ * Like eipc_renderer_post_message(), with the message as JSON text.
+ *
+ * Returns: %TRUE if the message was queued
+ *
+ * Since: 1.0
+ */
+gboolean
+eipc_renderer_post_message_json (EipcRenderer  *self,
+                                 const char    *channel,
+                                 const char    *message_json,
+                                 GPtrArray     *ports,
+                                 GError       **error)
+{
+  g_autoptr(sd_bus_message) m = NULL;
+  int r;
+
+  g_return_val_if_fail (EIPC_IS_RENDERER (self), FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  if (!renderer_check_attached (self, error) ||
+      !eipc_message_check_posted (channel, message_json, ports, error) ||
+      !eipc_bus_check_fds (self->bus, ports, error) ||
+      !eipc_bus_check_queue (self->bus, error))
+    return FALSE;
+
+  r = sd_bus_message_new_method_call (self->bus, &m, self->main_name,
+                                      self->base_path, EIPC_MAIN_INTERFACE,
+                                      "PostMessage");
+  if (r >= 0)
+    r = sd_bus_message_set_expect_reply (m, 0);
+  if (r >= 0)
+    r = eipc_message_append_strings (m, channel, message_json);
+  if (r >= 0)
+    r = eipc_message_append_ports (m, ports);
+  if (r >= 0)
+    r = sd_bus_send (self->bus, m, NULL);
+  if (r < 0)
+    {
+      eipc_set_error_from_errno (error, r, "Cannot post");
+      return FALSE;
+    }
+  eipc_message_ports_transferred (ports);
   return TRUE;
 }
 

@@ -136,6 +136,18 @@ gboolean      eipc_renderer_send_json             (EipcRenderer        *self,
                                                    const char          *args_json,
                                                    GError             **error);
 EIPC_AVAILABLE_IN_1_0
+gboolean      eipc_renderer_post_message          (EipcRenderer        *self,
+                                                   const char          *channel,
+                                                   JsonNode            *message,
+                                                   GPtrArray           *ports,
+                                                   GError             **error);
+EIPC_AVAILABLE_IN_1_0
+gboolean      eipc_renderer_post_message_json     (EipcRenderer        *self,
+                                                   const char          *channel,
+                                                   const char          *message_json,
+                                                   GPtrArray           *ports,
+                                                   GError             **error);
+EIPC_AVAILABLE_IN_1_0
 void          eipc_renderer_invoke                (EipcRenderer        *self,
                                                    const char          *channel,
                                                    JsonArray           *args,

@@ -452,6 +452,94 @@ eipc_web_contents_deliver (EipcWebContents  *self,
 }
 
 /**
+ * eipc_web_contents_post_message:
+ * @self: an #EipcWebContents
+ * @channel: the channel
+ * @message: (nullable): the message, any JSON value (%NULL: JSON null)
+ * @ports: (nullable) (element-type EipcMessagePort): message ports to
+ *   transfer with the message, or %NULL
+ * @error: return location for a #GError
+ *
+ * `webContents.postMessage(channel, message, [transfer])`: sends
+ * @message to the renderer's listeners of @channel, which get it as
+ * their one argument, with @ports in eipc_event_get_ports(). The ports
+ * travel as file descriptors (the signal `PostMessage` of
+ * `org.eipc.WebContents1`) and can no longer be used here; they must not
+ * have been used (started, posted to) before.
+ *
+ * Returns: %TRUE if the message was queued; %FALSE with @error set when
+ *   the renderer is gone, @channel, @message or @ports is not valid, or
+ *   the bus connection cannot pass file descriptors
+ *
+ * Since: 1.0
+ */
+gboolean
+eipc_web_contents_post_message (EipcWebContents  *self,
+                                const char       *channel,
+                                JsonNode         *message,
+                                GPtrArray        *ports,
+                                GError          **error)
+{
+  g_autofree char *json = NULL;
+
+  g_return_val_if_fail (EIPC_IS_WEB_CONTENTS (self), FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  json = message != NULL ? eipc_json_node_to_string (message) : g_strdup ("null");
+  return eipc_web_contents_post_message_json (self, channel, json, ports, error);
+}
+
+/**
+ * eipc_web_contents_post_message_json:
+ * @self: an #EipcWebContents
+ * @channel: the channel
+ * @message_json: the message as JSON text (any JSON value)
+ * @ports: (nullable) (element-type EipcMessagePort): message ports to
+ *   transfer with the message, or %NULL
+ * @error: return location for a #GError
+ *
+ * Like eipc_web_contents_post_message(), with the message as JSON text.
+ *
+ * Returns: %TRUE if the message was queued
+ *
+ * Since: 1.0
+ */
+gboolean
+eipc_web_contents_post_message_json (EipcWebContents  *self,
+                                     const char       *channel,
+                                     const char       *message_json,
+                                     GPtrArray        *ports,
+                                     GError          **error)
+{
+  g_autoptr(sd_bus_message) m = NULL;
+  int r;
+
+  g_return_val_if_fail (EIPC_IS_WEB_CONTENTS (self), FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  if (!web_contents_check_alive (self, error) ||
+      !eipc_message_check_posted (channel, message_json, ports, error) ||
+      !eipc_bus_check_fds (self->bus, ports, error) ||
+      !eipc_bus_check_queue (self->bus, error))
+    return FALSE;
+  r = sd_bus_message_new_signal (self->bus, &m, self->path,
+                                 EIPC_WEB_CONTENTS_INTERFACE, "PostMessage");
+  if (r >= 0)
+    r = eipc_message_append_strings (m, channel, message_json);
+  if (r >= 0)
+    r = eipc_message_append_ports (m, ports);
+  if (r >= 0)
+    r = sd_bus_send_to (self->bus, m, self->unique_name, NULL);
+  if (r < 0)
+    {
+      eipc_set_error_from_errno (error, r, "Cannot post to the renderer");
+      return FALSE;
+    }
+  eipc_message_ports_transferred (ports);
+  return TRUE;
+}
+
+/**
  * eipc_web_contents_invoke:
  * @self: an #EipcWebContents
  * @channel: the channel

@@ -63,6 +63,18 @@ gboolean     eipc_web_contents_send_json        (EipcWebContents     *self,
                                                  const char          *args_json,
                                                  GError             **error);
 EIPC_AVAILABLE_IN_1_0
+gboolean     eipc_web_contents_post_message     (EipcWebContents     *self,
+                                                 const char          *channel,
+                                                 JsonNode            *message,
+                                                 GPtrArray           *ports,
+                                                 GError             **error);
+EIPC_AVAILABLE_IN_1_0
+gboolean     eipc_web_contents_post_message_json (EipcWebContents    *self,
+                                                 const char          *channel,
+                                                 const char          *message_json,
+                                                 GPtrArray           *ports,
+                                                 GError             **error);
+EIPC_AVAILABLE_IN_1_0
 void         eipc_web_contents_invoke           (EipcWebContents     *self,
                                                  const char          *channel,
                                                  JsonArray           *args,

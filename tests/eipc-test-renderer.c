@@ -46,6 +46,22 @@
  *                             or the main process is gone; prints "bcast
  *                             got=N dup=N reorder=N"
  *   wait-disconnected         iterate until the bus connection is closed
+ *   port-listen:CH:MODE       on CH, print "posted CH ARGS ports=N" and keep
+ *                             the ports that came, started; MODE "echo"
+ *                             posts back what each port receives, "print"
+ *                             prints "port-msg JSON" / "port-bytes N",
+ *                             "count" only counts
+ *   post-channel:CH           make a channel, keep port1 (printing), and
+ *                             ipcRenderer.postMessage(CH, "hi", [port2])
+ *   port-post:TEXT            post TEXT (JSON) on the first kept port:
+ *                             "port-post ! CODE MSG" on error
+ *   port-burst:N              post [i] N times on the first kept port and
+ *                             wait for N messages back: "burst N ok T" with
+ *                             T the CLOCK_MONOTONIC µs at the end
+ *   port-wait:N               iterate until N port messages came
+ *   port-wait-closed          iterate until a kept port emits close
+ *                             (prints "port-closed")
+ *   wait-file:PATH            iterate until PATH exists
  *
  * Every wait ends when the bus connection closes.
  *
@@ -65,6 +81,9 @@ static gboolean main_exited;
 static gboolean reattached;
 static GHashTable *counts;   /* channel -> messages seen */
 static GPtrArray *held;      /* events kept unanswered */
+static GPtrArray *ports;     /* message ports kept */
+static guint port_messages;
+static gboolean port_closed;
 
 static const char *
 code_name (const GError *error)
@@ -459,6 +478,89 @@ bcast_wait_done (gpointer data)
 }
 
 static void
+on_port_message (EipcMessagePort *port,
+                 EipcEvent       *event,
+                 gpointer         user_data)
+{
+  const char *mode = user_data;
+  GBytes *bytes = eipc_event_get_bytes (event);
+  g_autoptr(GError) error = NULL;
+
+  port_messages++;
+  if (strcmp (mode, "echo") == 0)
+    {
+      if (bytes != NULL)
+        eipc_message_port_post_bytes (port, bytes, &error);
+      else
+        eipc_message_port_post_message_json (port, eipc_event_get_data_json (event),
+                                             NULL, &error);
+      if (error != NULL)
+        printf ("port-echo ! %s %s\n", code_name (error), error->message);
+    }
+  else if (strcmp (mode, "count") == 0)
+    return;
+  else if (bytes != NULL)
+    printf ("port-bytes %" G_GSIZE_FORMAT "\n", g_bytes_get_size (bytes));
+  else
+    printf ("port-msg %s\n", eipc_event_get_data_json (event));
+  fflush (stdout);
+}
+
+static void
+on_port_close (EipcMessagePort *port,
+               gpointer         user_data)
+{
+  port_closed = TRUE;
+  printf ("port-closed\n");
+  fflush (stdout);
+}
+
+static void
+keep_port (EipcMessagePort *port,
+           const char      *mode)
+{
+  if (ports == NULL)
+    ports = g_ptr_array_new_with_free_func (g_object_unref);
+  g_ptr_array_add (ports, g_object_ref (port));
+  g_signal_connect (port, "message", G_CALLBACK (on_port_message),
+                    (gpointer) (g_strcmp0 (mode, "echo") == 0 ? "echo" :
+                                g_strcmp0 (mode, "count") == 0 ? "count" : "print"));
+  g_signal_connect (port, "close", G_CALLBACK (on_port_close), NULL);
+  eipc_message_port_start (port);
+}
+
+static void
+on_posted (EipcEvent *event,
+           gpointer   user_data)
+{
+  GPtrArray *came = eipc_event_get_ports (event);
+
+  printf ("posted %s %s ports=%u\n", eipc_event_get_channel (event),
+          eipc_event_get_args_json (event), came->len);
+  fflush (stdout);
+  for (guint i = 0; i < came->len; i++)
+    keep_port (g_ptr_array_index (came, i), user_data);
+}
+
+static gboolean
+file_exists (gpointer data)
+{
+  return g_file_test (data, G_FILE_TEST_EXISTS);
+}
+
+static gboolean
+file_exists_tick (gpointer data)
+{
+  return G_SOURCE_CONTINUE;
+}
+
+static gboolean
+port_count_reached (gpointer data)
+{
+  return port_messages >= GPOINTER_TO_UINT (data);
+}
+
+static void
 run_command (const char *command)
 {
   g_auto(GStrv) part = g_strsplit (command, ":", 3);
@@ -608,6 +710,59 @@ run_command (const char *command)
     }
   else if (strcmp (verb, "wait-disconnected") == 0)
     iterate_until (flag_set, &disconnected);
+  else if (strcmp (verb, "port-listen") == 0)
+    eipc_renderer_on (renderer, part[1], on_posted, g_strdup (part[2]), g_free);
+  else if (strcmp (verb, "post-channel") == 0)
+    {
+      g_autoptr(EipcMessageChannel) channel = eipc_message_channel_new ();
+      g_autoptr(GPtrArray) transfer = g_ptr_array_new ();
+
+      g_ptr_array_add (transfer, eipc_message_channel_get_port2 (channel));
+      if (!eipc_renderer_post_message_json (renderer, part[1], "\"hi\"", transfer, &error))
+        printf ("post-channel ! %s %s\n", code_name (error), error->message);
+      else
+        keep_port (eipc_message_channel_get_port1 (channel), "print");
+    }
+  else if (strcmp (verb, "port-post") == 0)
+    {
+      if (!eipc_message_port_post_message_json (g_ptr_array_index (ports, 0),
+                                                command + strlen ("port-post:"),
+                                                NULL, &error))
+        printf ("port-post ! %s %s\n", code_name (error), error->message);
+    }
+  else if (strcmp (verb, "port-burst") == 0)
+    {
+      guint n = (guint) g_ascii_strtoull (part[1], NULL, 10);
+      guint want = port_messages + n;
+
+      for (guint i = 0; i < n && error == NULL; i++)
+        {
+          g_autofree char *json = g_strdup_printf ("[%u]", i);
+
+          eipc_message_port_post_message_json (g_ptr_array_index (ports, 0), json,
+                                               NULL, &error);
+        }
+      if (error != NULL)
+        printf ("port-burst ! %s %s\n", code_name (error), error->message);
+      else
+        {
+          iterate_until (port_count_reached, GUINT_TO_POINTER (want));
+          printf ("burst %u %s %" G_GINT64_FORMAT "\n", n,
+                  port_messages >= want ? "ok" : "short", g_get_monotonic_time ());
+        }
+    }
+  else if (strcmp (verb, "port-wait") == 0)
+    iterate_until (port_count_reached,
+                   GUINT_TO_POINTER ((guint) g_ascii_strtoull (part[1], NULL, 10)));
+  else if (strcmp (verb, "port-wait-closed") == 0)
+    iterate_until (flag_set, &port_closed);
+  else if (strcmp (verb, "wait-file") == 0)
+    {
+      guint tick = g_timeout_add (10, file_exists_tick, NULL);
+
+      iterate_until (file_exists, part[1]);
+      g_source_remove (tick);
+    }
   else
     g_error ("unknown command '%s'", command);
 }

@@ -1,0 +1,433 @@
+/* test-ports-bus.c: message ports transferred over the bus
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * webContents.postMessage and ipcRenderer.postMessage with ports, between
+ * this process (the main process) and renderers in child processes
+ * (eipc-test-renderer): event.ports on both sides, transferred ports
+ * unusable by their sender, kill -9 of the renderer holding a port, and
+ * two renderers linked by a channel the main process made, talking while
+ * the main process does not run, with no message of theirs on the bus.
+ */
+
+#include <string.h>
+
+#include <glib/gstdio.h>
+
+#include "test-common.h"
+
+typedef struct {
+  GPtrArray *events;
+  guint      n_closed;
+} Inbox;
+
+static void
+inbox_message (EipcMessagePort *port,
+               EipcEvent       *event,
+               gpointer         user_data)
+{
+  Inbox *inbox = user_data;
+
+  g_ptr_array_add (inbox->events, g_object_ref (event));
+}
+
+static void
+inbox_close (EipcMessagePort *port,
+             gpointer         user_data)
+{
+  ((Inbox *) user_data)->n_closed++;
+}
+
+static void
+inbox_watch (Inbox           *inbox,
+             EipcMessagePort *port)
+{
+  if (inbox->events == NULL)
+    inbox->events = g_ptr_array_new_with_free_func (g_object_unref);
+  g_signal_connect (port, "message", G_CALLBACK (inbox_message), inbox);
+  g_signal_connect (port, "close", G_CALLBACK (inbox_close), inbox);
+}
+
+static void
+iterate_until_count (guint *count,
+                     guint  n)
+{
+  gint64 end = g_get_monotonic_time () + 30 * G_USEC_PER_SEC;
+
+  while (*count < n)
+    {
+      if (g_get_monotonic_time () > end)
+        g_error ("waited 30 s for %u, have %u", n, *count);
+      g_main_context_iteration (NULL, TRUE);
+    }
+}
+
+static EipcWebContents *
+renderer_web_contents (EipcMain  *main,
+                       TestChild *child)
+{
+  g_autofree char *line = test_child_expect (child, "id ");
+  guint64 id = g_ascii_strtoull (line + 3, NULL, 10);
+  EipcWebContents *wc = eipc_main_get_web_contents (main, id);
+
+  g_assert_nonnull (wc);
+  return g_object_ref (wc);
+}
+
+/* webContents.postMessage with a port: the renderer's listener gets the
+ * message as its argument and the port in event.ports; the port talks;
+ * the main's copy is unusable; kill -9 of the renderer closes ours. */
+static void
+test_main_to_renderer (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(EipcMain) main = eipc_main_new (TEST_APP_ID, &error);
+  g_autoptr(EipcMessageChannel) channel = eipc_message_channel_new ();
+  g_autoptr(GPtrArray) transfer = g_ptr_array_new ();
+  g_autoptr(EipcWebContents) wc = NULL;
+  g_autofree char *line = NULL;
+  EipcMessagePort *mine = eipc_message_channel_get_port1 (channel);
+  EipcMessagePort *theirs = eipc_message_channel_get_port2 (channel);
+  Inbox in = { NULL, 0 };
+  TestChild *child;
+  int status;
+
+  g_assert_no_error (error);
+  child = test_child_spawn ("port-listen:port:echo", "id", "port-wait-closed",
+                            "sleep:100000", NULL);
+  wc = renderer_web_contents (main, child);
+
+  g_ptr_array_add (transfer, theirs);
+  g_assert_true (eipc_web_contents_post_message_json (wc, "port", "{\"x\":1}",
+                                                      transfer, &error));
+  g_assert_no_error (error);
+  g_assert_true (eipc_message_port_is_transferred (theirs));
+  g_assert_false (eipc_message_port_post_message_json (theirs, "1", NULL, &error));
+  g_assert_error (error, EIPC_ERROR, EIPC_ERROR_INVALID_ARGS);
+  g_clear_error (&error);
+  /* Nor can it go a second time. */
+  g_assert_false (eipc_web_contents_post_message_json (wc, "port", "2", transfer, &error));
+  g_assert_error (error, EIPC_ERROR, EIPC_ERROR_INVALID_ARGS);
+  g_clear_error (&error);
+
+  line = test_child_expect (child, "posted ");
+  g_assert_cmpstr (line, ==, "posted port [{\"x\":1}] ports=1");
+
+  inbox_watch (&in, mine);
+  eipc_message_port_start (mine);
+  g_assert_true (eipc_message_port_post_message_json (mine, "\"ping\"", NULL, &error));
+  iterate_until_count (&in.events->len, 1);
+  g_assert_cmpstr (eipc_event_get_data_json (g_ptr_array_index (in.events, 0)), ==, "\"ping\"");
+
+  /* A message without ports is a message too. */
+  g_assert_true (eipc_web_contents_post_message (wc, "port", NULL, NULL, &error));
+  g_assert_no_error (error);
+  g_clear_pointer (&line, g_free);
+  line = test_child_expect (child, "posted ");
+  g_assert_cmpstr (line, ==, "posted port [null] ports=0");
+
+  test_child_kill (child);
+  iterate_until_count (&in.n_closed, 1);
+  g_assert_false (eipc_message_port_post_message_json (mine, "\"late\"", NULL, &error));
+  g_assert_error (error, EIPC_ERROR, EIPC_ERROR_DISCONNECTED);
+  g_clear_error (&error);
+  g_free (test_child_finish (child, &status));
+  g_signal_handlers_disconnect_by_data (mine, &in);
+  g_ptr_array_unref (in.events);
+}
+
+typedef struct {
+  EipcEvent *event;
+} Posted;
+
+static void
+on_posted (EipcEvent *event,
+           gpointer   user_data)
+{
+  Posted *posted = user_data;
+
+  g_assert_null (posted->event);
+  posted->event = g_object_ref (event);
+}
+
+/* ipcRenderer.postMessage with a port: ipcMain's listener gets it in
+ * event.ports, with the message as its argument. */
+static void
+test_renderer_to_main (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(EipcMain) main = eipc_main_new (TEST_APP_ID, &error);
+  g_autofree char *line = NULL;
+  Posted posted = { NULL };
+  EipcMessagePort *port;
+  Inbox in = { NULL, 0 };
+  TestChild *child;
+  GPtrArray *ports;
+  int status;
+
+  g_assert_no_error (error);
+  eipc_main_on (main, "port", on_posted, &posted, NULL);
+  child = test_child_spawn ("post-channel:port", "port-wait:1", "port-post:\"pong\"",
+                            "port-wait-closed", NULL);
+  while (posted.event == NULL)
+    g_main_context_iteration (NULL, TRUE);
+
+  g_assert_cmpint (eipc_event_get_kind (posted.event), ==, EIPC_EVENT_SEND);
+  g_assert_cmpstr (eipc_event_get_channel (posted.event), ==, "port");
+  g_assert_cmpstr (eipc_event_get_args_json (posted.event), ==, "[\"hi\"]");
+  g_assert_cmpuint (eipc_event_get_sender_id (posted.event), !=, 0);
+  ports = eipc_event_get_ports (posted.event);
+  g_assert_cmpuint (ports->len, ==, 1);
+  port = g_object_ref (g_ptr_array_index (ports, 0));
+  g_clear_object (&posted.event);
+
+  inbox_watch (&in, port);
+  eipc_message_port_start (port);
+  g_assert_true (eipc_message_port_post_message_json (port, "[1,\"two\"]", NULL, &error));
+  line = test_child_expect (child, "port-msg ");
+  g_assert_cmpstr (line, ==, "port-msg [1,\"two\"]");
+  iterate_until_count (&in.events->len, 1);
+  g_assert_cmpstr (eipc_event_get_data_json (g_ptr_array_index (in.events, 0)), ==, "\"pong\"");
+
+  /* Closing here ends the renderer's wait. */
+  eipc_message_port_close (port);
+  g_clear_pointer (&line, g_free);
+  line = test_child_expect (child, "port-closed");
+  g_free (test_child_finish (child, &status));
+  g_assert_true (WIFEXITED (status) && WEXITSTATUS (status) == 0);
+  g_assert_cmpuint (in.n_closed, ==, 0);
+  g_signal_handlers_disconnect_by_data (port, &in);
+  g_object_unref (port);
+  g_ptr_array_unref (in.events);
+}
+
+/* ---- renderer to renderer ---- */
+
+typedef struct {
+  GMutex     lock;
+  GPtrArray *senders;    /* unique names of every message the bus carried */
+  GPtrArray *what;       /* each one: "SENDER INTERFACE.MEMBER -> DESTINATION" */
+} Monitor;
+
+static GDBusMessage *
+monitor_filter (GDBusConnection *connection,
+                GDBusMessage    *message,
+                gboolean         incoming,
+                gpointer         user_data)
+{
+  Monitor *monitor = user_data;
+  const char *sender = g_dbus_message_get_sender (message);
+
+  if (incoming)
+    {
+      g_mutex_lock (&monitor->lock);
+      g_ptr_array_add (monitor->senders, g_strdup (sender != NULL ? sender : ""));
+      g_ptr_array_add (monitor->what, g_strdup_printf ("%s %s.%s -> %s", sender,
+                                                       g_dbus_message_get_interface (message),
+                                                       g_dbus_message_get_member (message),
+                                                       g_dbus_message_get_destination (message)));
+      g_mutex_unlock (&monitor->lock);
+    }
+  return message;
+}
+
+static guint
+monitor_count_from (Monitor    *monitor,
+                    const char *name)
+{
+  guint n = 0;
+
+  g_mutex_lock (&monitor->lock);
+  for (guint i = 0; i < monitor->senders->len; i++)
+    if (g_strcmp0 (g_ptr_array_index (monitor->senders, i), name) == 0)
+      n++;
+  g_mutex_unlock (&monitor->lock);
+  return n;
+}
+
+typedef struct {
+  guint64  id1, id2;
+  char    *name1, *name2;
+  gint64   blocked_from, blocked_until;   /* set in the main's thread */
+} Link;
+
+/* In the main process's thread: a channel, one port to each renderer. */
+static void
+link_renderers (EipcMain *main,
+                gpointer  user_data)
+{
+  Link *link = user_data;
+  g_autoptr(EipcMessageChannel) channel = eipc_message_channel_new ();
+  g_autoptr(GPtrArray) one = g_ptr_array_new ();
+  g_autoptr(GPtrArray) two = g_ptr_array_new ();
+  g_autoptr(GError) error = NULL;
+  EipcWebContents *wc1 = eipc_main_get_web_contents (main, link->id1);
+  EipcWebContents *wc2 = eipc_main_get_web_contents (main, link->id2);
+
+  g_assert_nonnull (wc1);
+  g_assert_nonnull (wc2);
+  link->name1 = g_strdup (eipc_web_contents_get_unique_name (wc1));
+  link->name2 = g_strdup (eipc_web_contents_get_unique_name (wc2));
+  g_ptr_array_add (one, eipc_message_channel_get_port1 (channel));
+  g_ptr_array_add (two, eipc_message_channel_get_port2 (channel));
+  g_assert_true (eipc_web_contents_post_message_json (wc1, "link", "1", one, &error));
+  g_assert_no_error (error);
+  g_assert_true (eipc_web_contents_post_message_json (wc2, "link", "2", two, &error));
+  g_assert_no_error (error);
+}
+
+static double
+test_scale (void)
+{
+  const char *text = g_getenv ("EIPC_TEST_SCALE");
+  double scale = text != NULL ? g_ascii_strtod (text, NULL) : 1.0;
+
+  return scale > 0 ? scale : 1.0;
+}
+
+/* The main process stops answering anything: its thread sleeps. */
+static gboolean
+block_main (gpointer user_data)
+{
+  Link *link = user_data;
+  guint seconds = test_scale () < 1 ? 15 : 4;
+
+  g_atomic_pointer_set (&link->blocked_from, g_get_monotonic_time ());
+  g_usleep (seconds * G_USEC_PER_SEC);
+  g_atomic_pointer_set (&link->blocked_until, g_get_monotonic_time ());
+  return G_SOURCE_REMOVE;
+}
+
+static void
+block_main_soon (EipcMain *main,
+                 gpointer  user_data)
+{
+  GSource *idle = g_idle_source_new ();
+
+  g_source_set_callback (idle, block_main, user_data, NULL);
+  g_source_attach (idle, g_main_context_get_thread_default ());
+  g_source_unref (idle);
+}
+
+static guint64
+child_id (TestChild *child)
+{
+  g_autofree char *line = test_child_expect (child, "id ");
+
+  return g_ascii_strtoull (line + 3, NULL, 10);
+}
+
+/* The main process links two renderers with a channel; they talk
+ * directly: their burst crosses neither the main process (it is not
+ * running then) nor the bus (a monitor sees no message from them). */
+static void
+test_renderer_to_renderer (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GDBusConnection) connection = NULL;
+  g_autoptr(GVariant) reply = NULL;
+  g_autofree char *line1 = NULL, *line2 = NULL, *burst = NULL;
+  Monitor monitor = { .senders = g_ptr_array_new_with_free_func (g_free),
+                      .what = g_ptr_array_new_with_free_func (g_free) };
+  TestMainThread *thread;
+  TestChild *r1, *r2;
+  Link link = { 0 };
+  g_autofree char *dir = NULL;
+  g_autofree char *go = NULL, *burst_arg = NULL, *wait_arg = NULL, *want = NULL;
+  guint n_burst = test_scale () < 1 ? 20 : 200;
+  gint64 done_at;
+  guint n_before1, n_before2;
+  int status;
+
+  g_mutex_init (&monitor.lock);
+  thread = test_main_thread_start (TEST_APP_ID, NULL, NULL);
+  dir = g_dir_make_tmp ("eipc-ports-XXXXXX", &error);
+  g_assert_no_error (error);
+  go = g_build_filename (dir, "go", NULL);
+  burst_arg = g_strdup_printf ("port-burst:%u", n_burst);
+  wait_arg = g_strdup_printf ("wait-file:%s", go);
+  /* r1 sends a burst once the main process has stopped; r2 echoes. */
+  r1 = test_child_spawn ("port-listen:link:count", "id", wait_arg, burst_arg,
+                         "port-post:\"bye\"", "sleep:300", NULL);
+  r2 = test_child_spawn ("port-listen:link:echo", "id", "port-wait-closed", NULL);
+  link.id1 = child_id (r1);
+  link.id2 = child_id (r2);
+
+  connection = test_client_new ();
+  g_dbus_connection_add_filter (connection, monitor_filter, &monitor, NULL);
+  reply = g_dbus_connection_call_sync (connection, "org.freedesktop.DBus",
+                                       "/org/freedesktop/DBus",
+                                       "org.freedesktop.DBus.Monitoring",
+                                       "BecomeMonitor",
+                                       g_variant_new ("(asu)", NULL, 0),
+                                       NULL, G_DBUS_CALL_FLAGS_NONE, 10000,
+                                       NULL, &error);
+  g_assert_no_error (error);
+
+  test_main_thread_call (thread, link_renderers, &link);
+  line1 = test_child_expect (r1, "posted ");
+  g_assert_cmpstr (line1, ==, "posted link [1] ports=1");
+  line2 = test_child_expect (r2, "posted ");
+  g_assert_cmpstr (line2, ==, "posted link [2] ports=1");
+
+  n_before1 = monitor_count_from (&monitor, link.name1);
+  n_before2 = monitor_count_from (&monitor, link.name2);
+  test_main_thread_call (thread, block_main_soon, &link);
+  while (g_atomic_pointer_get (&link.blocked_from) == 0)
+    g_usleep (1000);
+  g_assert_true (g_file_set_contents (go, "", 0, NULL));
+
+  burst = test_child_expect (r1, "burst ");
+  want = g_strdup_printf ("burst %u ok ", n_burst);
+  g_assert_true (g_str_has_prefix (burst, want));
+  done_at = g_ascii_strtoll (burst + strlen (want), NULL, 10);
+  for (guint i = 0; i < monitor.what->len; i++)
+    g_test_message ("bus: %s", (char *) g_ptr_array_index (monitor.what, i));
+  /* Nothing of the link went over the bus: no message from either
+   * renderer since the ports went out. (Later, when they exit, they
+   * remove their match rules: that does.) */
+  g_assert_cmpuint (monitor_count_from (&monitor, link.name1), ==, n_before1);
+  g_assert_cmpuint (monitor_count_from (&monitor, link.name2), ==, n_before2);
+  while (g_atomic_pointer_get (&link.blocked_until) == 0)
+    g_usleep (1000);
+  g_test_message ("burst done %.3f s into the main's %.1f s stop",
+                  (done_at - link.blocked_from) / 1e6,
+                  (link.blocked_until - link.blocked_from) / 1e6);
+  g_assert_cmpint (done_at, >, link.blocked_from);
+  g_assert_cmpint (done_at, <, link.blocked_until);
+
+
+  /* r1 closes its port by exiting: r2 hears it and exits. */
+  g_free (test_child_finish (r1, &status));
+  g_assert_true (WIFEXITED (status) && WEXITSTATUS (status) == 0);
+  g_free (test_child_expect (r2, "port-closed"));
+  g_free (test_child_finish (r2, &status));
+  g_assert_true (WIFEXITED (status) && WEXITSTATUS (status) == 0);
+
+  g_unlink (go);
+  g_rmdir (dir);
+  test_main_thread_stop (thread);
+  g_dbus_connection_close_sync (connection, NULL, NULL);
+  g_ptr_array_unref (monitor.senders);
+  g_mutex_clear (&monitor.lock);
+  g_free (link.name1);
+  g_free (link.name2);
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  int ret;
+
+  g_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
+  test_bus_up ();
+
+  g_test_add_func ("/ipc/port/bus/main-to-renderer", test_main_to_renderer);
+  g_test_add_func ("/ipc/port/bus/renderer-to-main", test_renderer_to_main);
+  g_test_add_func ("/ipc/port/bus/renderer-to-renderer", test_renderer_to_renderer);
+
+  ret = g_test_run ();
+  test_bus_down ();
+  return ret;
+}
