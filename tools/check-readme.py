@@ -16,7 +16,8 @@ Usage: check-readme.py BUILDDIR FILE...
   lines after it up to the next `$ ` as its expected output. A main
   process started without `&` is the "first terminal": it runs in the
   background. Commands run in a temporary directory where `build` is
-  BUILDDIR and `/tmp/` is that directory.
+  BUILDDIR, `examples` the source tree's and `/tmp/` that directory, with
+  a private session bus and /usr/bin first in PATH.
 
 * Examples: a code block that starts by naming an example file
   (`/* hello.c: ...`) is that file of examples/, verbatim.
@@ -25,7 +26,7 @@ Unique names, pids, times, bus addresses and column widths are
 normalized before comparing. Exits 0 when everything matched, 1 with a
 diff otherwise.
 """
-import os, re, shutil, subprocess, sys, tempfile, time  # noqa: E401
+import os, re, shutil, signal, subprocess, sys, tempfile, time  # noqa: E401
 
 SRC = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -99,11 +100,33 @@ def commands(blocks):
             yield start + i, line[2:], out
 
 
+def kill_left_in(tmp):
+    """Whatever the session started and left running (the dbus-daemon of a
+    session that failed half-way) carries EIPC_CHECK_README=tmp in its
+    environment."""
+    marker = f'EIPC_CHECK_README={tmp}'.encode()
+    for pid in filter(str.isdigit, os.listdir('/proc')):
+        try:
+            with open(f'/proc/{pid}/environ', 'rb') as f:
+                if marker in f.read().split(b'\0'):
+                    os.kill(int(pid), signal.SIGTERM)
+        except OSError:
+            pass
+
+
 def check_session(build, path, blocks):
     ok, count = True, 0
     tmp = tempfile.mkdtemp()
     os.symlink(build, os.path.join(tmp, 'build'))
+    os.symlink(os.path.join(SRC, 'examples'), os.path.join(tmp, 'examples'))
     env = private_env(tmp)
+    env['EIPC_CHECK_README'] = tmp
+    # Debian's python3 (with gi) before a pyenv or venv one.
+    env['PATH'] = '/usr/bin:' + env.get('PATH', '')
+    # Programs that use the session bus get a private one.
+    bus = subprocess.run(['dbus-daemon', '--session', '--fork', '--print-address=1',
+                          '--print-pid=1'], capture_output=True, text=True, check=True)
+    env['DBUS_SESSION_BUS_ADDRESS'], bus_pid = bus.stdout.split('\n')[:2]
     background = []
     try:
         for number, command, want in commands(blocks):
@@ -118,13 +141,17 @@ def check_session(build, path, blocks):
             if command.endswith('&') or 'eipc-demo-main' in command:
                 log = open(os.path.join(tmp, f'background-{number}.log'), 'w')
                 background.append(subprocess.Popen(['sh', '-c', command.rstrip('&')],
-                                                   cwd=tmp, env=env, stdout=log))
+                                                   cwd=tmp, env=env, stdout=log,
+                                                   stderr=subprocess.STDOUT,
+                                                   start_new_session=True))
                 time.sleep(0.5)
                 continue
             want_n = [normalize(l) for l in want]
             # A renderer started with & may still be attaching: commands that
             # only read are tried again for a while.
-            tries = 20 if re.search(r'busctl .*\b(get-property|tree|introspect)\b', command) else 1
+            # So is the renderer of the examples, while their main process starts.
+            tries = 20 if re.search(r'busctl .*\b(get-property|tree|introspect)\b|hello',
+                                    command) else 1
             for attempt in range(tries):
                 run = subprocess.run(['sh', '-c', command + ' 2>&1'], cwd=tmp, env=env,
                                      capture_output=True, text=True, timeout=60)
@@ -140,8 +167,13 @@ def check_session(build, path, blocks):
                 print('  it printed:\n    ' + '\n    '.join(run.stdout.splitlines()))
     finally:
         for p in background:
-            p.terminate()
+            try:
+                os.killpg(p.pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
             p.wait()
+        os.kill(int(bus_pid), signal.SIGTERM)
+        kill_left_in(tmp)
         shutil.rmtree(tmp, ignore_errors=True)
     if count:
         print(f'{path}: {count} commands, {"all matched" if ok else "some differ"}')
