@@ -42,6 +42,7 @@ struct _EipcMain
   guint             max_pending_calls;
   gsize             max_args_size;
   GHashTable       *in_flight;      /* unique name -> unanswered calls */
+  EipcProcesses    *processes;      /* renderers launched here */
 
   /* GInitable / GAsyncInitable */
   gboolean          init_started;
@@ -62,6 +63,7 @@ enum {
   SIGNAL_WEB_CONTENTS_ATTACHED,
   SIGNAL_MESSAGE_REJECTED,
   SIGNAL_DISCONNECTED,
+  SIGNAL_RENDER_PROCESS_GONE,
   N_SIGNALS
 };
 
@@ -442,6 +444,7 @@ attach_credentials_done (sd_bus_message *reply,
   if (wc != NULL)
     {
       main_properties_changed (self, "WebContents");
+      eipc_processes_attached (self->processes, wc);
       g_signal_emit (self, signals[SIGNAL_WEB_CONTENTS_ATTACHED], 0, wc);
     }
   return 1;
@@ -513,9 +516,19 @@ method_attach (sd_bus_message *m,
   return 1;
 }
 
+/* A renderer is gone (@how: it detached, its connection vanished, or
+ * the main process's own bus closed): destroyed first, then
+ * render-process-gone once the reason is known (not for the last). */
+typedef enum {
+  GONE_DETACHED,
+  GONE_VANISHED,
+  GONE_BUS_CLOSED,
+} GoneHow;
+
 static void
 main_remove_web_contents (EipcMain        *self,
                           EipcWebContents *wc,
+                          GoneHow          how,
                           const char      *reason)
 {
   g_autoptr(EipcWebContents) hold = g_object_ref (wc);
@@ -528,6 +541,8 @@ main_remove_web_contents (EipcMain        *self,
   g_hash_table_remove (self->by_id, &id);
   main_properties_changed (self, "WebContents");
   eipc_web_contents_destroy (wc, reason);
+  if (how != GONE_BUS_CLOSED)
+    eipc_processes_web_contents_gone (self->processes, wc, how == GONE_DETACHED);
 }
 
 static int
@@ -542,7 +557,7 @@ method_detach (sd_bus_message *m,
   if (wc == NULL)
     return eipc_reply_error (m, EIPC_ERROR_NOT_ATTACHED,
                              "%s is not attached", sd_bus_message_get_sender (m));
-  main_remove_web_contents (self, wc, "detached");
+  main_remove_web_contents (self, wc, GONE_DETACHED, "detached");
   return sd_bus_reply_method_return (m, NULL);
 }
 
@@ -919,7 +934,7 @@ on_name_owner_changed (sd_bus_message *m,
     return 0;
   wc = g_hash_table_lookup (self->by_name, name);
   if (wc != NULL)
-    main_remove_web_contents (self, wc, "the renderer left the bus");
+    main_remove_web_contents (self, wc, GONE_VANISHED, "the renderer left the bus");
   return 0;
 }
 
@@ -930,7 +945,7 @@ main_bus_closed (gpointer user_data)
   g_autoptr(GPtrArray) all = eipc_main_list_web_contents (self);
 
   for (guint i = 0; i < all->len; i++)
-    main_remove_web_contents (self, g_ptr_array_index (all, i),
+    main_remove_web_contents (self, g_ptr_array_index (all, i), GONE_BUS_CLOSED,
                               "the bus connection closed");
   g_signal_emit (self, signals[SIGNAL_DISCONNECTED], 0);
 }
@@ -952,6 +967,7 @@ eipc_main_dispose (GObject *object)
     }
   if (self->attaching != NULL)
     g_hash_table_remove_all (self->attaching);
+  g_clear_pointer (&self->processes, eipc_processes_free);
 
   G_OBJECT_CLASS (eipc_main_parent_class)->dispose (object);
 }
@@ -1160,6 +1176,42 @@ eipc_main_class_init (EipcMainClass *klass)
   signals[SIGNAL_DISCONNECTED] =
     g_signal_new ("disconnected", G_TYPE_FROM_CLASS (klass),
                   G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL, G_TYPE_NONE, 0);
+
+  /**
+   * EipcMain::render-process-gone:
+   * @self: the #EipcMain
+   * @web_contents: (nullable): the renderer's webContents; %NULL for a
+   *   renderer launched with eipc_main_spawn_renderer() that went before
+   *   it attached, or that could not be launched (`launch-failed`)
+   * @details: why it went: its reason and exit code
+   *
+   * Electron's `render-process-gone` event of `app`: emitted after
+   * #EipcWebContents::render-process-gone of @web_contents, and for
+   * spawned renderers that never attached.
+   *
+   * Since: 1.0
+   */
+  signals[SIGNAL_RENDER_PROCESS_GONE] =
+    g_signal_new ("render-process-gone", G_TYPE_FROM_CLASS (klass),
+                  G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+                  G_TYPE_NONE, 2, EIPC_TYPE_WEB_CONTENTS,
+                  EIPC_TYPE_RENDER_PROCESS_GONE_DETAILS | G_SIGNAL_TYPE_STATIC_SCOPE);
+}
+
+/* A renderer went, and why is known (eipc-process.c calls this). */
+static void
+main_render_process_gone (EipcWebContents                    *wc,
+                          const EipcRenderProcessGoneDetails *details,
+                          gpointer                            user_data)
+{
+  EipcMain *self = user_data;
+
+  g_debug ("eipc: render process gone (pid %u): %s, exit code %d", details->pid,
+           eipc_render_process_gone_reason_to_string (details->reason),
+           details->exit_code);
+  if (wc != NULL)
+    eipc_web_contents_emit_render_process_gone (wc, details);
+  g_signal_emit (self, signals[SIGNAL_RENDER_PROCESS_GONE], 0, wc, details);
 }
 
 static void
@@ -1167,6 +1219,7 @@ eipc_main_init (EipcMain *self)
 {
   self->by_id = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free,
                                        g_object_unref);
+  self->processes = eipc_processes_new (main_render_process_gone, self);
   self->by_name = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
                                          g_object_unref);
   self->attaching = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
@@ -2053,4 +2106,57 @@ eipc_main_get_max_args_size (EipcMain *self)
 {
   g_return_val_if_fail (EIPC_IS_MAIN (self), 0);
   return self->max_args_size;
+}
+
+/**
+ * eipc_main_spawn_renderer:
+ * @self: an #EipcMain
+ * @argv: (array zero-terminated=1): the program and its arguments; the
+ *   program is looked up in `PATH` unless it holds a slash
+ * @envp: (array zero-terminated=1) (nullable): the program's environment,
+ *   %NULL for this process's
+ * @working_directory: (type filename) (nullable): where it runs, %NULL
+ *   for this process's working directory
+ * @pid: (out) (optional): the new process's id
+ * @error: return location for a #GError
+ *
+ * Launches a renderer, as Electron's main process launches its
+ * renderers: the program gets the main process's bus address and app id
+ * in its environment (`EIPC_ADDRESS`, `EIPC_APP_ID`), so an #EipcRenderer
+ * it creates with a %NULL app id (eipc_renderer_new (NULL, &error))
+ * attaches to this main process. The main process keeps the pid (the
+ * renderer must attach from that process, not from a child of it) and
+ * watches the exit status, so #EipcWebContents::render-process-gone says
+ * `killed` (SIGKILL, SIGTERM, SIGINT), `crashed` (SIGSEGV, SIGABRT,
+ * SIGBUS, SIGILL, SIGFPE, SIGTRAP, SIGSYS), `oom` (a SIGKILL while the
+ * `oom_kill` count of its cgroup's `memory.events` went up), or the exit
+ * code (`clean-exit` for 0, `abnormal-exit` otherwise). A program that
+ * cannot be launched gives %FALSE with @error set and
+ * #EipcMain::render-process-gone with `launch-failed`; one that goes
+ * before it attached gives #EipcMain::render-process-gone with no
+ * webContents. The process runs on if the main process goes away first.
+ *
+ * Returns: %TRUE if the program was launched
+ *
+ * Since: 1.0
+ */
+gboolean
+eipc_main_spawn_renderer (EipcMain           *self,
+                          const char * const *argv,
+                          const char * const *envp,
+                          const char         *working_directory,
+                          GPid               *pid,
+                          GError            **error)
+{
+  g_autofree char *address = NULL;
+  const char *bus_address = NULL;
+
+  g_return_val_if_fail (EIPC_IS_MAIN (self), FALSE);
+  g_return_val_if_fail (argv != NULL && argv[0] != NULL, FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  if (self->bus != NULL && sd_bus_get_address (self->bus, &bus_address) >= 0)
+    address = g_strdup (bus_address);
+  return eipc_processes_spawn (self->processes, argv, envp, working_directory,
+                               self->app_id, address, pid, error);
 }

@@ -14,6 +14,7 @@
 
 #include "eipc-emitter.h"
 #include "eipc-event.h"
+#include "eipc-render-process-gone.h"
 #include "eipc-version.h"
 #include "eipc-web-contents.h"
 
@@ -153,5 +154,13 @@ gboolean         eipc_main_broadcast_json         (EipcMain         *self,
                                                    const char       *channel,
                                                    const char       *args_json,
                                                    GError          **error);
+
+EIPC_AVAILABLE_IN_1_0
+gboolean         eipc_main_spawn_renderer         (EipcMain           *self,
+                                                   const char * const *argv,
+                                                   const char * const *envp,
+                                                   const char         *working_directory,
+                                                   GPid               *pid,
+                                                   GError            **error);
 
 G_END_DECLS

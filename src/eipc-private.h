@@ -7,14 +7,14 @@
  * own layer or above. tests/check-layers.py reads the lines below and
  * checks every .c file of src/ against them; a new file goes in here first.
  *
- * layer 0: eipc-error.c
+ * layer 0: eipc-error.c eipc-render-process-gone.c
  * layer 1: eipc-json.c
  * layer 2: eipc-bus.c
  * layer 3: eipc-emitter.c eipc-call.c
  * layer 4: eipc-event.c
  * layer 5: eipc-message-port.c
  * layer 6: eipc-message-channel.c eipc-web-contents.c
- * layer 7: eipc-objects.c
+ * layer 7: eipc-objects.c eipc-process.c
  * layer 8: eipc-main.c eipc-renderer.c
  *
  * error, json and bus are the leaves (the connection, its GSource, the
@@ -221,6 +221,32 @@ void          eipc_event_set_posted           (EipcEvent           *self,
                                                char                *args_json,
                                                GPtrArray           *ports);
 void          eipc_event_reject_no_handler    (EipcEvent           *self);
+
+/* eipc-process.c: renderers the main process launched, and why
+ * renderers go away */
+typedef struct _EipcProcesses EipcProcesses;
+typedef void (*EipcProcessGoneFunc) (EipcWebContents                    *wc,
+                                     const EipcRenderProcessGoneDetails *details,
+                                     gpointer                            user_data);
+
+EipcProcesses *eipc_processes_new              (EipcProcessGoneFunc  gone,
+                                                gpointer             user_data);
+void           eipc_processes_free             (EipcProcesses       *self);
+gboolean       eipc_processes_spawn            (EipcProcesses       *self,
+                                                const char * const  *argv,
+                                                const char * const  *envp,
+                                                const char          *working_directory,
+                                                const char          *app_id,
+                                                const char          *address,
+                                                GPid                *pid,
+                                                GError             **error);
+void           eipc_processes_attached         (EipcProcesses       *self,
+                                                EipcWebContents     *wc);
+void           eipc_processes_web_contents_gone (EipcProcesses      *self,
+                                                EipcWebContents     *wc,
+                                                gboolean             detached);
+void           eipc_web_contents_emit_render_process_gone (EipcWebContents *self,
+                                                           const EipcRenderProcessGoneDetails *details);
 
 /* eipc-call.c: an async method call behind a GTask */
 typedef enum {

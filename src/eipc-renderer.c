@@ -701,6 +701,22 @@ renderer_prepare (EipcRenderer  *self,
   g_autofree char *rule = NULL;
   int r;
 
+  /* A renderer launched by eipc_main_spawn_renderer() is told where its
+   * main process is. */
+  if (self->app_id == NULL)
+    {
+      self->app_id = g_strdup (g_getenv ("EIPC_APP_ID"));
+      if (self->app_id == NULL)
+        {
+          g_set_error_literal (error, EIPC_ERROR, EIPC_ERROR_INVALID_ARGS,
+                               "No app id given, and EIPC_APP_ID is not set "
+                               "(only a renderer launched by "
+                               "eipc_main_spawn_renderer() has it)");
+          return FALSE;
+        }
+      if (self->address == NULL)
+        self->address = g_strdup (g_getenv ("EIPC_ADDRESS"));
+    }
   if (!eipc_app_id_check (self->app_id, error))
     return FALSE;
   self->base_path = eipc_app_id_to_path (self->app_id);
@@ -878,7 +894,9 @@ renderer_async_initable_iface_init (GAsyncInitableIface *iface)
 
 /**
  * eipc_renderer_new:
- * @app_id: the app id of the main process to attach to
+ * @app_id: (nullable): the app id of the main process to attach to, or
+ *   %NULL for the one in `EIPC_APP_ID` (then a %NULL @address means the
+ *   bus in `EIPC_ADDRESS`), which eipc_main_spawn_renderer() sets
  * @error: return location for a #GError
  *
  * Connects to the session bus and attaches to the main process of
@@ -899,7 +917,9 @@ eipc_renderer_new (const char  *app_id,
 
 /**
  * eipc_renderer_new_for_address:
- * @app_id: the app id of the main process to attach to
+ * @app_id: (nullable): the app id of the main process to attach to, or
+ *   %NULL for the one in `EIPC_APP_ID` (then a %NULL @address means the
+ *   bus in `EIPC_ADDRESS`), which eipc_main_spawn_renderer() sets
  * @address: (nullable): a D-Bus address, %NULL for the session bus
  * @error: return location for a #GError
  *
@@ -919,7 +939,9 @@ eipc_renderer_new_for_address (const char  *app_id,
 
 /**
  * eipc_renderer_new_guest:
- * @app_id: the app id of the main process to attach to
+ * @app_id: (nullable): the app id of the main process to attach to, or
+ *   %NULL for the one in `EIPC_APP_ID` (then a %NULL @address means the
+ *   bus in `EIPC_ADDRESS`), which eipc_main_spawn_renderer() sets
  * @address: (nullable): a D-Bus address, %NULL for the session bus
  * @host_id: the webContentsId of the host (the embedder of this webview),
  *   or 0 for none

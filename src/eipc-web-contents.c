@@ -30,6 +30,7 @@ struct _EipcWebContents
 
 enum {
   SIGNAL_DESTROYED,
+  SIGNAL_RENDER_PROCESS_GONE,
   N_SIGNALS
 };
 
@@ -177,6 +178,36 @@ eipc_web_contents_class_init (EipcWebContentsClass *klass)
     g_signal_new ("destroyed", G_TYPE_FROM_CLASS (klass),
                   G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
                   G_TYPE_NONE, 1, G_TYPE_STRING);
+
+  /**
+   * EipcWebContents::render-process-gone:
+   * @self: the #EipcWebContents
+   * @details: why the renderer went away: its reason and exit code
+   *
+   * Electron's `render-process-gone` event of a webContents: the
+   * renderer is gone, and @details says why. It comes after
+   * #EipcWebContents::destroyed, as soon as the reason is known: at once
+   * for a detach (`clean-exit`) or for a renderer the main process did
+   * not launch whose connection vanished (`abnormal-exit`); for one
+   * launched with eipc_main_spawn_renderer(), once its exit status is in
+   * too (`killed`, `crashed`, `oom`, `clean-exit` or `abnormal-exit` with
+   * the exit code). Not emitted when the main process itself shuts
+   * down. #EipcMain::render-process-gone follows.
+   *
+   * Since: 1.0
+   */
+  signals[SIGNAL_RENDER_PROCESS_GONE] =
+    g_signal_new ("render-process-gone", G_TYPE_FROM_CLASS (klass),
+                  G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+                  G_TYPE_NONE, 1,
+                  EIPC_TYPE_RENDER_PROCESS_GONE_DETAILS | G_SIGNAL_TYPE_STATIC_SCOPE);
+}
+
+void
+eipc_web_contents_emit_render_process_gone (EipcWebContents                    *self,
+                                            const EipcRenderProcessGoneDetails *details)
+{
+  g_signal_emit (self, signals[SIGNAL_RENDER_PROCESS_GONE], 0, details);
 }
 
 static void

@@ -11,6 +11,7 @@
 #include "eipc-error.h"
 #include "eipc-enum-types.h"
 #include "eipc-event.h"
+#include "eipc-render-process-gone.h"
 #include "eipc-emitter.h"
 #include "eipc-message-port.h"
 #include "eipc-message-channel.h"

@@ -2,7 +2,9 @@
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  *
- * Usage: eipc-test-renderer [--app=ID] [--guest=HOSTID] COMMAND...
+ * Usage: eipc-test-renderer [--app=ID | --from-env] [--guest=HOSTID] COMMAND...
+ * (--from-env: no app id, as a renderer eipc_main_spawn_renderer()
+ * launched creates it: EIPC_APP_ID and EIPC_ADDRESS say where to attach)
  * Each COMMAND runs in turn; every outcome is one line on stdout.
  *
  *   id                        print "id N"
@@ -31,6 +33,8 @@
  *   sleep:MS                  iterate the main loop for MS milliseconds
  *   print:TEXT                print TEXT
  *   kill                      SIGKILL itself
+ *   segv                      SIGSEGV itself (no core file)
+ *   exit:N                    exit with code N at once, without detaching
  *   load:SENDS:INVOKES        a load run (see load-common.h): SENDS sends of
  *                             [SEQ] on "load" and INVOKES invokes of
  *                             "load-invoke" interleaved, at most 32 in
@@ -70,6 +74,8 @@
  */
 
 #include <signal.h>
+#include <sys/resource.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -683,6 +689,23 @@ run_command (const char *command)
     }
   else if (strcmp (verb, "print") == 0)
     printf ("%s\n", command + strlen ("print:"));
+  else if (strcmp (verb, "segv") == 0)
+    {
+      struct rlimit no_core = { 0, 0 };
+      struct sigaction default_action = { 0 };
+
+      /* The default action, not a sanitizer's handler (which aborts). */
+      default_action.sa_handler = SIG_DFL;
+      sigaction (SIGSEGV, &default_action, NULL);
+      fflush (stdout);
+      setrlimit (RLIMIT_CORE, &no_core);
+      raise (SIGSEGV);
+    }
+  else if (strcmp (verb, "exit") == 0)
+    {
+      fflush (stdout);
+      _exit ((int) g_ascii_strtoll (part[1], NULL, 10));
+    }
   else if (strcmp (verb, "kill") == 0)
     {
       fflush (stdout);
@@ -784,6 +807,8 @@ main (int   argc,
     {
       if (g_str_has_prefix (argv[first], "--app="))
         app_id = argv[first] + strlen ("--app=");
+      else if (strcmp (argv[first], "--from-env") == 0)
+        app_id = NULL;
       else if (g_str_has_prefix (argv[first], "--guest="))
         host_id = g_ascii_strtoull (argv[first] + strlen ("--guest="), NULL, 10);
     }

@@ -8,6 +8,7 @@
  * main process in this process and renderers as child processes.
  */
 
+#include <signal.h>
 #include <string.h>
 
 #include "test-common.h"
@@ -514,6 +515,201 @@ test_daemon_reply_timeout (void)
   g_setenv ("DBUS_SESSION_BUS_ADDRESS", old_address, TRUE);
 }
 
+/* --- render-process-gone, and renderers the main process launches ------- */
+
+typedef struct {
+  GPtrArray       *gone;       /* "ID reason code", main's signal, in order */
+  GString         *order;      /* which signal came first */
+  EipcWebContents *attached;   /* the last renderer that attached */
+} GoneLog;
+
+static void
+on_wc_gone (EipcWebContents                    *wc,
+            EipcRenderProcessGoneDetails       *details,
+            gpointer                            user_data)
+{
+  GoneLog *log = user_data;
+
+  g_assert_true (eipc_web_contents_is_destroyed (wc));
+  g_string_append_printf (log->order, "wc%" G_GUINT64_FORMAT ":%s;",
+                          eipc_web_contents_get_id (wc),
+                          eipc_render_process_gone_details_get_reason (details));
+}
+
+static void
+on_main_gone (EipcMain                     *main_process,
+              EipcWebContents              *wc,
+              EipcRenderProcessGoneDetails *details,
+              gpointer                      user_data)
+{
+  GoneLog *log = user_data;
+
+  g_string_append_printf (log->order, "main%" G_GUINT64_FORMAT ":%s;",
+                          wc != NULL ? eipc_web_contents_get_id (wc) : 0,
+                          eipc_render_process_gone_details_get_reason (details));
+  g_ptr_array_add (log->gone, g_strdup_printf ("%s %s %d", wc != NULL ? "wc" : "none",
+                                               eipc_render_process_gone_details_get_reason (details),
+                                               eipc_render_process_gone_details_get_exit_code (details)));
+}
+
+static void
+on_gone_attached (EipcMain        *main_process,
+                  EipcWebContents *wc,
+                  GoneLog         *log)
+{
+  g_set_object (&log->attached, wc);
+  g_signal_connect (wc, "render-process-gone", G_CALLBACK (on_wc_gone), log);
+}
+
+/* Launches the test renderer with @commands, its output thrown away (the
+ * shell execs it: same pid), and waits until it attached if @attach. */
+static GPid
+spawn_renderer (EipcMain   *main_process,
+                GoneLog    *log,
+                gboolean    attach,
+                const char *commands)
+{
+  g_autofree char *helper = test_helper_path ("eipc-test-renderer");
+  g_autofree char *script = g_strdup_printf ("exec \"$0\" --from-env %s >/dev/null", commands);
+  const char *argv[] = { "/bin/sh", "-c", script, helper, NULL };
+  g_autoptr(GError) error = NULL;
+  GPid pid = 0;
+
+  g_clear_object (&log->attached);
+  g_assert_true (eipc_main_spawn_renderer (main_process, argv, NULL, NULL, &pid, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (pid, >, 0);
+  while (attach && log->attached == NULL)
+    g_main_context_iteration (NULL, TRUE);
+  if (attach)
+    g_assert_cmpuint (eipc_web_contents_get_process_id (log->attached), ==, (guint) pid);
+  return pid;
+}
+
+/* Waits for the next render-process-gone and returns "wc|none REASON CODE". */
+static const char *
+next_gone (GoneLog *log,
+           guint   *seen)
+{
+  while (log->gone->len <= *seen)
+    g_main_context_iteration (NULL, TRUE);
+  return g_ptr_array_index (log->gone, (*seen)++);
+}
+
+/* Electron's render-process-gone reasons: from the connection for any
+ * renderer (a detach is clean-exit, a vanished connection
+ * abnormal-exit), from the exit status for renderers the main process
+ * launched (kill -9 and SIGTERM are killed, SIGSEGV crashed, an exit
+ * code clean-exit or abnormal-exit, going before attaching is reported
+ * on EipcMain only, a program that cannot start is launch-failed). The
+ * launched renderers attach with no app id or address of their own. */
+static void
+test_render_process_gone (Fixture       *f,
+                          gconstpointer  data)
+{
+  GoneLog log = { g_ptr_array_new_with_free_func (g_free), g_string_new (NULL), NULL };
+  g_autoptr(GError) error = NULL;
+  g_autofree char *out = NULL;
+  const char *missing[] = { "/nonexistent/eipc-renderer", NULL };
+  guint seen = 0;
+  TestChild *child;
+  guint64 id;
+  GPid pid;
+
+  g_signal_connect (f->main, "render-process-gone", G_CALLBACK (on_main_gone), &log);
+  g_signal_connect (f->main, "web-contents-attached", G_CALLBACK (on_gone_attached), &log);
+
+  /* Spawned, clean: it exits with code 0. */
+  spawn_renderer (f->main, &log, TRUE, "sleep:10");
+  id = eipc_web_contents_get_id (log.attached);
+  g_assert_cmpstr (next_gone (&log, &seen), ==, "wc clean-exit 0");
+  {
+    g_autofree char *want = g_strdup_printf ("wc%" G_GUINT64_FORMAT ":clean-exit;main%"
+                                             G_GUINT64_FORMAT ":clean-exit;", id, id);
+
+    g_assert_cmpstr (log.order->str, ==, want);
+  }
+
+  /* Spawned, kill -9'd while attached. */
+  pid = spawn_renderer (f->main, &log, TRUE, "sleep:60000");
+  kill (pid, SIGKILL);
+  g_assert_cmpstr (next_gone (&log, &seen), ==, "wc killed 9");
+
+  /* SIGTERM. */
+  pid = spawn_renderer (f->main, &log, TRUE, "sleep:60000");
+  kill (pid, SIGTERM);
+  g_assert_cmpstr (next_gone (&log, &seen), ==, "wc killed 15");
+
+  /* SIGSEGV. */
+  spawn_renderer (f->main, &log, TRUE, "sleep:10 segv");
+  g_assert_cmpstr (next_gone (&log, &seen), ==, "wc crashed 11");
+
+  /* Exit codes, without a detach. */
+  spawn_renderer (f->main, &log, TRUE, "sleep:10 exit:3");
+  g_assert_cmpstr (next_gone (&log, &seen), ==, "wc abnormal-exit 3");
+  spawn_renderer (f->main, &log, TRUE, "sleep:10 exit:0");
+  g_assert_cmpstr (next_gone (&log, &seen), ==, "wc clean-exit 0");
+
+  /* Gone before it attached: EipcMain only, with no webContents. */
+  {
+    const char *argv[] = { "/bin/sh", "-c", "exit 4", NULL };
+
+    g_assert_true (eipc_main_spawn_renderer (f->main, argv, NULL, NULL, NULL, &error));
+    g_assert_no_error (error);
+    g_assert_cmpstr (next_gone (&log, &seen), ==, "none abnormal-exit 4");
+  }
+
+  /* A program that cannot start. */
+  g_assert_false (eipc_main_spawn_renderer (f->main, missing, NULL, NULL, &pid, &error));
+  g_assert_error (error, G_SPAWN_ERROR, G_SPAWN_ERROR_NOENT);
+  g_clear_error (&error);
+  g_assert_cmpuint (log.gone->len, ==, seen + 1);
+  {
+    g_autofree char *want = g_strdup_printf ("none launch-failed %d", G_SPAWN_ERROR_NOENT);
+
+    g_assert_cmpstr (next_gone (&log, &seen), ==, want);
+  }
+
+  /* Not launched here: the connection is all the main process sees. A
+   * Detach is a clean exit... */
+  {
+    g_autoptr(GDBusConnection) client = test_client_new ();
+    g_autoptr(GVariant) reply = NULL;
+
+    g_dbus_connection_call (client, TEST_APP_ID, BASE, "org.eipc.Main1", "Attach",
+                            g_variant_new_parsed ("(@a{sv} {},)"), G_VARIANT_TYPE ("(to)"),
+                            G_DBUS_CALL_FLAGS_NONE, -1, NULL, call_done, &reply);
+    while (reply == NULL)
+      g_main_context_iteration (NULL, TRUE);
+    g_clear_pointer (&reply, g_variant_unref);
+    g_dbus_connection_call (client, TEST_APP_ID, BASE, "org.eipc.Main1", "Detach",
+                            NULL, G_VARIANT_TYPE ("()"), G_DBUS_CALL_FLAGS_NONE, -1,
+                            NULL, call_done, &reply);
+    g_assert_cmpstr (next_gone (&log, &seen), ==, "wc clean-exit 0");
+    while (reply == NULL)
+      g_main_context_iteration (NULL, TRUE);
+  }
+  /* ...a connection that goes without one is not, however the process
+   * ended. */
+  child = test_child_spawn ("id", NULL);
+  out = test_child_finish (child, NULL);
+  g_assert_cmpstr (next_gone (&log, &seen), ==, "wc abnormal-exit -1");
+  child = test_child_spawn ("id", "kill", NULL);
+  g_free (test_child_expect (child, "id "));
+  g_free (out);
+  out = test_child_finish (child, NULL);
+  g_assert_cmpstr (next_gone (&log, &seen), ==, "wc abnormal-exit -1");
+
+  /* Nothing more came meanwhile (each one was reported once). */
+  test_spin (200);
+  g_assert_cmpuint (log.gone->len, ==, seen);
+
+  g_signal_handlers_disconnect_by_data (f->main, &log);
+  g_clear_object (&log.attached);
+  g_ptr_array_unref (log.gone);
+  g_string_free (log.order, TRUE);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -528,6 +724,7 @@ main (int   argc,
 
   ADD ("/ipc/electron/empty-channel", test_empty_channel);
   ADD ("/ipc/electron/error-texts", test_error_texts);
+  ADD ("/ipc/electron/render-process-gone", test_render_process_gone);
   ADD ("/ipc/electron/bad-result", test_bad_result);
   g_test_add_func ("/ipc/electron/daemon-reply-timeout", test_daemon_reply_timeout);
   g_test_add ("/ipc/electron/invoke-no-timeout", Fixture, NULL,
