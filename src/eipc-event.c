@@ -507,6 +507,21 @@ event_answer_node (EipcEvent *self,
   return event_answer_text (self, text);
 }
 
+/* The handler of an invoke returned. If it neither answered nor kept
+ * the event (only its creator holds it), the invoke resolves with null
+ * now, as Electron resolves `ipcMain.handle ('x', () => {})` with
+ * undefined (lib/browser/ipc-dispatch.ts replies with the handler's
+ * return value). A kept event is a deferred answer: released without one
+ * later, it fails with NoReturnValue as before. */
+void
+eipc_event_handler_returned (EipcEvent *self)
+{
+  if (self->kind != EIPC_EVENT_INVOKE || self->answered ||
+      g_atomic_int_get (&G_OBJECT (self)->ref_count) > 1)
+    return;
+  event_answer_text (self, "null");
+}
+
 static gboolean
 event_answer_json (EipcEvent   *self,
                    const char  *json,

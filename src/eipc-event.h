@@ -55,7 +55,9 @@ typedef enum {
  * An event that answers a call (invoke, sendSync) may be kept (with
  * g_object_ref()) and answered later; when the last reference goes
  * without an answer, the caller gets an error at once instead of waiting
- * for a timeout.
+ * for a timeout. An invoke handler that returns without answering and
+ * without keeping the event resolves the invoke with JSON `null`, as
+ * Electron resolves it with `undefined`.
  *
  * Since: 1.0
  */

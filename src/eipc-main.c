@@ -590,6 +590,8 @@ method_invoke (sd_bus_message *m,
       /* The event must not answer again when it goes. */
       eipc_event_reject_no_handler (event);
     }
+  else
+    eipc_event_handler_returned (event);
   return 1;
 }
 

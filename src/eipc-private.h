@@ -221,6 +221,7 @@ void          eipc_event_set_posted           (EipcEvent           *self,
                                                char                *args_json,
                                                GPtrArray           *ports);
 void          eipc_event_reject_no_handler    (EipcEvent           *self);
+void          eipc_event_handler_returned     (EipcEvent           *self);
 
 /* eipc-process.c: renderers the main process launched, and why
  * renderers go away */

@@ -164,6 +164,8 @@ method_invoke (sd_bus_message *m,
   event = renderer_event_new (self, EIPC_EVENT_INVOKE, m, channel, args, 0);
   if (!eipc_emitter_dispatch (EIPC_EMITTER (self), channel, event))
     eipc_event_reject_no_handler (event);
+  else
+    eipc_event_handler_returned (event);
   return 1;
 }
 

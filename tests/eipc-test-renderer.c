@@ -27,6 +27,7 @@
  *   handle-fail:CH:MSG        reject them with MSG
  *   handle-hold:CH            keep the event, never answer
  *   handle-later:CH:MS        answer "late" after MS milliseconds
+ *   handle-nothing:CH         return without answering or keeping the event
  *   auto-reattach             attach again when a new main process comes
  *   wait-main-exit            iterate until the main process is gone
  *   wait-attached             iterate until attached again
@@ -211,6 +212,12 @@ handle_later (EipcEvent *event,
 {
   g_timeout_add_full (G_PRIORITY_DEFAULT, GPOINTER_TO_UINT (user_data), answer_late,
                       g_object_ref (event), g_object_unref);
+}
+
+static void
+handle_nothing (EipcEvent *event,
+                gpointer   user_data)
+{
 }
 
 static gboolean disconnected;
@@ -670,6 +677,8 @@ run_command (const char *command)
                           g_free, NULL);
   else if (strcmp (verb, "handle-hold") == 0)
     eipc_renderer_handle (renderer, part[1], handle_hold, NULL, NULL, NULL);
+  else if (strcmp (verb, "handle-nothing") == 0)
+    eipc_renderer_handle (renderer, part[1], handle_nothing, NULL, NULL, NULL);
   else if (strcmp (verb, "handle-later") == 0)
     eipc_renderer_handle (renderer, part[1], handle_later,
                           GUINT_TO_POINTER ((guint) g_ascii_strtoull (part[2], NULL, 10)),

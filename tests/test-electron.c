@@ -321,6 +321,55 @@ test_error_texts (Fixture       *f,
                    "done\n");
 }
 
+/* --- a handler that returns without answering -------------------------- */
+
+static void
+handle_nothing (EipcEvent *event,
+                gpointer   user_data)
+{
+}
+
+static GPtrArray *kept_events;
+
+static gboolean
+release_kept (gpointer user_data)
+{
+  g_ptr_array_set_size (kept_events, 0);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+handle_keep_then_drop (EipcEvent *event,
+                       gpointer   user_data)
+{
+  g_ptr_array_add (kept_events, g_object_ref (event));
+  g_idle_add (release_kept, NULL);
+}
+
+/* `ipcMain.handle ('x', () => { doIt () })` resolves the invoke with
+ * undefined; eipc resolves it with null, in both directions. A handler
+ * that keeps the event answers later: if it lets go without an answer,
+ * that is still an error (NoReturnValue), at once. */
+static void
+test_handler_returns_nothing (Fixture       *f,
+                              gconstpointer  data)
+{
+  g_autofree char *out = NULL, *text = NULL;
+  TestChild *child;
+
+  kept_events = g_ptr_array_new_with_free_func (g_object_unref);
+  eipc_main_handle (f->main, "nothing", handle_nothing, NULL, NULL, NULL);
+  eipc_main_handle (f->main, "dropped", handle_keep_then_drop, NULL, NULL, NULL);
+  child = test_child_spawn ("handle-nothing:quiet", "id",
+                            "invoke:nothing:[]", "invoke:dropped:[]", NULL);
+  text = invoke_renderer (eipc_main_get_web_contents (f->main, child_id (child)), "quiet");
+  g_assert_cmpstr (text, ==, "null");
+  out = test_child_finish (child, NULL);
+  g_assert_nonnull (strstr (out, "invoke nothing = null\n"));
+  g_assert_nonnull (strstr (out, "invoke dropped ! org.eipc.Error.NoReturnValue "));
+  g_ptr_array_unref (kept_events);
+}
+
 /* A renderer that answers every invoke with @user_data as its result. */
 static void
 raw_renderer_call (GDBusConnection       *connection,
@@ -724,6 +773,7 @@ main (int   argc,
 
   ADD ("/ipc/electron/empty-channel", test_empty_channel);
   ADD ("/ipc/electron/error-texts", test_error_texts);
+  ADD ("/ipc/electron/handler-returns-nothing", test_handler_returns_nothing);
   ADD ("/ipc/electron/render-process-gone", test_render_process_gone);
   ADD ("/ipc/electron/bad-result", test_bad_result);
   g_test_add_func ("/ipc/electron/daemon-reply-timeout", test_daemon_reply_timeout);
