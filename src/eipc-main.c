@@ -584,8 +584,11 @@ method_invoke (sd_bus_message *m,
     return eipc_reply_gerror (m, error);
 
   event = main_event_new (self, EIPC_EVENT_INVOKE, m, channel, args, wc);
-  /* A handleOnce handler is gone before it runs: handlers_changed. */
-  if (!eipc_emitter_dispatch (EIPC_EMITTER (self), channel, event))
+  /* The first handler of the webContents' ipc (webContents.ipc.handle),
+   * then ipcMain's, as Electron picks them. A handleOnce handler is gone
+   * before it runs: handlers_changed. */
+  if ((wc == NULL || !eipc_emitter_dispatch (EIPC_EMITTER (wc), channel, event)) &&
+      !eipc_emitter_dispatch (EIPC_EMITTER (self), channel, event))
     {
       /* The event must not answer again when it goes. */
       eipc_event_reject_no_handler (event);
@@ -613,7 +616,8 @@ method_send_sync (sd_bus_message *m,
   if (!main_check_sender (self, m, &wc, &error) ||
       !main_check_message (self, channel, args, &error))
     return eipc_reply_gerror (m, error);
-  if (eipc_emitter_listener_count (EIPC_EMITTER (self), channel) == 0)
+  if (eipc_emitter_listener_count (EIPC_EMITTER (self), channel) == 0 &&
+      (wc == NULL || !eipc_web_contents_has_message_listeners (wc, channel, TRUE)))
     return eipc_reply_error (m, EIPC_ERROR_NO_LISTENER,
                              "No listener registered for sendSync on '%s'",
                              channel);
@@ -622,6 +626,8 @@ method_send_sync (sd_bus_message *m,
     return eipc_reply_gerror (m, error);
 
   event = main_event_new (self, EIPC_EVENT_SEND_SYNC, m, channel, args, wc);
+  if (wc != NULL)
+    eipc_web_contents_emit_message (wc, event);
   eipc_emitter_emit (EIPC_EMITTER (self), channel, event);
   return 1;
 }
@@ -911,6 +917,10 @@ on_renderer_message (sd_bus_message *m,
     }
 
   event = main_event_new (self, EIPC_EVENT_SEND, m, channel, args, wc);
+  /* Electron's order: the webContents' ipc-message, its ipc's
+   * listeners, then ipcMain's. */
+  if (wc != NULL)
+    eipc_web_contents_emit_message (wc, event);
   eipc_emitter_emit (EIPC_EMITTER (self), channel, event);
   /* Handled: sd-bus need not try the other match rules on it. */
   return 1;

@@ -246,6 +246,11 @@ void           eipc_processes_attached         (EipcProcesses       *self,
 void           eipc_processes_web_contents_gone (EipcProcesses      *self,
                                                 EipcWebContents     *wc,
                                                 gboolean             detached);
+void           eipc_web_contents_emit_message (EipcWebContents *self,
+                                               EipcEvent       *event);
+gboolean       eipc_web_contents_has_message_listeners (EipcWebContents *self,
+                                                        const char      *channel,
+                                                        gboolean         sync);
 void           eipc_web_contents_emit_render_process_gone (EipcWebContents *self,
                                                            const EipcRenderProcessGoneDetails *details);
 

@@ -31,6 +31,8 @@ struct _EipcWebContents
 enum {
   SIGNAL_DESTROYED,
   SIGNAL_RENDER_PROCESS_GONE,
+  SIGNAL_IPC_MESSAGE,
+  SIGNAL_IPC_MESSAGE_SYNC,
   N_SIGNALS
 };
 
@@ -196,11 +198,77 @@ eipc_web_contents_class_init (EipcWebContentsClass *klass)
    *
    * Since: 1.0
    */
+  /**
+   * EipcWebContents::ipc-message:
+   * @self: the #EipcWebContents
+   * @event: the message (its arguments: eipc_event_get_args())
+   * @channel: its channel
+   *
+   * Electron's `ipc-message` event of a webContents: every
+   * `ipcRenderer.send` of this renderer, whatever its channel, before
+   * the listeners of this webContents' ipc (eipc_web_contents_on()) and
+   * then ipcMain's (eipc_main_on()) run for it.
+   *
+   * Since: 1.0
+   */
+  signals[SIGNAL_IPC_MESSAGE] =
+    g_signal_new ("ipc-message", G_TYPE_FROM_CLASS (klass),
+                  G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+                  G_TYPE_NONE, 2, EIPC_TYPE_EVENT, G_TYPE_STRING);
+
+  /**
+   * EipcWebContents::ipc-message-sync:
+   * @self: the #EipcWebContents
+   * @event: the message; answer it with eipc_event_set_return_value()
+   * @channel: its channel
+   *
+   * Electron's `ipc-message-sync` event of a webContents: every
+   * `ipcRenderer.sendSync` of this renderer, before the listeners of this
+   * webContents' ipc and then ipcMain's. A sendSync that nothing would
+   * see (no handler of this signal, no listener of its channel in either
+   * scope) fails at once with %EIPC_ERROR_NO_LISTENER.
+   *
+   * Since: 1.0
+   */
+  signals[SIGNAL_IPC_MESSAGE_SYNC] =
+    g_signal_new ("ipc-message-sync", G_TYPE_FROM_CLASS (klass),
+                  G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+                  G_TYPE_NONE, 2, EIPC_TYPE_EVENT, G_TYPE_STRING);
+
   signals[SIGNAL_RENDER_PROCESS_GONE] =
     g_signal_new ("render-process-gone", G_TYPE_FROM_CLASS (klass),
                   G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
                   G_TYPE_NONE, 1,
                   EIPC_TYPE_RENDER_PROCESS_GONE_DETAILS | G_SIGNAL_TYPE_STATIC_SCOPE);
+}
+
+/* The webContents' share of a message from its renderer, in Electron's
+ * order (lib/browser/ipc-dispatch.ts): its ipc-message (or
+ * ipc-message-sync) signal, then the listeners of its own ipc
+ * (webContents.ipc.on). ipcMain's listeners come after, in eipc-main.c. */
+void
+eipc_web_contents_emit_message (EipcWebContents *self,
+                                EipcEvent       *event)
+{
+  const char *channel = eipc_event_get_channel (event);
+  guint signal = eipc_event_get_kind (event) == EIPC_EVENT_SEND_SYNC
+                 ? SIGNAL_IPC_MESSAGE_SYNC : SIGNAL_IPC_MESSAGE;
+
+  g_signal_emit (self, signals[signal], 0, event, channel);
+  eipc_emitter_emit (EIPC_EMITTER (self), channel, event);
+}
+
+/* Whether anything of this webContents would see a message on @channel:
+ * a handler of its ipc-message(-sync) signal or a listener of its ipc. */
+gboolean
+eipc_web_contents_has_message_listeners (EipcWebContents *self,
+                                         const char      *channel,
+                                         gboolean         sync)
+{
+  return g_signal_has_handler_pending (self, signals[sync ? SIGNAL_IPC_MESSAGE_SYNC
+                                                          : SIGNAL_IPC_MESSAGE],
+                                       0, FALSE) ||
+         eipc_emitter_listener_count (EIPC_EMITTER (self), channel) > 0;
 }
 
 void

@@ -321,6 +321,115 @@ test_error_texts (Fixture       *f,
                    "done\n");
 }
 
+/* --- webContents.ipc and the ipc-message events ------------------------- */
+
+static void
+scope_log (EipcEvent *event,
+           gpointer   user_data)
+{
+  Fixture *f = g_object_get_data (G_OBJECT (eipc_event_get_sender (event)), "fixture");
+  const char *scope = user_data;
+
+  g_string_append_printf (f->log, "%s:%s%s;", scope, eipc_event_get_channel (event),
+                          eipc_event_get_args_json (event));
+  if (eipc_event_get_kind (event) == EIPC_EVENT_SEND_SYNC)
+    {
+      g_autofree char *value = g_strdup_printf ("\"%s\"", scope);
+
+      eipc_event_set_return_value_json (event, value, NULL);
+    }
+}
+
+static void
+scope_resolve (EipcEvent *event,
+               gpointer   user_data)
+{
+  g_autofree char *value = g_strdup_printf ("\"%s\"", (const char *) user_data);
+
+  eipc_event_resolve_json (event, value, NULL);
+}
+
+static void
+on_ipc_message (EipcWebContents *wc,
+                EipcEvent       *event,
+                const char      *channel,
+                Fixture         *f)
+{
+  g_assert_cmpstr (channel, ==, eipc_event_get_channel (event));
+  g_assert_true (eipc_event_get_sender (event) == wc);
+  g_string_append_printf (f->log, "ipc-message:%s;", channel);
+}
+
+static void
+on_ipc_message_sync (EipcWebContents *wc,
+                     EipcEvent       *event,
+                     const char      *channel,
+                     Fixture         *f)
+{
+  g_string_append_printf (f->log, "ipc-message-sync:%s;", channel);
+  if (strcmp (channel, "signal-only") == 0)
+    eipc_event_set_return_value_json (event, "\"signal\"", NULL);
+}
+
+static void
+scopes_attached (EipcMain        *main_process,
+                 EipcWebContents *wc,
+                 Fixture         *f)
+{
+  g_object_set_data (G_OBJECT (wc), "fixture", f);
+  g_signal_connect (wc, "ipc-message", G_CALLBACK (on_ipc_message), f);
+  g_signal_connect (wc, "ipc-message-sync", G_CALLBACK (on_ipc_message_sync), f);
+  eipc_web_contents_on (wc, "both", scope_log, "contents", NULL);
+  eipc_web_contents_once (wc, "once", scope_log, "contents-once", NULL);
+  g_assert_true (eipc_web_contents_handle (wc, "both", scope_resolve, "contents", NULL, NULL));
+  g_assert_true (eipc_web_contents_handle (wc, "gone", scope_resolve, "contents", NULL, NULL));
+  g_assert_true (eipc_web_contents_remove_handler (wc, "gone"));
+}
+
+/* Electron's dispatch (lib/browser/ipc-dispatch.ts) with both scopes
+ * registered: a message runs the webContents' ipc-message signal, then
+ * contents.ipc's listeners, then ipcMain's; sendSync the same with
+ * ipc-message-sync (the first return value set answers); an invoke runs
+ * the first handler of contents.ipc, then of ipcMain. */
+static void
+test_web_contents_ipc (Fixture       *f,
+                       gconstpointer  data)
+{
+  g_autofree char *out = NULL;
+
+  g_signal_connect (f->main, "web-contents-attached", G_CALLBACK (scopes_attached), f);
+  eipc_main_on (f->main, "both", scope_log, "main", NULL);
+  eipc_main_on (f->main, "main-only", scope_log, "main", NULL);
+  eipc_main_on (f->main, "once", scope_log, "main", NULL);
+  eipc_main_handle (f->main, "both", scope_resolve, "main", NULL, NULL);
+  eipc_main_handle (f->main, "main-only", scope_resolve, "main", NULL, NULL);
+  eipc_main_handle (f->main, "gone", scope_resolve, "main", NULL, NULL);
+
+  out = test_run_renderer (NULL, "send:both:[1]", "send:main-only:[2]",
+                           "send:once:[3]", "send:once:[4]",
+                           "invoke:both:[]", "invoke:main-only:[]", "invoke:gone:[]",
+                           "sync:both:[]", "sync:signal-only:[]", "sync:nobody:[]",
+                           NULL);
+  g_assert_cmpstr (out, ==,
+                   "invoke both = \"contents\"\n"
+                   "invoke main-only = \"main\"\n"
+                   "invoke gone = \"main\"\n"
+                   "sync both = \"contents\"\n"
+                   "sync signal-only = \"signal\"\n"
+                   /* The ipc-message-sync handler saw it and let it go. */
+                   "sync nobody ! org.eipc.Error.NoReturnValue No listener set a return value for sendSync on 'nobody'\n"
+                   "done\n");
+  g_assert_cmpstr (f->log->str, ==,
+                   "ipc-message:both;contents:both[1];main:both[1];"
+                   "ipc-message:main-only;main:main-only[2];"
+                   "ipc-message:once;contents-once:once[3];main:once[3];"
+                   "ipc-message:once;main:once[4];"
+                   "ipc-message-sync:both;contents:both[];main:both[];"
+                   "ipc-message-sync:signal-only;"
+                   "ipc-message-sync:nobody;");
+  g_signal_handlers_disconnect_by_data (f->main, f);
+}
+
 /* --- a handler that returns without answering -------------------------- */
 
 static void
@@ -773,6 +882,7 @@ main (int   argc,
 
   ADD ("/ipc/electron/empty-channel", test_empty_channel);
   ADD ("/ipc/electron/error-texts", test_error_texts);
+  ADD ("/ipc/electron/web-contents-ipc", test_web_contents_ipc);
   ADD ("/ipc/electron/handler-returns-nothing", test_handler_returns_nothing);
   ADD ("/ipc/electron/render-process-gone", test_render_process_gone);
   ADD ("/ipc/electron/bad-result", test_bad_result);
