@@ -118,6 +118,34 @@ main_properties_changed (EipcMain   *self,
     g_debug ("eipc: PropertiesChanged(%s) failed: %s", property, g_strerror (-r));
 }
 
+/* WebContentsAttached / WebContentsDetached: one renderer's entry, so
+ * attaching the 500th renderer costs the bus what attaching the 5th did
+ * (the WebContents property itself only says it changed). */
+static void
+main_web_contents_changed (EipcMain        *self,
+                           EipcWebContents *wc,
+                           gboolean         attached)
+{
+  int r;
+
+  if (attached)
+    r = sd_bus_emit_signal (self->bus, self->path, EIPC_MAIN_INTERFACE,
+                            "WebContentsAttached", "tsut",
+                            eipc_web_contents_get_id (wc),
+                            eipc_web_contents_get_unique_name (wc),
+                            eipc_web_contents_get_process_id (wc),
+                            eipc_web_contents_get_host_id (wc));
+  else
+    r = sd_bus_emit_signal (self->bus, self->path, EIPC_MAIN_INTERFACE,
+                            "WebContentsDetached", "ts",
+                            eipc_web_contents_get_id (wc),
+                            eipc_web_contents_get_unique_name (wc));
+  if (r < 0)
+    g_debug ("eipc: WebContents%s failed: %s", attached ? "Attached" : "Detached",
+             g_strerror (-r));
+  main_properties_changed (self, "WebContents");
+}
+
 static void
 main_reject (EipcMain       *self,
              sd_bus_message *m,
@@ -439,11 +467,15 @@ attach_credentials_done (sd_bus_message *reply,
                sender, self->last_id, pid);
     }
 
+  /* The bus signals first: an observer (eipc monitor) then knows the new
+   * webContents before its renderer, which acts on the reply, can send
+   * anything. */
+  if (wc != NULL)
+    main_web_contents_changed (self, wc, TRUE);
   pending_attach_answer (pending, wc, error);
   g_hash_table_remove (self->attaching, sender);
   if (wc != NULL)
     {
-      main_properties_changed (self, "WebContents");
       eipc_processes_attached (self->processes, wc);
       g_signal_emit (self, signals[SIGNAL_WEB_CONTENTS_ATTACHED], 0, wc);
     }
@@ -539,7 +571,7 @@ main_remove_web_contents (EipcMain        *self,
 
   g_hash_table_remove (self->by_name, eipc_web_contents_get_unique_name (wc));
   g_hash_table_remove (self->by_id, &id);
-  main_properties_changed (self, "WebContents");
+  main_web_contents_changed (self, wc, FALSE);
   eipc_web_contents_destroy (wc, reason);
   if (how != GONE_BUS_CLOSED)
     eipc_processes_web_contents_gone (self->processes, wc, how == GONE_DETACHED);
@@ -844,8 +876,14 @@ static const sd_bus_vtable main_vtable[] = {
                            SD_BUS_ARGS ("s", channel, "s", message, "a(hb)", ports),
                            SD_BUS_NO_RESULT,
                            method_post_message, SD_BUS_VTABLE_UNPRIVILEGED),
+  SD_BUS_SIGNAL_WITH_ARGS ("WebContentsAttached",
+                           SD_BUS_ARGS ("t", id, "s", unique_name, "u", pid, "t", host_id),
+                           0),
+  SD_BUS_SIGNAL_WITH_ARGS ("WebContentsDetached",
+                           SD_BUS_ARGS ("t", id, "s", unique_name),
+                           0),
   SD_BUS_PROPERTY ("WebContents", "a(tsut)", property_get_web_contents, 0,
-                   SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+                   SD_BUS_VTABLE_PROPERTY_EMITS_INVALIDATION),
   SD_BUS_PROPERTY ("Channels", "as", property_get_channels, 0,
                    SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
   SD_BUS_PROPERTY ("Strict", "b", property_get_strict, 0,

@@ -1003,11 +1003,13 @@ test_monitor (Fixture       *f,
 
 #define WC(x) (x == a ? "wc A" : "wc B")
   g_ptr_array_add (expected, g_strdup ("attach client>main"));
-  g_ptr_array_add (expected, g_strdup_printf ("reply main>client attach ={\"id\":%" G_GUINT64_FORMAT
+  /* WebContentsAttached comes just before the reply: the reply goes to
+   * the new webContents. */
+  g_ptr_array_add (expected, g_strdup_printf ("reply main>wc A attach ={\"id\":%" G_GUINT64_FORMAT
                                               ",\"path\":\"/org/eipc/Test/WebContents/%"
                                               G_GUINT64_FORMAT "\"}", a, a));
   g_ptr_array_add (expected, g_strdup_printf ("attach client>main host=%" G_GUINT64_FORMAT, a));
-  g_ptr_array_add (expected, g_strdup_printf ("reply main>client attach ={\"id\":%" G_GUINT64_FORMAT
+  g_ptr_array_add (expected, g_strdup_printf ("reply main>wc B attach ={\"id\":%" G_GUINT64_FORMAT
                                               ",\"path\":\"/org/eipc/Test/WebContents/%"
                                               G_GUINT64_FORMAT "\"}", b, b));
   g_ptr_array_add (expected, g_strdup ("send wc B>main note [1]"));

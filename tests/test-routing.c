@@ -373,12 +373,33 @@ on_properties_changed (GDBusConnection *connection,
 {
   GString *changed = user_data;
   g_autoptr(GVariant) props = g_variant_get_child_value (parameters, 1);
+  g_autoptr(GVariant) invalidated = g_variant_get_child_value (parameters, 2);
   GVariantIter iter;
   const char *key;
 
+  /* "NAME;" for a new value, "-NAME;" for an invalidated one. */
   g_variant_iter_init (&iter, props);
   while (g_variant_iter_next (&iter, "{&sv}", &key, NULL))
     g_string_append_printf (changed, "%s;", key);
+  g_variant_iter_init (&iter, invalidated);
+  while (g_variant_iter_next (&iter, "&s", &key))
+    g_string_append_printf (changed, "-%s;", key);
+}
+
+/* WebContentsAttached / WebContentsDetached, in the same log. */
+static void
+on_web_contents_signal (GDBusConnection *connection,
+                        const char      *sender,
+                        const char      *path,
+                        const char      *interface,
+                        const char      *member,
+                        GVariant        *parameters,
+                        gpointer         user_data)
+{
+  GString *changed = user_data;
+  g_autofree char *args = g_variant_print (parameters, TRUE);
+
+  g_string_append_printf (changed, "%s%s;", member, args);
 }
 
 static void
@@ -397,14 +418,19 @@ test_properties (Fixture       *f,
   g_autoptr(GVariant) listed = NULL;
   g_autoptr(GVariant) strict = NULL;
   g_autofree char *expected = NULL, *out = NULL, *printed = NULL;
+  g_autofree char *want = NULL, *name = NULL, *pid = NULL;
   TestChild *child;
   guint64 id;
-  guint sub;
+  guint sub, sub_wc;
 
   sub = g_dbus_connection_signal_subscribe (f->client, NULL, "org.freedesktop.DBus.Properties",
                                             "PropertiesChanged", "/org/eipc/Test", NULL,
                                             G_DBUS_SIGNAL_FLAGS_NONE, on_properties_changed,
                                             changed, NULL);
+  sub_wc = g_dbus_connection_signal_subscribe (f->client, NULL, "org.eipc.Main1",
+                                               NULL, "/org/eipc/Test", NULL,
+                                               G_DBUS_SIGNAL_FLAGS_NONE, on_web_contents_signal,
+                                               changed, NULL);
   /* A round trip after the subscription: the bus has the match rule. */
   g_variant_unref (get_property_async (f, "Strict"));
   eipc_main_handle (f->main, "b", noop_handler, NULL, NULL, NULL);
@@ -415,6 +441,8 @@ test_properties (Fixture       *f,
 
   child = test_child_spawn ("listen:quit", "id", "wait:quit:1", NULL);
   id = child_id (child);
+  name = g_strdup (eipc_web_contents_get_unique_name (eipc_main_get_web_contents (f->main, id)));
+  pid = g_strdup (test_child_pid (child));
   listed = get_property_async (f, "WebContents");
   expected = g_strdup_printf ("[(uint64 %" G_GUINT64_FORMAT ", '%s', uint32 %s, uint64 0)]", id,
                               eipc_web_contents_get_unique_name (eipc_main_get_web_contents (f->main, id)),
@@ -436,9 +464,18 @@ test_properties (Fixture       *f,
 
   while (!strstr (changed->str, "Strict;"))
     g_main_context_iteration (NULL, TRUE);
-  /* Two handlers, an attach, a detach, strict. */
-  g_assert_cmpstr (changed->str, ==, "Channels;Channels;WebContents;WebContents;Strict;");
+  /* Two handlers, an attach, a detach, strict. An attach or a detach
+   * carries its one entry in its own signal and only invalidates the
+   * list, whose size grows with the renderers. */
+  want = g_strdup_printf ("Channels;Channels;"
+                          "WebContentsAttached(uint64 %" G_GUINT64_FORMAT ", '%s', uint32 %s, uint64 0);"
+                          "-WebContents;"
+                          "WebContentsDetached(uint64 %" G_GUINT64_FORMAT ", '%s');"
+                          "-WebContents;Strict;",
+                          id, name, pid, id, name);
+  g_assert_cmpstr (changed->str, ==, want);
   g_dbus_connection_signal_unsubscribe (f->client, sub);
+  g_dbus_connection_signal_unsubscribe (f->client, sub_wc);
 }
 
 int

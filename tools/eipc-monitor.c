@@ -8,9 +8,10 @@
  * sender, receiver, kind, channel, arguments. A call's answer is paired
  * with its call by (caller, serial) and shown with its result or error
  * and its latency. Unique names become webContents ids through the
- * Main1.WebContents property (read once, then followed through its
- * PropertiesChanged signals, which the monitor sees as the main
- * process's traffic) and through the replies to Attach().
+ * Main1.WebContents property (read once, then followed through the
+ * WebContentsAttached / WebContentsDetached signals, which the monitor
+ * sees as the main process's traffic) and through the replies to
+ * Attach().
  *
  * Loss: the monitor sees every message the main process sends (the
  * sender='APP' rule), and a connection numbers its messages 1, 2, 3...,
@@ -681,6 +682,30 @@ read_web_contents (sd_bus_message *m)
   return g_steal_pointer (&entries);
 }
 
+/* @peer's webContents is gone: a renderer that left without Detach() is
+ * reported, once. */
+static void
+web_contents_gone (Monitor  *self,
+                   Peer     *peer,
+                   gboolean  announce)
+{
+  if (announce && !peer->detach_seen && channel_passes (self, NULL) &&
+      ids_pass (self, peer->wc_id, 0, 0, FALSE))
+    {
+      End from = end_for_peer (self, peer);
+      End to = end_for_peer (self, self->main_peer);
+
+      line_begin (self, &from, &to, "detach");
+      if (self->opts->json)
+        g_string_append (self->line, ",\"reason\":\"left the bus\"");
+      else
+        g_string_append (self->line, " (left the bus)");
+      line_end (self, 0);
+    }
+  peer_set_id (self, peer, 0);
+  peer->detach_seen = FALSE;
+}
+
 static void
 apply_web_contents (Monitor  *self,
                     GArray   *entries,
@@ -713,26 +738,37 @@ apply_web_contents (Monitor  *self,
         g_ptr_array_add (gone, peer);
     }
   for (guint i = 0; i < gone->len; i++)
+    web_contents_gone (self, g_ptr_array_index (gone, i), announce);
+}
+
+/* The main process's WebContentsAttached(t id, s name, u pid, t host_id)
+ * and WebContentsDetached(t id, s name): one entry each, where
+ * PropertiesChanged only says that the list changed. */
+static void
+handle_web_contents_signal (Monitor        *self,
+                            sd_bus_message *m,
+                            gboolean        attached)
+{
+  const char *name = NULL;
+  guint64 id = 0, host_id = 0;
+  guint32 pid = 0;
+  Peer *peer;
+
+  if (attached)
     {
-      Peer *peer = g_ptr_array_index (gone, i);
-
-      /* A renderer that left without Detach(): say so, once. */
-      if (announce && !peer->detach_seen && channel_passes (self, NULL) &&
-          ids_pass (self, peer->wc_id, 0, 0, FALSE))
-        {
-          End from = end_for_peer (self, peer);
-          End to = end_for_peer (self, self->main_peer);
-
-          line_begin (self, &from, &to, "detach");
-          if (self->opts->json)
-            g_string_append (self->line, ",\"reason\":\"left the bus\"");
-          else
-            g_string_append (self->line, " (left the bus)");
-          line_end (self, 0);
-        }
-      peer_set_id (self, peer, 0);
-      peer->detach_seen = FALSE;
+      if (sd_bus_message_read (m, "tsut", &id, &name, &pid, &host_id) < 0 ||
+          (peer = get_peer (self, name)) == NULL)
+        return;
+      peer_set_id (self, peer, id);
+      if (pid != 0)
+        peer->pid = pid;
+      peer->host_id = host_id;
+      return;
     }
+  if (sd_bus_message_read (m, "ts", &id, &name) < 0 ||
+      (peer = g_hash_table_lookup (self->peers, name)) == NULL || peer->wc_id != id)
+    return;
+  web_contents_gone (self, peer, TRUE);
 }
 
 static void
@@ -842,6 +878,13 @@ handle_signal (Monitor        *self,
       strcmp (member, "PropertiesChanged") == 0 && strcmp (path, self->base_path) == 0)
     {
       handle_properties_changed (self, m);
+      return;
+    }
+  if (strcmp (interface, MAIN_INTERFACE) == 0 && strcmp (path, self->base_path) == 0 &&
+      (strcmp (member, "WebContentsAttached") == 0 ||
+       strcmp (member, "WebContentsDetached") == 0))
+    {
+      handle_web_contents_signal (self, m, member[11] == 'A');
       return;
     }
 
