@@ -149,15 +149,12 @@ get_title_done (GObject      *source,
 {
   EipcWebContents *wc = EIPC_WEB_CONTENTS (source);
   g_autoptr(GError) error = NULL;
-  g_autoptr(JsonNode) title = eipc_web_contents_invoke_finish (wc, result, &error);
+  /* Only printed: the result as text, no JsonNode tree. */
+  g_autofree char *title = eipc_web_contents_invoke_finish_json (wc, result, &error);
 
   if (title != NULL)
-    {
-      g_autofree char *text = json_to_string (title, FALSE);
-
-      printf ("main: webContents %" G_GUINT64_FORMAT " answered get-title: %s\n",
-              eipc_web_contents_get_id (wc), text);
-    }
+    printf ("main: webContents %" G_GUINT64_FORMAT " answered get-title: %s\n",
+            eipc_web_contents_get_id (wc), title);
   else
     printf ("main: invoking get-title on webContents %" G_GUINT64_FORMAT
             " failed: %s\n", eipc_web_contents_get_id (wc), error->message);

@@ -51,17 +51,11 @@ call_end (GTask *task)
   return TRUE;
 }
 
-/* Parses a result (of an invoke or a sendSync) in one pass. The
- * validator speaks of arguments; a result that is not JSON says so. */
-JsonNode *
-eipc_result_parse (const char  *text,
-                   GError     **error)
+/* The validator speaks of arguments; a result that is not JSON says so. */
+static void
+result_error (GError  *local_error,
+              GError **error)
 {
-  g_autoptr(GError) local_error = NULL;
-  JsonNode *node = eipc_json_parse (text, &local_error);
-
-  if (node != NULL)
-    return node;
   if (g_str_has_prefix (local_error->message, "The arguments are "))
     {
       char *message = g_strconcat ("The result is ",
@@ -71,9 +65,30 @@ eipc_result_parse (const char  *text,
       g_free (local_error->message);
       local_error->message = message;
     }
-  g_propagate_error (error, g_steal_pointer (&local_error));
-  return NULL;
+  g_propagate_error (error, local_error);
 }
+
+/* Parses a result (of an invoke or a sendSync) in one pass. */
+JsonNode *
+eipc_result_parse (const char  *text,
+                   GError     **error)
+{
+  GError *local_error = NULL;
+  JsonNode *node = eipc_json_parse (text, &local_error);
+
+  if (node == NULL)
+    result_error (local_error, error);
+  return node;
+}
+
+static void
+message_unref (gpointer data)
+{
+  sd_bus_message_unref (data);
+}
+
+static int call_read_result (sd_bus_message  *reply,
+                             const char     **text);
 
 static int
 call_done (sd_bus_message *reply,
@@ -115,29 +130,85 @@ call_done (sd_bus_message *reply,
 
   {
     const char *text = NULL;
-    JsonNode *node;
-    /* _basic: no signature walk; 0 (no argument) reads as -ENXIO, as
-     * sd_bus_message_read() would have it. */
-    int r = sd_bus_message_read_basic (reply, 's', &text);
+    int r = call_read_result (reply, &text);
 
-    if (r == 0)
-      r = -ENXIO;
     if (r < 0)
       {
         g_task_return_new_error (task, EIPC_ERROR, EIPC_ERROR_INVALID_ARGS,
                                  "The reply is not (s): %s", g_strerror (-r));
         return 1;
       }
-    /* One pass checks and parses the result. */
-    node = eipc_result_parse (text, &local_error);
-    if (node == NULL)
-      {
-        g_task_return_error (task, g_steal_pointer (&local_error));
-        return 1;
-      }
-    g_task_return_pointer (task, node, (GDestroyNotify) json_node_unref);
+    /* The task holds the reply; the caller's _finish decides whether the
+     * text becomes a JsonNode tree or stays text, and checks it once. */
+    g_task_return_pointer (task, sd_bus_message_ref (reply),
+                           message_unref);
   }
   return 1;
+}
+
+/* The (s) of a reply, from its start. */
+static int
+call_read_result (sd_bus_message  *reply,
+                  const char     **text)
+{
+  int r;
+
+  r = sd_bus_message_rewind (reply, 1);
+  if (r < 0)
+    return r;
+  /* _basic: no signature walk; 0 (no argument) reads as -ENXIO, as
+   * sd_bus_message_read() would have it. */
+  r = sd_bus_message_read_basic (reply, 's', text);
+  return r == 0 ? -ENXIO : r;
+}
+
+/* The reply of a finished EIPC_CALL_RESULT_JSON call, and its text. */
+static sd_bus_message *
+call_propagate_reply (GTask       *task,
+                      const char **text,
+                      GError     **error)
+{
+  sd_bus_message *reply = g_task_propagate_pointer (task, error);
+
+  if (reply != NULL && call_read_result (reply, text) < 0)
+    g_assert_not_reached ();   /* call_done read it already */
+  return reply;
+}
+
+/* Finishes an EIPC_CALL_RESULT_JSON call with its result as a tree: one
+ * pass checks and parses it. */
+JsonNode *
+eipc_call_finish_node (GTask   *task,
+                       GError **error)
+{
+  g_autoptr(sd_bus_message) reply = NULL;
+  const char *text = NULL;
+
+  reply = call_propagate_reply (task, &text, error);
+  if (reply == NULL)
+    return NULL;
+  return eipc_result_parse (text, error);
+}
+
+/* Finishes an EIPC_CALL_RESULT_JSON call with its result as text: it is
+ * checked, never parsed into a tree. */
+char *
+eipc_call_finish_text (GTask   *task,
+                       GError **error)
+{
+  g_autoptr(sd_bus_message) reply = NULL;
+  GError *local_error = NULL;
+  const char *text = NULL;
+
+  reply = call_propagate_reply (task, &text, error);
+  if (reply == NULL)
+    return NULL;
+  if (!eipc_json_check (text, FALSE, &local_error))
+    {
+      result_error (local_error, error);
+      return NULL;
+    }
+  return g_strdup (text);
 }
 
 static void

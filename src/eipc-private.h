@@ -257,7 +257,8 @@ void           eipc_web_contents_emit_render_process_gone (EipcWebContents *self
 /* eipc-call.c: an async method call behind a GTask */
 typedef enum {
   EIPC_CALL_RESULT_NONE,   /* the reply is empty: the task returns a boolean */
-  EIPC_CALL_RESULT_JSON,   /* the reply is (s) JSON: the task returns a JsonNode */
+  EIPC_CALL_RESULT_JSON,   /* the reply is (s) JSON: finish with eipc_call_finish_node()
+                            * or eipc_call_finish_text() */
 } EipcCallResult;
 
 /* An invoke timeout of 0 ms (none) as sd_bus_call_async() wants it:
@@ -276,6 +277,10 @@ JsonNode     *eipc_result_parse               (const char          *text,
 void          eipc_call_fail_all              (GHashTable          *pending,
                                                const GError        *error);
 GHashTable   *eipc_call_pending_new           (void);
+JsonNode     *eipc_call_finish_node           (GTask               *task,
+                                               GError             **error);
+char         *eipc_call_finish_text           (GTask               *task,
+                                               GError             **error);
 
 /* eipc-message-port.c: ports that travel with a message, as a(hb) */
 gboolean      eipc_message_ports_check        (GPtrArray           *ports,

@@ -1730,7 +1730,40 @@ eipc_renderer_invoke_finish (EipcRenderer  *self,
   g_return_val_if_fail (g_task_is_valid (result, self), NULL);
   g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) ==
                         eipc_renderer_invoke_json, NULL);
-  return g_task_propagate_pointer (G_TASK (result), error);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+  return eipc_call_finish_node (G_TASK (result), error);
+}
+
+/**
+ * eipc_renderer_invoke_finish_json:
+ * @self: an #EipcRenderer
+ * @result: the #GAsyncResult
+ * @error: return location for a #GError
+ *
+ * Finishes eipc_renderer_invoke() or eipc_renderer_invoke_json() with
+ * the result as the text of one JSON value, as the main process sent it:
+ * the text is checked, but no #JsonNode tree is built, so a caller that
+ * wants text (to pass it on, print it or parse it its own way) pays for
+ * neither the tree nor turning it back into text. Call either this or
+ * eipc_renderer_invoke_finish(), once.
+ *
+ * Returns: (transfer full): the JSON text of the value the handler
+ *   resolved with, or %NULL with @error set (as
+ *   eipc_renderer_invoke_finish() sets it)
+ *
+ * Since: 1.0
+ */
+char *
+eipc_renderer_invoke_finish_json (EipcRenderer  *self,
+                                  GAsyncResult  *result,
+                                  GError       **error)
+{
+  g_return_val_if_fail (EIPC_IS_RENDERER (self), NULL);
+  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
+  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) ==
+                        eipc_renderer_invoke_json, NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+  return eipc_call_finish_text (G_TASK (result), error);
 }
 
 /**

@@ -166,6 +166,10 @@ JsonNode     *eipc_renderer_invoke_finish         (EipcRenderer        *self,
                                                    GAsyncResult        *result,
                                                    GError             **error);
 EIPC_AVAILABLE_IN_1_0
+char         *eipc_renderer_invoke_finish_json    (EipcRenderer        *self,
+                                                   GAsyncResult        *result,
+                                                   GError             **error);
+EIPC_AVAILABLE_IN_1_0
 JsonNode     *eipc_renderer_send_sync             (EipcRenderer        *self,
                                                    const char          *channel,
                                                    JsonArray           *args,

@@ -749,7 +749,38 @@ eipc_web_contents_invoke_finish (EipcWebContents  *self,
   g_return_val_if_fail (g_task_is_valid (result, self), NULL);
   g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) ==
                         eipc_web_contents_invoke_json, NULL);
-  return g_task_propagate_pointer (G_TASK (result), error);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+  return eipc_call_finish_node (G_TASK (result), error);
+}
+
+/**
+ * eipc_web_contents_invoke_finish_json:
+ * @self: an #EipcWebContents
+ * @result: the #GAsyncResult
+ * @error: return location for a #GError
+ *
+ * Finishes eipc_web_contents_invoke() or eipc_web_contents_invoke_json()
+ * with the result as the text of one JSON value, as the renderer sent
+ * it: the text is checked, but no #JsonNode tree is built. Call either
+ * this or eipc_web_contents_invoke_finish(), once.
+ *
+ * Returns: (transfer full): the JSON text of the value the renderer's
+ *   handler resolved with, or %NULL with @error set (as
+ *   eipc_web_contents_invoke_finish() sets it)
+ *
+ * Since: 1.0
+ */
+char *
+eipc_web_contents_invoke_finish_json (EipcWebContents  *self,
+                                      GAsyncResult     *result,
+                                      GError          **error)
+{
+  g_return_val_if_fail (EIPC_IS_WEB_CONTENTS (self), NULL);
+  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
+  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) ==
+                        eipc_web_contents_invoke_json, NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+  return eipc_call_finish_text (G_TASK (result), error);
 }
 
 /**

@@ -92,6 +92,10 @@ EIPC_AVAILABLE_IN_1_0
 JsonNode    *eipc_web_contents_invoke_finish    (EipcWebContents     *self,
                                                  GAsyncResult        *result,
                                                  GError             **error);
+EIPC_AVAILABLE_IN_1_0
+char        *eipc_web_contents_invoke_finish_json (EipcWebContents     *self,
+                                                   GAsyncResult        *result,
+                                                   GError             **error);
 
 EIPC_AVAILABLE_IN_1_0
 guint        eipc_web_contents_on                    (EipcWebContents   *self,

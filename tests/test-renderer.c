@@ -47,6 +47,14 @@ main_echo_sync (EipcEvent *event,
   eipc_event_set_return_value_json (event, eipc_event_get_args_json (event), NULL);
 }
 
+/* Resolves with the text of the arguments, as they came. */
+static void
+main_echo_text (EipcEvent *event,
+                gpointer   user_data)
+{
+  eipc_event_resolve_json (event, eipc_event_get_args_json (event), NULL);
+}
+
 /* Sends three messages to the renderer, then answers the sendSync: the
  * messages arrive while the renderer is blocked. */
 static void
@@ -101,6 +109,7 @@ main_setup (EipcMain *main,
   eipc_main_handle (main, "fail", main_reject_boom, NULL, NULL, NULL);
   eipc_main_handle (main, "hold", main_hold, NULL, NULL, NULL);
   eipc_main_on (main, "echo", main_echo_sync, NULL, NULL);
+  eipc_main_handle (main, "echo-text", main_echo_text, NULL, NULL, NULL);
   eipc_main_on (main, "send-then-answer", main_send_then_answer, NULL, NULL);
   eipc_main_on (main, "ping-reply", main_reply, NULL, NULL);
 }
@@ -222,6 +231,223 @@ test_invoke (Fixture       *f,
   none = invoke_and_wait (f, "missing", NULL, NULL, &error);
   g_assert_error (error, EIPC_ERROR, EIPC_ERROR_NO_HANDLER);
   g_assert_cmpstr (error->message, ==, "Error invoking remote method 'missing': Error: No handler registered for 'missing'");
+}
+
+static void
+keep_result (GObject      *source,
+             GAsyncResult *result,
+             gpointer      user_data)
+{
+  GAsyncResult **ret = user_data;
+
+  *ret = g_object_ref (result);
+}
+
+static GAsyncResult *
+invoke_json_and_wait (EipcRenderer *renderer,
+                      const char   *channel,
+                      const char   *args_json)
+{
+  GAsyncResult *result = NULL;
+
+  eipc_renderer_invoke_json (renderer, channel, args_json, NULL, keep_result, &result);
+  while (result == NULL)
+    g_main_context_iteration (NULL, TRUE);
+  return result;
+}
+
+/* eipc_renderer_invoke_finish_json() gives the result as the text the
+ * main process sent, byte for byte (no tree, so no reformatting), and
+ * the same errors as eipc_renderer_invoke_finish(). */
+static void
+test_invoke_finish_json (Fixture       *f,
+                         gconstpointer  data)
+{
+  const char *spaced = "[ { \"a\" : [1, 2.50, \"x\\u00e9\"], \"b\": null } , 3e2 ]";
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *text = NULL;
+  g_autoptr(JsonNode) node = NULL;
+
+  result = invoke_json_and_wait (f->renderer, "echo-text", spaced);
+  text = eipc_renderer_invoke_finish_json (f->renderer, result, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (text, ==, spaced);
+  g_clear_object (&result);
+  g_clear_pointer (&text, g_free);
+
+  /* The same call finished as a tree. */
+  result = invoke_json_and_wait (f->renderer, "echo-text", spaced);
+  node = eipc_renderer_invoke_finish (f->renderer, result, &error);
+  g_assert_no_error (error);
+  g_assert_true (JSON_NODE_HOLDS_ARRAY (node));
+  g_assert_true (json_node_is_null (json_object_get_member (json_array_get_object_element (json_node_get_array (node), 0), "b")));
+  g_clear_object (&result);
+
+  /* eipc_renderer_invoke() finishes as text too. */
+  eipc_renderer_invoke (f->renderer, "ping", NULL, NULL, keep_result, &result);
+  while (result == NULL)
+    g_main_context_iteration (NULL, TRUE);
+  text = eipc_renderer_invoke_finish_json (f->renderer, result, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (text, ==, "\"pong\"");
+  g_clear_object (&result);
+  g_clear_pointer (&text, g_free);
+
+  result = invoke_json_and_wait (f->renderer, "fail", "[]");
+  text = eipc_renderer_invoke_finish_json (f->renderer, result, &error);
+  g_assert_null (text);
+  g_assert_error (error, EIPC_ERROR, EIPC_ERROR_HANDLER_FAILED);
+  g_assert_cmpstr (error->message, ==, "Error invoking remote method 'fail': Error: boom");
+  g_clear_error (&error);
+  g_clear_object (&result);
+
+  result = invoke_json_and_wait (f->renderer, "missing", "[]");
+  text = eipc_renderer_invoke_finish_json (f->renderer, result, &error);
+  g_assert_null (text);
+  g_assert_error (error, EIPC_ERROR, EIPC_ERROR_NO_HANDLER);
+  g_assert_cmpstr (error->message, ==, "Error invoking remote method 'missing': Error: No handler registered for 'missing'");
+}
+
+/* A main process that is not eipc and answers Invoke with text that is
+ * not JSON: served by GDBus from a thread of its own. */
+#define FAKE_APP_ID "org.eipc.FakeMain"
+
+static const char fake_main_xml[] =
+  "<node><interface name='org.eipc.Main1'>"
+  "<method name='Attach'><arg type='a{sv}' direction='in'/>"
+  "<arg type='t' direction='out'/><arg type='o' direction='out'/></method>"
+  "<method name='Invoke'><arg type='s' direction='in'/><arg type='s' direction='in'/>"
+  "<arg type='s' direction='out'/></method>"
+  "</interface></node>";
+
+typedef struct {
+  GMainLoop *loop;
+  GMutex     lock;
+  GCond      cond;
+  gboolean   ready;
+} FakeMain;
+
+static void
+fake_main_call (GDBusConnection       *connection,
+                const char            *sender,
+                const char            *object_path,
+                const char            *interface_name,
+                const char            *method_name,
+                GVariant              *parameters,
+                GDBusMethodInvocation *invocation,
+                gpointer               user_data)
+{
+  const char *channel = NULL;
+
+  if (strcmp (method_name, "Attach") == 0)
+    {
+      g_dbus_method_invocation_return_value (invocation,
+                                             g_variant_new ("(to)", (guint64) 7,
+                                                            "/org/eipc/FakeMain/WebContents/7"));
+      return;
+    }
+  g_variant_get (parameters, "(&s&s)", &channel, NULL);
+  g_dbus_method_invocation_return_value (invocation,
+                                         g_variant_new ("(s)", strcmp (channel, "trailing") == 0
+                                                        ? "[1] 2" : "not json"));
+}
+
+static gpointer
+fake_main_thread (gpointer data)
+{
+  FakeMain *fake = data;
+  g_autoptr(GMainContext) context = g_main_context_new ();
+  g_autoptr(GDBusConnection) connection = NULL;
+  g_autoptr(GDBusNodeInfo) info = NULL;
+  g_autoptr(GVariant) reply = NULL;
+  g_autoptr(GError) error = NULL;
+  const GDBusInterfaceVTable vtable = { fake_main_call, NULL, NULL, { 0 } };
+
+  g_main_context_push_thread_default (context);
+  connection = g_dbus_connection_new_for_address_sync (test_bus_address (),
+                                                       G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT |
+                                                       G_DBUS_CONNECTION_FLAGS_MESSAGE_BUS_CONNECTION,
+                                                       NULL, NULL, &error);
+  g_assert_no_error (error);
+  info = g_dbus_node_info_new_for_xml (fake_main_xml, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (g_dbus_connection_register_object (connection, "/org/eipc/FakeMain",
+                                                       info->interfaces[0], &vtable,
+                                                       NULL, NULL, &error), !=, 0);
+  reply = g_dbus_connection_call_sync (connection, "org.freedesktop.DBus", "/org/freedesktop/DBus",
+                                       "org.freedesktop.DBus", "RequestName",
+                                       g_variant_new ("(su)", FAKE_APP_ID, 4),
+                                       G_VARIANT_TYPE ("(u)"), G_DBUS_CALL_FLAGS_NONE, -1,
+                                       NULL, &error);
+  g_assert_no_error (error);
+  fake->loop = g_main_loop_new (context, FALSE);
+  g_mutex_lock (&fake->lock);
+  fake->ready = TRUE;
+  g_cond_signal (&fake->cond);
+  g_mutex_unlock (&fake->lock);
+  g_main_loop_run (fake->loop);
+  g_dbus_connection_close_sync (connection, NULL, NULL);
+  g_main_loop_unref (fake->loop);
+  g_main_context_pop_thread_default (context);
+  return NULL;
+}
+
+static gboolean
+quit_loop (gpointer user_data)
+{
+  g_main_loop_quit (user_data);
+  return G_SOURCE_REMOVE;
+}
+
+/* A result that is not one JSON value fails in both finish functions,
+ * as "The result is not valid JSON: ..." (InvalidArgs). */
+static void
+test_invoke_bad_result (void)
+{
+  FakeMain fake = { 0 };
+  GThread *thread;
+  g_autoptr(EipcRenderer) renderer = NULL;
+  g_autoptr(GError) error = NULL;
+  const char *channels[] = { "garbage", "trailing" };
+
+  g_mutex_init (&fake.lock);
+  g_cond_init (&fake.cond);
+  thread = g_thread_new ("fake-main", fake_main_thread, &fake);
+  g_mutex_lock (&fake.lock);
+  while (!fake.ready)
+    g_cond_wait (&fake.cond, &fake.lock);
+  g_mutex_unlock (&fake.lock);
+
+  renderer = eipc_renderer_new (FAKE_APP_ID, &error);
+  g_assert_no_error (error);
+  for (gsize i = 0; i < G_N_ELEMENTS (channels); i++)
+    {
+      g_autoptr(GAsyncResult) result = NULL;
+      g_autoptr(JsonNode) node = NULL;
+      g_autofree char *text = NULL;
+
+      result = invoke_json_and_wait (renderer, channels[i], "[]");
+      text = eipc_renderer_invoke_finish_json (renderer, result, &error);
+      g_assert_null (text);
+      g_assert_error (error, EIPC_ERROR, EIPC_ERROR_INVALID_ARGS);
+      g_assert_true (g_str_has_prefix (error->message, "The result is not valid JSON: "));
+      g_clear_error (&error);
+      g_clear_object (&result);
+
+      result = invoke_json_and_wait (renderer, channels[i], "[]");
+      node = eipc_renderer_invoke_finish (renderer, result, &error);
+      g_assert_null (node);
+      g_assert_error (error, EIPC_ERROR, EIPC_ERROR_INVALID_ARGS);
+      g_assert_true (g_str_has_prefix (error->message, "The result is not valid JSON: "));
+      g_clear_error (&error);
+    }
+
+  g_clear_object (&renderer);
+  g_main_context_invoke (g_main_loop_get_context (fake.loop), quit_loop, fake.loop);
+  g_thread_join (thread);
+  g_mutex_clear (&fake.lock);
+  g_cond_clear (&fake.cond);
 }
 
 static gboolean
@@ -444,6 +670,8 @@ main (int   argc,
   g_test_add_func ("/ipc/renderer/no-main", test_no_main);
   ADD ("/ipc/renderer/invoke", test_invoke);
   ADD ("/ipc/renderer/invoke-cancel", test_invoke_cancel);
+  ADD ("/ipc/renderer/invoke-finish-json", test_invoke_finish_json);
+  g_test_add_func ("/ipc/renderer/invoke-bad-result", test_invoke_bad_result);
   ADD ("/ipc/renderer/send-sync", test_send_sync);
   ADD ("/ipc/renderer/send-sync-signal", test_send_sync_signal);
   ADD ("/ipc/renderer/listeners", test_listeners);

@@ -240,16 +240,57 @@ invoke_renderer (EipcWebContents *wc,
   test_wait_for (&r->done, 10000);
 }
 
+typedef struct {
+  gboolean  done;
+  char     *text;
+  GError   *error;
+} TextResult;
+
+static void
+invoke_text_done (GObject      *source,
+                  GAsyncResult *result,
+                  gpointer      user_data)
+{
+  TextResult *r = user_data;
+
+  r->text = eipc_web_contents_invoke_finish_json (EIPC_WEB_CONTENTS (source), result,
+                                                  &r->error);
+  r->done = TRUE;
+}
+
+static void
+invoke_renderer_text (EipcWebContents *wc,
+                      const char      *channel,
+                      TextResult      *r)
+{
+  memset (r, 0, sizeof *r);
+  eipc_web_contents_invoke_json (wc, channel, "[1]", NULL, invoke_text_done, r);
+  test_wait_for (&r->done, 10000);
+}
+
 static void
 test_invoke_renderer (Fixture       *f,
                       gconstpointer  data)
 {
   TestChild *child = test_child_spawn ("handle:answer:{\"n\":42}", "handle-fail:bad:nope",
+                                       "handle:spaced:{ \"n\" : 4.20 }",
                                        "listen:quit", "id", "wait:quit:1", NULL);
   guint64 id = child_id (child);
   EipcWebContents *wc = eipc_main_get_web_contents (f->main, id);
   g_autofree char *out = NULL, *text = NULL;
+  TextResult t;
   Result r;
+
+  /* As text: byte for byte what the renderer resolved with. */
+  invoke_renderer_text (wc, "spaced", &t);
+  g_assert_no_error (t.error);
+  g_assert_cmpstr (t.text, ==, "{ \"n\" : 4.20 }");
+  g_free (t.text);
+  invoke_renderer_text (wc, "bad", &t);
+  g_assert_null (t.text);
+  g_assert_error (t.error, EIPC_ERROR, EIPC_ERROR_HANDLER_FAILED);
+  g_assert_cmpstr (t.error->message, ==, "Error invoking remote method 'bad': Error: nope");
+  g_clear_error (&t.error);
 
   invoke_renderer (wc, "answer", &r);
   g_assert_no_error (r.error);
