@@ -86,7 +86,8 @@ static const gsize payload_sizes[] = { 64, 4096, 65536, 1048576 };
 /* Heap allocations: every process of the bench is this program, and this
  * program's malloc family counts calls before handing them to glibc's own
  * (__libc_malloc and friends: no dlsym, so no bootstrap problem). The
- * "alloc" group reads the counters around N calls on both ends. */
+ * "alloc" group reads the counters around N calls on both ends (each
+ * process's main thread, which makes and answers the calls). */
 
 extern void *__libc_malloc (size_t size);
 extern void *__libc_calloc (size_t n, size_t size);
@@ -94,31 +95,37 @@ extern void *__libc_realloc (void *ptr, size_t size);
 extern void *__libc_memalign (size_t alignment, size_t size);
 extern void  __libc_free (void *ptr);
 
-static guint64 n_allocs;
+/* Per thread: the calls and their answers run in each process's main
+ * thread, and the helper threads (GDBus's worker, GLib's) would only add
+ * noise. */
+static __thread guint64 n_allocs;
 static gboolean alloc_trace;            /* --alloc-trace: print where */
 static __thread gboolean in_trace;
 
 static inline void
 count_alloc (void)
 {
-  __atomic_fetch_add (&n_allocs, 1, __ATOMIC_RELAXED);
+  n_allocs++;
   if (G_UNLIKELY (alloc_trace) && !in_trace)
     {
       void *frames[12];
-      int n;
+      char head[32];
+      int n, len;
 
       in_trace = TRUE;
       n = backtrace (frames, G_N_ELEMENTS (frames));
-      write (2, "alloc:\n", 7);
-      backtrace_symbols_fd (frames + 2, n - 2, 2);
+      len = g_snprintf (head, sizeof head, "alloc %d:\n", (int) getpid ());
+      if (write (2, head, len) == len)
+        backtrace_symbols_fd (frames + 2, n - 2, 2);
       in_trace = FALSE;
     }
 }
 
+/* The allocations of the calling thread so far. */
 static guint64
 allocs_now (void)
 {
-  return __atomic_load_n (&n_allocs, __ATOMIC_RELAXED);
+  return n_allocs;
 }
 
 void *
@@ -797,6 +804,8 @@ main_on_allocs (EipcEvent *event,
 
   g_snprintf (text, sizeof text, "%" G_GUINT64_FORMAT, allocs_now ());
   eipc_event_set_return_value_json (event, text, NULL);
+  /* ["trace"]: print the stack of every allocation until the next query. */
+  alloc_trace = strcmp (eipc_event_get_args_json (event), "[\"trace\"]") == 0;
 }
 
 static int
@@ -1692,6 +1701,7 @@ typedef struct {
   gboolean         quick;
   gboolean         no_verify;
   gboolean         alloc_trace;  /* --alloc-trace */
+  char            *alloc_case;   /* --alloc-case: only this one */
   gboolean         json;         /* --json given */
   char            *json_path;    /* NULL or "-": stdout */
   char            *only;
@@ -2532,7 +2542,8 @@ run_point_to_point_pinned (Bench    *b,
  * the raw sd-bus cases has made so far. */
 static guint64
 server_allocs (Bench    *b,
-               gboolean  raw)
+               gboolean  raw,
+               gboolean  trace)
 {
   g_auto(sd_bus_error) bus_error = SD_BUS_ERROR_NULL;
   g_autoptr(sd_bus_message) reply = NULL;
@@ -2548,7 +2559,8 @@ server_allocs (Bench    *b,
         die ("sd-bus Allocs failed");
       return count;
     }
-  node = eipc_renderer_send_sync_json (b->renderer, "allocs", "[]", &error);
+  node = eipc_renderer_send_sync_json (b->renderer, "allocs", trace ? "[\"trace\"]" : "[]",
+                                       &error);
   if (node == NULL)
     die ("eipc sendSync allocs: %s", error->message);
   return (guint64) json_node_get_int (node);
@@ -2575,19 +2587,23 @@ measure_allocs (Bench         *b,
     {
       /* One call, every allocation of it with its stack, on stderr. */
       g_printerr ("--- %s: one call\n", client_id);
+      if (!raw_server)
+        server_allocs (b, FALSE, TRUE);
       alloc_trace = TRUE;
       func (b, b->small);
       alloc_trace = FALSE;
+      if (!raw_server)
+        server_allocs (b, FALSE, FALSE);
       g_printerr ("--- end\n");
     }
-  s0 = server_allocs (b, raw_server);
-  s1 = server_allocs (b, raw_server);
+  s0 = server_allocs (b, raw_server, FALSE);
+  s1 = server_allocs (b, raw_server, FALSE);
   c0 = allocs_now ();
   for (guint i = 0; i < n; i++)
     if (!func (b, b->small))
       die ("a round trip failed");
   c1 = allocs_now ();
-  s2 = server_allocs (b, raw_server);
+  s2 = server_allocs (b, raw_server, FALSE);
   case_add (client_id, (double) (c1 - c0) / n);
   if (server_id != NULL)
     case_add (server_id, ((double) (s2 - s1) - (double) (s1 - s0)) / n);
@@ -2596,10 +2612,16 @@ measure_allocs (Bench         *b,
 static void
 run_allocs (Bench *b)
 {
-  measure_allocs (b, rtt_sdbus, TRUE, "alloc.sdbus.client", "alloc.sdbus.server");
-  measure_allocs (b, rtt_eipc_invoke_text, FALSE, "alloc.invoke_json.renderer", "alloc.invoke.main");
-  measure_allocs (b, rtt_eipc_invoke, FALSE, "alloc.invoke.renderer", NULL);
-  measure_allocs (b, rtt_eipc_send_sync, FALSE, "alloc.sendsync.renderer", "alloc.sendsync.main");
+  const char *only = b->opt->alloc_case;   /* for profiles: one case */
+
+  if (only == NULL || strcmp (only, "sdbus") == 0)
+    measure_allocs (b, rtt_sdbus, TRUE, "alloc.sdbus.client", "alloc.sdbus.server");
+  if (only == NULL || strcmp (only, "invoke_json") == 0)
+    measure_allocs (b, rtt_eipc_invoke_text, FALSE, "alloc.invoke_json.renderer", "alloc.invoke.main");
+  if (only == NULL || strcmp (only, "invoke") == 0)
+    measure_allocs (b, rtt_eipc_invoke, FALSE, "alloc.invoke.renderer", NULL);
+  if (only == NULL || strcmp (only, "sendsync") == 0)
+    measure_allocs (b, rtt_eipc_send_sync, FALSE, "alloc.sendsync.renderer", "alloc.sendsync.main");
 }
 
 static void
@@ -3022,7 +3044,9 @@ print_targets (JsonBuilder *jb)
                 value = case_cpu_total (case_find (a)) / case_cpu_total (case_find (bk));
               break;
             case TARGET_DIFF:
-              value = case_median (a) - case_median (bk);
+              /* Whole allocations: a fraction is a buffer that grows now
+               * and then, on either side. */
+              value = (double) (gint64) (case_median (a) + 0.5) - (double) (gint64) (case_median (bk) + 0.5);
               break;
             case TARGET_MEDIANS:
               measured = case_median (bk) > 0;
@@ -3386,7 +3410,7 @@ main (int    argc,
   g_autoptr(GOptionGroup) group = NULL;
   g_autoptr(GError) error = NULL;
   Options opt = { 0 };
-  int rounds = 0, renderers = 0, attach = 0;
+  int rounds = 0, renderers = 0, attach = 0, alloc_calls = 0;
   GOptionEntry entries[] = {
     { "quick", 'q', 0, G_OPTION_ARG_NONE, &opt.quick, "A short run (2 rounds, fewer messages)", NULL },
     { "rounds", 'r', 0, G_OPTION_ARG_INT, &rounds, "Rounds of every case (default 5)", "N" },
@@ -3399,6 +3423,10 @@ main (int    argc,
       "Run on the existing bus at ADDR instead of a private dbus-daemon", "ADDR" },
     { "only", 0, 0, G_OPTION_ARG_STRING, &opt.only, "Only these groups: rtt,flood,pipe,payload,alloc,fanout,attach", "LIST" },
     { "no-verify", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_NONE, &opt.no_verify, "Skip the echo check (for profiles)", NULL },
+    { "alloc-case", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_STRING, &opt.alloc_case,
+      "Only this allocation case: sdbus, invoke_json, invoke, sendsync (for profiles)", "CASE" },
+    { "alloc-calls", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_INT, &alloc_calls,
+      "Calls per allocation count (default 1000, 200 with --quick)", "N" },
     { "alloc-trace", 0, 0, G_OPTION_ARG_NONE, &opt.alloc_trace,
       "With the alloc group: print the stack of every allocation of one call of each client case to stderr", NULL },
     { NULL }
@@ -3426,7 +3454,7 @@ main (int    argc,
   opt.rounds = rounds > 0 ? (guint) rounds : opt.quick ? 2 : 5;
   opt.renderers = renderers > 0 ? MIN ((guint) renderers, 100) : 100;
   opt.attach = attach > 0 ? (guint) attach : 500;
-  opt.alloc_calls = opt.quick ? 200 : 1000;
+  opt.alloc_calls = alloc_calls > 0 ? (guint) alloc_calls : opt.quick ? 200 : 1000;
   opt.seconds = opt.quick ? 0.1 : 0.4;
   opt.flood = opt.quick ? 5000 : 30000;
   opt.pipelined = opt.quick ? 3000 : 20000;

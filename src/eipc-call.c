@@ -14,41 +14,19 @@
 
 #include "eipc-private.h"
 
-typedef struct {
-  sd_bus_slot    *slot;
-  GHashTable     *pending;     /* the owner's set of calls in flight */
-  gulong          cancelled_id;
-  EipcCallResult  result;
-} EipcCall;
+/* A call in flight costs no allocation of its own: its GTask is a key of
+ * the owner's pending table, with the call's sd-bus slot as the value,
+ * and the table is the task's data. Only a call with a GCancellable
+ * keeps one more thing, its handler id, as qdata of the task. */
 
-static void
-call_free (gpointer data)
+static GQuark
+cancelled_id_quark (void)
 {
-  EipcCall *call = data;
+  static GQuark quark;
 
-  g_assert (call->slot == NULL);
-  g_free (call);
-}
-
-/* Ends the call: forgets the slot and the pending entry; the caller then
- * returns the task. Returns FALSE if the call had ended already. */
-static gboolean
-call_end (GTask *task)
-{
-  EipcCall *call = g_task_get_task_data (task);
-  GCancellable *cancellable = g_task_get_cancellable (task);
-
-  if (call->slot == NULL)
-    return FALSE;
-  g_clear_pointer (&call->slot, sd_bus_slot_unref);
-  if (call->cancelled_id != 0)
-    {
-      g_cancellable_disconnect (cancellable, call->cancelled_id);
-      call->cancelled_id = 0;
-    }
-  /* Drops the pending set's reference; the caller holds its own. */
-  g_hash_table_remove (call->pending, task);
-  return TRUE;
+  if (G_UNLIKELY (quark == 0))
+    quark = g_quark_from_static_string ("eipc-call-cancelled-id");
+  return quark;
 }
 
 /* The validator speaks of arguments; a result that is not JSON says so. */
@@ -68,13 +46,15 @@ result_error (GError  *local_error,
   g_propagate_error (error, local_error);
 }
 
-/* Parses a result (of an invoke or a sendSync) in one pass. */
+/* Parses a result (of an invoke or a sendSync) in one pass. The tree is
+ * the caller's alone, so it is not sealed: sealing hashes every string
+ * in it (about 8 instructions per byte) for a tree nobody else sees. */
 JsonNode *
 eipc_result_parse (const char  *text,
                    GError     **error)
 {
   GError *local_error = NULL;
-  JsonNode *node = eipc_json_parse (text, &local_error);
+  JsonNode *node = eipc_json_parse_unsealed (text, &local_error);
 
   if (node == NULL)
     result_error (local_error, error);
@@ -87,96 +67,199 @@ message_unref (gpointer data)
   sd_bus_message_unref (data);
 }
 
-static int call_read_result (sd_bus_message  *reply,
-                             const char     **text);
+/* Ends the call: forgets the slot and the pending entry; the caller then
+ * returns the task. Returns FALSE if the call had ended already. */
+static gboolean
+call_end (GTask *task)
+{
+  GHashTable *pending = g_task_get_task_data (task);
+  gpointer slot = NULL;
+  gulong cancelled_id;
+
+  if (!g_hash_table_steal_extended (pending, task, NULL, &slot))
+    return FALSE;
+  sd_bus_slot_unref (slot);
+  cancelled_id = (gulong) GPOINTER_TO_SIZE (g_object_get_qdata (G_OBJECT (task),
+                                                                cancelled_id_quark ()));
+  if (cancelled_id != 0)
+    {
+      g_object_set_qdata (G_OBJECT (task), cancelled_id_quark (), NULL);
+      g_cancellable_disconnect (g_task_get_cancellable (task), cancelled_id);
+    }
+  /* The pending table's reference; the caller holds its own. */
+  g_object_unref (task);
+  return TRUE;
+}
 
 static int
 call_done (sd_bus_message *reply,
-           void           *userdata,
-           sd_bus_error   *ret_error)
+           GTask          *task,
+           EipcCallResult  result)
 {
   /* Every return is 1, "handled": with 0, sd-bus would go on to run the
    * reply through the match rules and the object tree too, which costs
    * about 3,000 instructions per reply and finds nothing. */
-  g_autoptr(GTask) task = g_object_ref (userdata);
-  EipcCall *call = g_task_get_task_data (task);
   const sd_bus_error *error = sd_bus_message_get_error (reply);
   g_autoptr(GError) local_error = NULL;
 
+  g_object_ref (task);
   if (!call_end (task))
-    return 1;
+    {
+      g_object_unref (task);
+      return 1;
+    }
 
   /* sd-bus ends the calls of a connection that closes with its own
    * NoReply "Connection terminated", which would read as a timeout. */
   if (error != NULL && !sd_bus_is_open (sd_bus_message_get_bus (reply)))
-    {
-      g_task_return_new_error (task, EIPC_ERROR, EIPC_ERROR_DISCONNECTED,
-                               "The bus connection closed before the call "
-                               "was answered");
-      return 1;
-    }
-  if (error != NULL)
+    g_task_return_new_error (task, EIPC_ERROR, EIPC_ERROR_DISCONNECTED,
+                             "The bus connection closed before the call "
+                             "was answered");
+  else if (error != NULL)
     {
       eipc_set_error_from_bus_error (&local_error, error, -EIO);
       g_task_return_error (task, g_steal_pointer (&local_error));
-      return 1;
     }
-
-  if (call->result == EIPC_CALL_RESULT_NONE)
+  else if (result == EIPC_CALL_RESULT_NONE)
+    g_task_return_boolean (task, TRUE);
+  else if (sd_bus_message_has_signature (reply, "s") <= 0)
+    g_task_return_new_error (task, EIPC_ERROR, EIPC_ERROR_INVALID_ARGS,
+                             "The reply is not (s) but (%s)",
+                             sd_bus_message_get_signature (reply, TRUE));
+  else
     {
-      g_task_return_boolean (task, TRUE);
-      return 1;
+      /* The task holds the reply; the caller's _finish reads it once and
+       * decides whether the text becomes a JsonNode tree or stays text,
+       * and checks it once. */
+      g_task_return_pointer (task, sd_bus_message_ref (reply), message_unref);
     }
-
-  {
-    const char *text = NULL;
-    int r = call_read_result (reply, &text);
-
-    if (r < 0)
-      {
-        g_task_return_new_error (task, EIPC_ERROR, EIPC_ERROR_INVALID_ARGS,
-                                 "The reply is not (s): %s", g_strerror (-r));
-        return 1;
-      }
-    /* The task holds the reply; the caller's _finish decides whether the
-     * text becomes a JsonNode tree or stays text, and checks it once. */
-    g_task_return_pointer (task, sd_bus_message_ref (reply),
-                           message_unref);
-  }
+  g_object_unref (task);
   return 1;
 }
 
-/* The (s) of a reply, from its start. */
 static int
-call_read_result (sd_bus_message  *reply,
-                  const char     **text)
+call_done_none (sd_bus_message *reply,
+                void           *userdata,
+                sd_bus_error   *ret_error)
 {
-  int r;
-
-  r = sd_bus_message_rewind (reply, 1);
-  if (r < 0)
-    return r;
-  /* _basic: no signature walk; 0 (no argument) reads as -ENXIO, as
-   * sd_bus_message_read() would have it. */
-  r = sd_bus_message_read_basic (reply, 's', text);
-  return r == 0 ? -ENXIO : r;
+  return call_done (reply, userdata, EIPC_CALL_RESULT_NONE);
 }
 
-/* The reply of a finished EIPC_CALL_RESULT_JSON call, and its text. */
+static int
+call_done_json (sd_bus_message *reply,
+                void           *userdata,
+                sd_bus_error   *ret_error)
+{
+  return call_done (reply, userdata, EIPC_CALL_RESULT_JSON);
+}
+
+static void
+call_cancelled (GCancellable *cancellable,
+                gpointer      user_data)
+{
+  g_autoptr(GTask) task = g_object_ref (user_data);
+
+  /* Unref'ing the slot cancels the call inside sd-bus. The handler id is
+   * cleared first: disconnecting from inside the handler would deadlock. */
+  g_object_set_qdata (G_OBJECT (task), cancelled_id_quark (), NULL);
+  if (call_end (task))
+    g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_CANCELLED,
+                             "The call was cancelled");
+}
+
+GHashTable *
+eipc_call_pending_new (void)
+{
+  return g_hash_table_new_full (NULL, NULL, g_object_unref, NULL);
+}
+
+/* Sends @message and returns @task when the reply comes, the call fails,
+ * its cancellable fires, @timeout_usec passes (0: sd-bus's default of
+ * 25 s; UINT64_MAX: never), or eipc_call_fail_all() ends it. */
+void
+eipc_call_start (sd_bus          *bus,
+                 sd_bus_message  *message,
+                 GTask           *task,
+                 EipcCallResult   result,
+                 guint64          timeout_usec,
+                 GHashTable      *pending)
+{
+  GCancellable *cancellable = g_task_get_cancellable (task);
+  sd_bus_slot *slot = NULL;
+  gulong cancelled_id;
+  int r;
+
+  if (g_task_return_error_if_cancelled (task))
+    return;
+
+  r = sd_bus_call_async (bus, &slot, message,
+                         result == EIPC_CALL_RESULT_NONE ? call_done_none : call_done_json,
+                         task, timeout_usec);
+  if (r < 0)
+    {
+      g_autoptr(GError) error = NULL;
+
+      eipc_set_error_from_errno (&error, r, "Cannot send the call");
+      g_task_return_error (task, g_steal_pointer (&error));
+      return;
+    }
+  g_task_set_task_data (task, pending, NULL);
+  g_hash_table_insert (pending, g_object_ref (task), slot);
+  if (cancellable != NULL)
+    {
+      /* 0 when it is cancelled already: call_cancelled() has run. */
+      cancelled_id = g_cancellable_connect (cancellable, G_CALLBACK (call_cancelled),
+                                            task, NULL);
+      if (cancelled_id != 0)
+        g_object_set_qdata (G_OBJECT (task), cancelled_id_quark (),
+                            GSIZE_TO_POINTER ((gsize) cancelled_id));
+    }
+}
+
+/* Ends every call in @pending with @error, at once. */
+void
+eipc_call_fail_all (GHashTable   *pending,
+                    const GError *error)
+{
+  g_autofree gpointer *tasks = NULL;
+  guint n;
+
+  tasks = g_hash_table_get_keys_as_array (pending, &n);
+  for (guint i = 0; i < n; i++)
+    {
+      g_autoptr(GTask) task = g_object_ref (tasks[i]);
+
+      if (call_end (task))
+        g_task_return_error (task, g_error_copy (error));
+    }
+}
+
+/* The reply of a finished EIPC_CALL_RESULT_JSON call, and its text:
+ * read here, once, not when it came (call_done() checked its signature). */
 static sd_bus_message *
 call_propagate_reply (GTask       *task,
                       const char **text,
                       GError     **error)
 {
-  sd_bus_message *reply = g_task_propagate_pointer (task, error);
+  g_autoptr(sd_bus_message) reply = g_task_propagate_pointer (task, error);
+  int r;
 
-  if (reply != NULL && call_read_result (reply, text) < 0)
-    g_assert_not_reached ();   /* call_done read it already */
-  return reply;
+  if (reply == NULL)
+    return NULL;
+  /* _basic: no signature walk. */
+  r = sd_bus_message_read_basic (reply, 's', text);
+  if (r <= 0)
+    {
+      g_set_error (error, EIPC_ERROR, EIPC_ERROR_INVALID_ARGS,
+                   "The reply is not (s): %s", g_strerror (r < 0 ? -r : ENXIO));
+      return NULL;
+    }
+  return g_steal_pointer (&reply);
 }
 
 /* Finishes an EIPC_CALL_RESULT_JSON call with its result as a tree: one
- * pass checks and parses it. */
+ * pass checks and parses it; the tree is the caller's alone, so it is not
+ * sealed. */
 JsonNode *
 eipc_call_finish_node (GTask   *task,
                        GError **error)
@@ -209,82 +292,4 @@ eipc_call_finish_text (GTask   *task,
       return NULL;
     }
   return g_strdup (text);
-}
-
-static void
-call_cancelled (GCancellable *cancellable,
-                gpointer      user_data)
-{
-  g_autoptr(GTask) task = g_object_ref (user_data);
-
-  /* Unref'ing the slot cancels the call inside sd-bus. The handler id is
-   * cleared first: disconnecting from inside the handler would deadlock. */
-  ((EipcCall *) g_task_get_task_data (task))->cancelled_id = 0;
-  if (call_end (task))
-    g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_CANCELLED,
-                             "The call was cancelled");
-}
-
-GHashTable *
-eipc_call_pending_new (void)
-{
-  return g_hash_table_new_full (NULL, NULL, g_object_unref, NULL);
-}
-
-/* Sends @message and returns @task when the reply comes, the call fails,
- * its cancellable fires, @timeout_usec passes (0: sd-bus's default of
- * 25 s; UINT64_MAX: never), or eipc_call_fail_all() ends it. */
-void
-eipc_call_start (sd_bus          *bus,
-                 sd_bus_message  *message,
-                 GTask           *task,
-                 EipcCallResult   result,
-                 guint64          timeout_usec,
-                 GHashTable      *pending)
-{
-  GCancellable *cancellable = g_task_get_cancellable (task);
-  EipcCall *call;
-  int r;
-
-  if (g_task_return_error_if_cancelled (task))
-    return;
-
-  call = g_new0 (EipcCall, 1);
-  call->pending = pending;
-  call->result = result;
-  g_task_set_task_data (task, call, call_free);
-
-  r = sd_bus_call_async (bus, &call->slot, message, call_done, task,
-                         timeout_usec);
-  if (r < 0)
-    {
-      g_autoptr(GError) error = NULL;
-
-      eipc_set_error_from_errno (&error, r, "Cannot send the call");
-      g_task_return_error (task, g_steal_pointer (&error));
-      return;
-    }
-  g_hash_table_add (pending, g_object_ref (task));
-  if (cancellable != NULL)
-    call->cancelled_id = g_cancellable_connect (cancellable,
-                                                G_CALLBACK (call_cancelled),
-                                                task, NULL);
-}
-
-/* Ends every call in @pending with @error, at once. */
-void
-eipc_call_fail_all (GHashTable   *pending,
-                    const GError *error)
-{
-  g_autofree gpointer *tasks = NULL;
-  guint n;
-
-  tasks = g_hash_table_get_keys_as_array (pending, &n);
-  for (guint i = 0; i < n; i++)
-    {
-      g_autoptr(GTask) task = g_object_ref (tasks[i]);
-
-      if (call_end (task))
-        g_task_return_error (task, g_error_copy (error));
-    }
 }

@@ -105,7 +105,9 @@ eipc_event_init (EipcEvent *self)
 
 /* @channel and @args_json point into @message, which the event keeps.
  * @funcs (static) and @data come from the creator; @data_free releases
- * @data when the event goes. */
+ * @data when the event goes. An event that is answered (invoke,
+ * sendSync) is made only from checked @args_json: event_answer_json()
+ * relies on it. */
 EipcEvent *
 eipc_event_new (EipcEventKind         kind,
                 sd_bus_message       *message,
@@ -527,8 +529,10 @@ event_answer_json (EipcEvent   *self,
                    const char  *json,
                    GError     **error)
 {
-  /* One pass when the text is good; the two checks say what is wrong. */
-  if (!eipc_json_check_utf8 (json, FALSE))
+  /* The event's own arguments (an echo) were checked when they came: a
+   * JSON array is a JSON value. Other text: one pass when it is good; the
+   * two checks say what is wrong. */
+  if (json != self->args_json && !eipc_json_check_utf8 (json, FALSE))
     {
       if (json == NULL || !g_utf8_validate (json, -1, NULL))
         {

@@ -41,7 +41,7 @@ struct _EipcMain
   /* Limits, settable; see eipc_main_set_limits(). */
   guint             max_pending_calls;
   gsize             max_args_size;
-  GHashTable       *in_flight;      /* unique name -> unanswered calls */
+  GHashTable       *in_flight;      /* unique name -> guint *: unanswered calls */
   EipcProcesses    *processes;      /* renderers launched here */
 
   /* GInitable / GAsyncInitable */
@@ -209,34 +209,36 @@ main_track_call (EipcMain        *self,
                  GError         **error)
 {
   const char *sender = sd_bus_message_get_sender (m);
-  gpointer key, value;
-  guint count = 0;
+  guint *count = g_hash_table_lookup (self->in_flight, sender);
 
-  if (g_hash_table_lookup_extended (self->in_flight, sender, &key, &value))
-    count = GPOINTER_TO_UINT (value);
-  if (count >= self->max_pending_calls)
+  if (count != NULL && *count >= self->max_pending_calls)
     {
       g_set_error (error, EIPC_ERROR, EIPC_ERROR_LIMITS_EXCEEDED,
                    "Too many calls in flight from %s (the limit is %u)",
                    sender, self->max_pending_calls);
       return FALSE;
     }
-  g_hash_table_insert (self->in_flight, g_strdup (sender), GUINT_TO_POINTER (count + 1));
+  if (count == NULL)
+    {
+      count = g_new0 (guint, 1);
+      g_hash_table_insert (self->in_flight, g_strdup (sender), count);
+    }
+  (*count)++;
   return TRUE;
 }
 
-/* Called by an event once its call is answered (or dropped). */
+/* Called by an event once its call is answered (or dropped). An attached
+ * renderer keeps its entry at 0 until it goes, so its calls cost no
+ * copy of its name; a client that never attached loses it. */
 static void
 main_call_done (EipcMain   *self,
                 const char *sender)
 {
-  guint count = GPOINTER_TO_UINT (g_hash_table_lookup (self->in_flight, sender));
+  guint *count = g_hash_table_lookup (self->in_flight, sender);
 
-  g_assert (count > 0);
-  if (count == 1)
+  g_assert (count != NULL && *count > 0);
+  if (--*count == 0 && !g_hash_table_contains (self->by_name, sender))
     g_hash_table_remove (self->in_flight, sender);
-  else
-    g_hash_table_insert (self->in_flight, g_strdup (sender), GUINT_TO_POINTER (count - 1));
 }
 
 static EipcWebContents *
@@ -571,6 +573,15 @@ main_remove_web_contents (EipcMain        *self,
 
   g_hash_table_remove (self->by_name, eipc_web_contents_get_unique_name (wc));
   g_hash_table_remove (self->by_id, &id);
+  /* Its entry stayed at 0 calls in flight while it was attached; with
+   * calls still in flight, the last one to end removes it. */
+  {
+    guint *count = g_hash_table_lookup (self->in_flight,
+                                        eipc_web_contents_get_unique_name (wc));
+
+    if (count != NULL && *count == 0)
+      g_hash_table_remove (self->in_flight, eipc_web_contents_get_unique_name (wc));
+  }
   main_web_contents_changed (self, wc, FALSE);
   eipc_web_contents_destroy (wc, reason);
   if (how != GONE_BUS_CLOSED)
@@ -1274,7 +1285,7 @@ eipc_main_init (EipcMain *self)
                                          g_object_unref);
   self->attaching = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
                                            pending_attach_free);
-  self->in_flight = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  self->in_flight = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   self->max_pending_calls = EIPC_DEFAULT_MAX_PENDING_CALLS;
   self->max_args_size = EIPC_DEFAULT_MAX_ARGS_SIZE;
 }

@@ -141,6 +141,8 @@ char         *eipc_json_array_to_string       (JsonArray           *array);
 char         *eipc_json_node_to_string        (JsonNode            *node);
 JsonNode     *eipc_json_parse                 (const char          *text,
                                                GError             **error);
+JsonNode     *eipc_json_parse_unsealed        (const char          *text,
+                                               GError             **error);
 
 /* eipc-emitter.c: the listener lists and handler tables of EipcEmitter;
  * a bare list serves the renderer's host-message listeners. */
@@ -253,6 +255,10 @@ gboolean       eipc_web_contents_has_message_listeners (EipcWebContents *self,
                                                         gboolean         sync);
 void           eipc_web_contents_emit_render_process_gone (EipcWebContents *self,
                                                            const EipcRenderProcessGoneDetails *details);
+
+/* GLib's g_task_set_source_tag() macro also names the task with a copy
+ * of the tag's name: one allocation per call, for debug output only. */
+#define eipc_task_set_source_tag(task, tag) (g_task_set_source_tag) ((task), (tag))
 
 /* eipc-call.c: an async method call behind a GTask */
 typedef enum {

@@ -1702,7 +1702,7 @@ eipc_renderer_invoke_json (EipcRenderer        *self,
   g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
 
   task = g_task_new (self, cancellable, callback, user_data);
-  g_task_set_source_tag (task, eipc_renderer_invoke_json);
+  eipc_task_set_source_tag (task, eipc_renderer_invoke_json);
   renderer_call_main (self, task, EIPC_CALL_TIMEOUT_USEC (self->invoke_timeout),
                       "Invoke", 0, channel, args_json,
                       EIPC_CALL_RESULT_JSON);
@@ -1870,7 +1870,8 @@ eipc_renderer_send_sync_json (EipcRenderer  *self,
                    "The reply is not (s): %s", g_strerror (-r));
       return NULL;
     }
-  /* One pass checks and parses the return value. */
+  /* One pass checks and parses the return value (the caller's own
+   * tree: not sealed). */
   return eipc_result_parse (text, error);
 }
 
@@ -1953,7 +1954,7 @@ eipc_renderer_send_to_json (EipcRenderer        *self,
   task = g_task_new (self, cancellable,
                      callback != NULL ? callback : log_routing_failure,
                      user_data);
-  g_task_set_source_tag (task, eipc_renderer_send_to_json);
+  eipc_task_set_source_tag (task, eipc_renderer_send_to_json);
   if (web_contents_id == 0)
     {
       g_task_return_new_error (task, EIPC_ERROR, EIPC_ERROR_NO_SUCH_WEB_CONTENTS,
@@ -2051,7 +2052,7 @@ eipc_renderer_send_to_host_json (EipcRenderer        *self,
   task = g_task_new (self, cancellable,
                      callback != NULL ? callback : log_routing_failure,
                      user_data);
-  g_task_set_source_tag (task, eipc_renderer_send_to_host_json);
+  eipc_task_set_source_tag (task, eipc_renderer_send_to_host_json);
   if (self->host_id == 0)
     {
       g_task_return_new_error (task, EIPC_ERROR, EIPC_ERROR_NO_HOST,

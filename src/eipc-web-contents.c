@@ -703,7 +703,7 @@ eipc_web_contents_invoke_json (EipcWebContents     *self,
   g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
 
   task = g_task_new (self, cancellable, callback, user_data);
-  g_task_set_source_tag (task, eipc_web_contents_invoke_json);
+  eipc_task_set_source_tag (task, eipc_web_contents_invoke_json);
 
   if (!web_contents_check_alive (self, &error) ||
       !eipc_channel_check (channel, &error) ||
