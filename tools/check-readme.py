@@ -19,6 +19,11 @@ Usage: check-readme.py BUILDDIR FILE...
   BUILDDIR, `examples` the source tree's and `/tmp/` that directory, with
   a private session bus and /usr/bin first in PATH.
 
+* Excerpts: a code block right after the line
+  `<!-- excerpt: FILE -->` (FILE relative to the source root, checked
+  itself) is not run: each of its lines must be a line of FILE's code
+  blocks.
+
 * Examples: a code block that starts by naming an example file
   (`/* hello.c: ...`) is that file of examples/, verbatim.
 
@@ -35,6 +40,9 @@ def normalize(line):
     line = re.sub(r':1\.\d+', ':1.N', line)
     line = re.sub(r'\bpid \d+', 'pid N', line)
     line = re.sub(r'(":1\.N") \d+', r'\1 PID', line)
+    # eipc list / info: the pid column after the unique name, "PID: N".
+    line = re.sub(r'(^|\s)(:1\.N)\s+\d+(?=\s)', r'\1\2 PID', line)
+    line = re.sub(r'^PID:\s+\d+$', 'PID: PID', line)
     line = re.sub(r'(\.ProcessId\s+property\s+u\s+)\d+', r'\1PID', line)
     line = re.sub(r'unix:path=[^ ]*', 'ADDRESS', line)
     line = re.sub(r'time=[0-9.]+', 'time=T', line)
@@ -56,6 +64,43 @@ def code_blocks(path):
             elif current is not None:
                 current.append(line)
     return blocks
+
+
+def excerpts(path):
+    """{first line number of a block: the file it is an excerpt of}"""
+    found, previous, inside = {}, '', False
+    with open(path, encoding='utf-8') as f:
+        for number, line in enumerate(f, 1):
+            line = line.rstrip('\n')
+            if line.startswith('```'):
+                if not inside:
+                    m = re.match(r'^<!-- excerpt: (\S+) -->$', previous)
+                    if m:
+                        found[number + 1] = m.group(1)
+                inside = not inside
+            if line.strip():
+                previous = line
+    return found
+
+
+def check_excerpts(path, blocks, found):
+    ok = True
+    for start, lines in blocks:
+        if start not in found:
+            continue
+        source = os.path.join(SRC, found[start])
+        if not os.path.exists(source):
+            print(f'{path}:{start}: an excerpt of {found[start]}, which does not exist')
+            ok = False
+            continue
+        known = set(l for _, ls in code_blocks(source) for l in ls)
+        missing = [l for l in lines if l not in known]
+        if missing:
+            ok = False
+            print(f'{path}:{start}: not in {found[start]}:\n    ' + '\n    '.join(missing))
+        else:
+            print(f'{path}:{start}: is an excerpt of {found[start]} ({len(lines)} lines)')
+    return ok
 
 
 def private_env(tmp):
@@ -213,6 +258,9 @@ def main():
     ok = True
     for path in sys.argv[2:]:
         blocks = code_blocks(path)
+        found = excerpts(path)
+        ok = check_excerpts(path, blocks, found) and ok
+        blocks = [(start, lines) for start, lines in blocks if start not in found]
         for start, lines in blocks:
             if lines and lines[0] == '$ sh examples/run-demo.sh build':
                 ok = check_demo(build, path, start, lines) and ok
