@@ -332,6 +332,19 @@ test_hello (gconstpointer data)
     test_spin (10);
 }
 
+/* GObject construction from Python: construct properties, GInitable and
+ * GAsyncInitable (tests/python/construct.py). */
+static void
+test_python_construct (void)
+{
+  g_autofree char *script = g_strdup_printf ("%s/tests/python/construct.py",
+                                             g_getenv ("EIPC_SOURCE_ROOT"));
+  const char *argv[] = { g_getenv ("EIPC_TEST_PYTHON"), script, test_bus_address (), NULL };
+  g_autofree char *out = finish_ok (test_program_spawnv (argv), "construct.py");
+
+  g_assert_cmpstr (out, ==, "ok\n");
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -349,6 +362,7 @@ main (int   argc,
                    test_python_main_gjs_and_c_renderers);
   g_test_add_func ("/bindings/gjs/main-gjs-renderers", test_gjs_main_gjs_renderers);
   g_test_add_func ("/bindings/vala/renderer-c-main", test_vala_renderer);
+  g_test_add_func ("/bindings/python/construct", test_python_construct);
   g_test_add_data_func ("/bindings/hello/c-main", GINT_TO_POINTER (LANG_C), test_hello);
   g_test_add_data_func ("/bindings/hello/python-main", GINT_TO_POINTER (LANG_PYTHON), test_hello);
   g_test_add_data_func ("/bindings/hello/gjs-main", GINT_TO_POINTER (LANG_GJS), test_hello);
