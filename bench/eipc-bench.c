@@ -2793,6 +2793,33 @@ monitor_settle (Bench   *b,
     }
 }
 
+/* Waits until the bus has released @name: a main process that exited is
+ * gone from the bus only once the bus has read its hang-up. */
+static void
+wait_name_released (Bench      *b,
+                    const char *name)
+{
+  gint64 deadline = g_get_monotonic_time () + WAIT_LIMIT_S * G_USEC_PER_SEC;
+
+  for (;;)
+    {
+      g_auto(sd_bus_error) error = SD_BUS_ERROR_NULL;
+      g_autoptr(sd_bus_message) reply = NULL;
+      int has_owner = 0;
+
+      if (sd_bus_call_method (b->raw, "org.freedesktop.DBus", "/org/freedesktop/DBus",
+                              "org.freedesktop.DBus", "NameHasOwner", &error, &reply,
+                              "s", name) < 0 ||
+          sd_bus_message_read (reply, "b", &has_owner) < 0)
+        die ("NameHasOwner: %s", error.message != NULL ? error.message : "bad reply");
+      if (!has_owner)
+        return;
+      if (g_get_monotonic_time () > deadline)
+        die ("%s is still owned", name);
+      g_usleep (10000);
+    }
+}
+
 static void
 run_attach (Bench *b)
 {
@@ -2801,12 +2828,15 @@ run_attach (Bench *b)
   g_autoptr(GVariant) reply = NULL;
   g_autoptr(GPtrArray) renderers = g_ptr_array_new_with_free_func (g_object_unref);
   const char *args[] = { b->address, NULL };
-  Child *child = child_spawn ("attach-main", args, -1, FALSE);
+  Child *child;
   Monitor mon = { 0 };
   guint max = b->opt->attach;
   const char *unique = NULL;
   const char *no_rules[] = { NULL };
 
+  /* The main process of the round before may still own the name. */
+  wait_name_released (b, ATTACH_APP_ID);
+  child = child_spawn ("attach-main", args, -1, FALSE);
   child_expect_ready (child);
   sd_bus_get_unique_name (b->raw, &unique);
   mon.marker = g_strdup (unique);
