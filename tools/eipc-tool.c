@@ -931,12 +931,8 @@ run_call (ToolOptions *opts,
                                    argv[2]);
         }
     }
+  /* '' is an ordinary channel, as in Electron. */
   channel = argv[first - 1];
-  if (channel[0] == '\0')
-    {
-      g_free (args_option);
-      return tool_usage_error (command, "the channel must not be empty");
-    }
   if (opts->timeout < 0)
     {
       g_free (args_option);
