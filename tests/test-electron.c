@@ -296,10 +296,10 @@ test_error_texts (Fixture       *f,
   eipc_main_handle (f->main, "type", reject_type_error, NULL, NULL, NULL);
   eipc_main_handle (f->main, "name-only", reject_name_only, NULL, NULL, NULL);
 
-  child = test_child_spawn ("handle-fail:fails:nope", "id",
+  child = test_child_spawn ("listen:quit", "handle-fail:fails:nope", "id",
                             "invoke:plain:[]", "invoke:bare:[]", "invoke:type:[]",
                             "invoke:name-only:[]", "invoke:missing:[]",
-                            "invoke::[]", NULL);
+                            "invoke::[]", "wait:quit:1", NULL);
   wc = eipc_main_get_web_contents (f->main, child_id (child));
   text = invoke_renderer (wc, "nothing");
   g_assert_cmpstr (text, ==, "! org.eipc.Error.NoHandler Error invoking remote method "
@@ -309,7 +309,16 @@ test_error_texts (Fixture       *f,
   g_assert_cmpstr (text, ==, "! org.eipc.Error.HandlerFailed Error invoking remote method "
                    "'fails': Error: nope");
 
+  eipc_web_contents_send_json (wc, "quit", "[]", NULL);
   out = test_child_finish (child, NULL);
+  /* The quit message may come between the answers. */
+  {
+    char *quit = strstr (out, "msg quit kind=send from=0 []\n");
+
+    g_assert_nonnull (quit);
+    memmove (quit, quit + strlen ("msg quit kind=send from=0 []\n"),
+             strlen (quit + strlen ("msg quit kind=send from=0 []\n")) + 1);
+  }
   g_assert_true (g_str_has_prefix (out, "id "));
   g_assert_cmpstr (strchr (out, '\n') + 1, ==,
                    "invoke plain ! org.eipc.Error.HandlerFailed Error invoking remote method 'plain': Error: boom\n"
@@ -464,15 +473,18 @@ test_handler_returns_nothing (Fixture       *f,
                               gconstpointer  data)
 {
   g_autofree char *out = NULL, *text = NULL;
+  EipcWebContents *wc;
   TestChild *child;
 
   kept_events = g_ptr_array_new_with_free_func (g_object_unref);
   eipc_main_handle (f->main, "nothing", handle_nothing, NULL, NULL, NULL);
   eipc_main_handle (f->main, "dropped", handle_keep_then_drop, NULL, NULL, NULL);
-  child = test_child_spawn ("handle-nothing:quiet", "id",
-                            "invoke:nothing:[]", "invoke:dropped:[]", NULL);
-  text = invoke_renderer (eipc_main_get_web_contents (f->main, child_id (child)), "quiet");
+  child = test_child_spawn ("listen:quit", "handle-nothing:quiet", "id",
+                            "invoke:nothing:[]", "invoke:dropped:[]", "wait:quit:1", NULL);
+  wc = eipc_main_get_web_contents (f->main, child_id (child));
+  text = invoke_renderer (wc, "quiet");
   g_assert_cmpstr (text, ==, "null");
+  eipc_web_contents_send_json (wc, "quit", "[]", NULL);
   out = test_child_finish (child, NULL);
   g_assert_nonnull (strstr (out, "invoke nothing = null\n"));
   g_assert_nonnull (strstr (out, "invoke dropped ! org.eipc.Error.NoReturnValue "));
@@ -599,9 +611,9 @@ test_invoke_no_timeout (Fixture       *f,
 
   answered_late = 0;
   eipc_main_handle (f->main, "slow", handle_in_3s, NULL, NULL, NULL);
-  child = test_child_spawn ("handle-later:later:3000", "id",
+  child = test_child_spawn ("listen:quit", "handle-later:later:3000", "id",
                             "invoke:slow:[]",
-                            "invoke-timeout:300", "invoke:slow:[]", NULL);
+                            "invoke-timeout:300", "invoke:slow:[]", "wait:quit:1", NULL);
   wc = eipc_main_get_web_contents (f->main, child_id (child));
   g_assert_nonnull (wc);
   g_assert_cmpuint (eipc_web_contents_get_invoke_timeout (wc), ==, 0);
@@ -621,6 +633,7 @@ test_invoke_no_timeout (Fixture       *f,
   g_assert_true (g_str_has_prefix (text, "! org.eipc.Error.Timeout "));
   g_assert_cmpint (g_get_monotonic_time () - start, <, 2900 * 1000);
 
+  eipc_web_contents_send_json (wc, "quit", "[]", NULL);
   out = test_child_finish (child, NULL);
   g_test_message ("%s", out);
   g_assert_nonnull (strstr (out, "invoke slow = \"late\"\n"));
