@@ -560,6 +560,49 @@ role_sock_echo (void)
 }
 
 /* ---------------------------------------------------------------------- */
+/* Role: the other end of an eipc message port (fd 3), echoing */
+
+static void
+port_echo_on_message (EipcMessagePort *port,
+                      EipcEvent       *event,
+                      gpointer         user_data)
+{
+  GBytes *bytes = eipc_event_get_bytes (event);
+  g_autoptr(GError) error = NULL;
+
+  if (bytes != NULL)
+    eipc_message_port_post_bytes (port, bytes, &error);
+  else
+    eipc_message_port_post_message_json (port, eipc_event_get_data_json (event),
+                                         NULL, &error);
+  if (error != NULL)
+    die ("port echo: %s", error->message);
+}
+
+static void
+port_echo_on_close (EipcMessagePort *port,
+                    gpointer         user_data)
+{
+  g_main_loop_quit (user_data);
+}
+
+static int
+role_port_echo (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GMainLoop) loop = g_main_loop_new (NULL, FALSE);
+  g_autoptr(EipcMessagePort) port = eipc_message_port_new_for_fd (3, FALSE, &error);
+
+  if (port == NULL)
+    die ("port echo: %s", error->message);
+  g_signal_connect (port, "message", G_CALLBACK (port_echo_on_message), NULL);
+  g_signal_connect (port, "close", G_CALLBACK (port_echo_on_close), loop);
+  eipc_message_port_start (port);
+  g_main_loop_run (loop);
+  return 0;
+}
+
+/* ---------------------------------------------------------------------- */
 /* Role: the raw sd-bus server */
 
 typedef struct {
@@ -1729,6 +1772,11 @@ typedef struct {
   GPid             gdbus_pid;
   GPid             eipc_pid;
   Pinning          pin;             /* of the group that runs */
+  EipcMessagePort *port;           /* its other end is the port-echo process */
+  GPid             port_pid;
+  guint            port_replies;
+  gsize            port_reply_size;
+  GBytes          *port_mib;       /* the 1 MiB binary payload */
 } Bench;
 
 /* Where the report goes: stdout, or stderr when the JSON goes there. */
@@ -1741,6 +1789,8 @@ case_server_pid (Bench      *b,
 {
   if (strstr (id, "socket") != NULL)
     return b->sock_pid;
+  if (g_str_has_prefix (id, "port."))
+    return b->port_pid;
   if (strstr (id, "sdbus") != NULL)
     return b->raw_pid;
   if (strstr (id, "gdbus") != NULL)
@@ -1805,6 +1855,69 @@ rtt_gdbus (Bench      *b,
   while (g_main_context_iteration (b->gdbus_context, FALSE))
     ;
   return TRUE;
+}
+
+/* A message port to a process that echoes: post, then run the main
+ * context until the answer came. */
+static void
+port_on_reply (EipcMessagePort *port,
+               EipcEvent       *event,
+               gpointer         user_data)
+{
+  Bench *b = user_data;
+  GBytes *bytes = eipc_event_get_bytes (event);
+
+  b->port_reply_size = bytes != NULL ? g_bytes_get_size (bytes)
+                                     : strlen (eipc_event_get_data_json (event));
+  b->port_replies++;
+}
+
+static gboolean
+port_wait_reply (Bench *b,
+                 guint  before,
+                 gsize  size)
+{
+  while (b->port_replies == before)
+    g_main_context_iteration (NULL, TRUE);
+  if (b->port_reply_size != size)
+    {
+      g_printerr ("port echo: %" G_GSIZE_FORMAT " bytes back for %" G_GSIZE_FORMAT "\n",
+                  b->port_reply_size, size);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static gboolean
+rtt_port (Bench      *b,
+          const char *payload)
+{
+  g_autoptr(GError) error = NULL;
+  guint before = b->port_replies;
+
+  if (!eipc_message_port_post_message_json (b->port, payload, NULL, &error))
+    {
+      g_printerr ("port post: %s\n", error->message);
+      return FALSE;
+    }
+  return port_wait_reply (b, before, strlen (payload));
+}
+
+/* The 1 MiB binary payload, whatever @payload is (the JSON text of the
+ * same size the invoke case carries). */
+static gboolean
+rtt_port_bytes (Bench      *b,
+                const char *payload)
+{
+  g_autoptr(GError) error = NULL;
+  guint before = b->port_replies;
+
+  if (!eipc_message_port_post_bytes (b->port, b->port_mib, &error))
+    {
+      g_printerr ("port post: %s\n", error->message);
+      return FALSE;
+    }
+  return port_wait_reply (b, before, g_bytes_get_size (b->port_mib));
 }
 
 typedef struct {
@@ -2136,6 +2249,7 @@ register_cases (void)
   case_new_pinned ("rtt.invoke", RTT, "eipc invoke", "us", "rtt.sdbus");
   case_new_pinned ("rtt.invoke_json", RTT, "eipc invoke, result as text (finish_json)", "us", "rtt.sdbus");
   case_new_pinned ("rtt.sendsync", RTT, "eipc sendSync", "us", "rtt.sdbus");
+  case_new_pinned ("port.rtt", RTT, "eipc message port (peer to peer, no bus)", "us", "rtt.sdbus");
 #undef RTT
 
   case_new_pinned ("flood.sdbus", "One-way messages, 64 B, counted at the receiver", "raw sd-bus unicast signals", "msg/s", "flood.sdbus");
@@ -2154,6 +2268,9 @@ register_cases (void)
 
       case_new_pinned (raw_id, "Payload round trip (echo, same bytes each way)", raw_label, "us", raw_id);
       case_new_pinned (eipc_id, "Payload round trip (echo, same bytes each way)", eipc_label, "us", raw_id);
+      if (payload_sizes[i] == 1048576)
+        case_new_pinned ("port.bytes.1048576", "Payload round trip (echo, same bytes each way)",
+                         "1 MiB binary over an eipc message port (inline ay)", "us", raw_id);
     }
 
 #define ALLOC "Heap allocations per call (malloc, calloc, realloc, memalign)"
@@ -2477,7 +2594,7 @@ bench_pin (Bench   *b,
 {
   int client_cpu = pin == PIN_NONE ? -1 : usable_cpus[0];
   int server_cpu = pin == PIN_NONE ? -1 : pin == PIN_SAME ? usable_cpus[0] : usable_cpus[1];
-  GPid servers[] = { b->sock_pid, b->raw_pid, b->gdbus_pid, b->eipc_pid };
+  GPid servers[] = { b->sock_pid, b->raw_pid, b->gdbus_pid, b->eipc_pid, b->port_pid };
 
   pin_process (getpid (), client_cpu);
   for (guint i = 0; i < G_N_ELEMENTS (servers); i++)
@@ -2501,6 +2618,7 @@ run_point_to_point_pinned (Bench    *b,
         { "rtt.invoke", SLOT_RTT, rtt_eipc_invoke, b->small, 0, 0 },
         { "rtt.invoke_json", SLOT_RTT, rtt_eipc_invoke_text, b->small, 0, 0 },
         { "rtt.sendsync", SLOT_RTT, rtt_eipc_send_sync, b->small, 0, 0 },
+        { "port.rtt", SLOT_RTT, rtt_port, b->small, 0, 0 },
       };
 
       run_group (b, slots, G_N_ELEMENTS (slots), seconds, 0, 100, record);
@@ -2536,10 +2654,13 @@ run_point_to_point_pinned (Bench    *b,
         Slot slots[] = {
           { raw_id, SLOT_RTT, rtt_sdbus, b->payloads[i], 0, 0 },
           { eipc_id, SLOT_RTT, rtt_eipc_invoke, b->payloads[i], 0, 0 },
+          { "port.bytes.1048576", SLOT_RTT, rtt_port_bytes, b->payloads[i], 0, 0 },
         };
 
-        /* At least 10 calls per case and round, even of 1 MiB. */
-        run_group (b, slots, G_N_ELEMENTS (slots), seconds * 0.6, 0, 10, record);
+        /* At least 10 calls per case and round, even of 1 MiB; the
+         * message port carries the 1 MiB case only. */
+        run_group (b, slots, G_N_ELEMENTS (slots) - (payload_sizes[i] == 1048576 ? 0 : 1),
+                   seconds * 0.6, 0, 10, record);
       }
 }
 
@@ -3039,6 +3160,9 @@ static const Target targets[] = {
   /* Unique names grow by a digit or two between the 5th and the 500th
    * renderer: 2% is that, not the whole WebContents list. */
   { "attach #500 costs the bus no more bytes than attach #5 (2% for names)", TARGET_MEDIANS, FALSE, "attach.bytes.500", "attach.bytes.5", 1.02, TRUE, NULL },
+  /* Issue 12: message ports, off the bus. */
+  { "message port 64 B round trip <= 2x unix socketpair", TARGET_RATIO, TRUE, "port.rtt", "rtt.socket", 2.0, TRUE, NULL },
+  { "message port 1 MiB binary >= 10x faster than 1 MiB invoke", TARGET_RATIO, TRUE, "size.1048576.eipc", "port.bytes.1048576", 10.0, FALSE, NULL },
 };
 
 static guint
@@ -3219,7 +3343,7 @@ run_coordinator (Options *opt)
   struct utsname uts;
   BusInfo bus = { 0 };
   Bench b = { 0 };
-  Child *sock_child, *raw_child, *gdbus_child, *eipc_child;
+  Child *sock_child, *raw_child, *gdbus_child, *eipc_child, *port_child;
   const char *addr_args[2] = { NULL, NULL };
   int pair[2];
   guint missed;
@@ -3255,6 +3379,22 @@ run_coordinator (Options *opt)
   b.sock_pid = sock_child->pid;
   close (pair[1]);
   b.sock = pair[0];
+  {
+    g_autoptr(EipcMessageChannel) channel = eipc_message_channel_new ();
+    g_autoptr(GError) port_error = NULL;
+    int port_fd = eipc_message_port_steal_fd (eipc_message_channel_get_port2 (channel),
+                                              NULL, &port_error);
+
+    if (port_fd < 0)
+      die ("message port: %s", port_error->message);
+    port_child = child_spawn ("port-echo", NULL, port_fd, TRUE);
+    close (port_fd);
+    b.port_pid = port_child->pid;
+    b.port = g_object_ref (eipc_message_channel_get_port1 (channel));
+    b.port_mib = g_bytes_new_take (make_payload (1048576), 1048576);
+    g_signal_connect (b.port, "message", G_CALLBACK (port_on_reply), &b);
+    eipc_message_port_start (b.port);
+  }
   raw_child = child_spawn ("sdbus-server", addr_args, -1, FALSE);
   gdbus_child = child_spawn ("gdbus-server", addr_args, -1, FALSE);
   eipc_child = child_spawn ("eipc-main", addr_args, -1, FALSE);
@@ -3297,6 +3437,10 @@ run_coordinator (Options *opt)
   g_main_context_unref (b.gdbus_context);
   b.raw = sd_bus_flush_close_unref (b.raw);
   close (b.sock);
+  eipc_message_port_close (b.port);
+  g_clear_object (&b.port);
+  g_clear_pointer (&b.port_mib, g_bytes_unref);
+  child_stop (port_child);
   child_stop (sock_child);
   child_stop (raw_child);
   child_stop (gdbus_child);
@@ -3402,6 +3546,8 @@ run_role (const char  *role,
 
   if (strcmp (role, "sock-echo") == 0)
     return role_sock_echo ();
+  if (strcmp (role, "port-echo") == 0)
+    return role_port_echo ();
   if (address == NULL)
     die ("--role=%s needs a bus address", role);
   if (strcmp (role, "sdbus-server") == 0)
