@@ -231,6 +231,31 @@ on_destroyed (EipcWebContents *wc,
     }
 }
 
+/* webContents.postMessage('port', {peer: ID}, [port]) to each of two
+ * renderers, with the two ends of one channel. */
+static void
+link_renderers (EipcWebContents *a,
+                EipcWebContents *b)
+{
+  g_autoptr(EipcMessageChannel) channel = eipc_message_channel_new ();
+  g_autoptr(GPtrArray) one = g_ptr_array_new ();
+  g_autoptr(GPtrArray) two = g_ptr_array_new ();
+  g_autoptr(GError) error = NULL;
+  g_autofree char *to_a = g_strdup_printf ("{\"peer\":%" G_GUINT64_FORMAT "}",
+                                           eipc_web_contents_get_id (b));
+  g_autofree char *to_b = g_strdup_printf ("{\"peer\":%" G_GUINT64_FORMAT "}",
+                                           eipc_web_contents_get_id (a));
+
+  g_ptr_array_add (one, eipc_message_channel_get_port1 (channel));
+  g_ptr_array_add (two, eipc_message_channel_get_port2 (channel));
+  printf ("main: linking webContents %" G_GUINT64_FORMAT " and %" G_GUINT64_FORMAT
+          " with a message channel\n",
+          eipc_web_contents_get_id (a), eipc_web_contents_get_id (b));
+  if (!eipc_web_contents_post_message_json (a, "port", to_a, one, &error) ||
+      !eipc_web_contents_post_message_json (b, "port", to_b, two, &error))
+    printf ("main: cannot post a port: %s\n", error->message);
+}
+
 static void
 on_attached (EipcMain        *main,
              EipcWebContents *wc,
@@ -261,6 +286,11 @@ on_attached (EipcMain        *main,
       printf ("main: broadcast on news: %s\n", news);
       if (!eipc_main_broadcast_json (main, "news", news, &error))
         printf ("main: broadcast failed: %s\n", error->message);
+      g_clear_error (&error);
+
+      /* MessageChannelMain: one port to each renderer; they then talk
+       * directly, without the main process or the bus. */
+      link_renderers (all->pdata[0], all->pdata[1]);
     }
 }
 

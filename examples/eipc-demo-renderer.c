@@ -23,6 +23,14 @@
  *                                 to the id it read from the message
  *   news                          the main process's broadcast when two
  *                                 renderers are attached
+ *   port                          the main process links its two
+ *                                 renderers with a message channel
+ *                                 (MessageChannelMain): each gets one
+ *                                 port, posts a greeting over it and
+ *                                 prints the one that comes from the
+ *                                 other renderer, directly, off the bus
+ *                                 (optional: a renderer that gets no port,
+ *                                 or no greeting within 2 s, is fine)
  *
  * With --expect-guest it also stays until a guest has sent it a host
  * message and a chat, and has been answered. It checks every answer (the
@@ -57,6 +65,11 @@ typedef struct {
   gboolean      got_chat_reply;
   gboolean      got_host_message;
   gboolean      answered_chat;    /* our chat-reply to a peer was routed */
+
+  /* The message port the main process linked us with, if any. */
+  EipcMessagePort *port;
+  guint64       port_peer;
+  gboolean      got_port_message;
 } Demo;
 
 static const char *kind_names[] = {
@@ -202,6 +215,72 @@ check_ok (Demo         *demo,
       say (demo, "UNEXPECTED: %s failed: %s", what, error->message);
       demo->failures++;
     }
+}
+
+/* A message that came over the port, from the other renderer. */
+static void
+on_port_message (EipcMessagePort *port,
+                 EipcEvent       *event,
+                 gpointer         user_data)
+{
+  Demo *demo = user_data;
+
+  say (demo, "over the port from webContents %" G_GUINT64_FORMAT ": %s",
+       demo->port_peer, eipc_event_get_data_json (event));
+  demo->got_port_message = TRUE;
+}
+
+/* webContents.postMessage('port', {peer: ID}, [port]): keep the port,
+ * start it, greet the renderer at the other end. */
+static void
+on_port (EipcEvent *event,
+         gpointer   user_data)
+{
+  Demo *demo = user_data;
+  GPtrArray *ports = eipc_event_get_ports (event);
+  JsonArray *args = eipc_event_get_args (event);
+  JsonNode *message = json_array_get_length (args) == 1 ?
+                      json_array_get_element (args, 0) : NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *greeting = NULL;
+
+  if (ports->len != 1 || message == NULL || !JSON_NODE_HOLDS_OBJECT (message))
+    {
+      say (demo, "UNEXPECTED: a 'port' message with %u ports: %s", ports->len,
+           eipc_event_get_args_json (event));
+      demo->failures++;
+      return;
+    }
+  /* A newer link replaces an older one (the main process links the two
+   * renderers attached whenever there are two). */
+  if (demo->port != NULL)
+    {
+      g_signal_handlers_disconnect_by_data (demo->port, demo);
+      eipc_message_port_close (demo->port);
+      g_clear_object (&demo->port);
+      demo->got_port_message = FALSE;
+    }
+  demo->port_peer = json_object_get_int_member_with_default (json_node_get_object (message),
+                                                             "peer", 0);
+  demo->port = g_object_ref (g_ptr_array_index (ports, 0));
+  say (demo, "got a message port from the main process, linked to webContents %"
+       G_GUINT64_FORMAT, demo->port_peer);
+  g_signal_connect (demo->port, "message", G_CALLBACK (on_port_message), demo);
+  eipc_message_port_start (demo->port);
+  greeting = g_strdup_printf ("\"hello over a port from webContents %" G_GUINT64_FORMAT "\"",
+                              demo->id);
+  if (!eipc_message_port_post_message_json (demo->port, greeting, NULL, &error))
+    {
+      say (demo, "UNEXPECTED: cannot post on the port: %s", error->message);
+      demo->failures++;
+    }
+}
+
+static gboolean
+on_port_grace (gpointer user_data)
+{
+  *(gboolean *) user_data = TRUE;
+  return G_SOURCE_REMOVE;
 }
 
 /* The demo runs its steps one after the other: each waits here, running
@@ -533,6 +612,7 @@ main (int   argc,
   eipc_renderer_on (demo.renderer, "news", on_news, &demo, NULL);
   eipc_renderer_on (demo.renderer, "chat", on_chat, &demo, NULL);
   eipc_renderer_on (demo.renderer, "chat-reply", on_chat_reply, &demo, NULL);
+  eipc_renderer_on (demo.renderer, "port", on_port, &demo, NULL);
   eipc_renderer_on_host_message (demo.renderer, on_host_message, &demo, NULL);
   eipc_renderer_handle (demo.renderer, "get-title", handle_get_title, &demo, NULL, NULL);
 
@@ -613,12 +693,26 @@ main (int   argc,
   if (expect_guest || host != 0)
     wait_for (&demo, &demo.got_news, "news (broadcast)");
 
+  /* The greeting over the port, if a port came: a little grace, not a
+   * requirement (a renderer of another language may hold the other end). */
+  if (demo.port != NULL && !demo.got_port_message)
+    {
+      gboolean grace = FALSE;
+      guint id = g_timeout_add (2000, on_port_grace, &grace);
+
+      while (!demo.got_port_message && !grace)
+        g_main_context_iteration (NULL, TRUE);
+      if (!grace)
+        g_source_remove (id);
+    }
+
   if (demo.failures == 0)
     say (&demo, "all went as expected");
   else
     say (&demo, "%u things went wrong", demo.failures);
 
   /* Going away destroys the webContents on the main side. */
+  g_clear_object (&demo.port);
   g_clear_object (&demo.renderer);
   return demo.failures == 0 ? 0 : 1;
 }

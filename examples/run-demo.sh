@@ -2,7 +2,8 @@
 # The eipc demo, scripted: the main process (org.eipc.Demo), a host
 # renderer and a guest renderer of it exchange every kind of message:
 # send, invoke (results and errors), sendSync, event.reply,
-# webContents.send, a broadcast, sendToHost, sendTo both ways, and an
+# webContents.send, a broadcast, sendToHost, sendTo both ways, a message
+# channel the main process links the two renderers with, and an
 # invoke from the main process to a renderer.
 #
 # Usage: examples/run-demo.sh BUILDDIR
