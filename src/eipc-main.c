@@ -854,6 +854,10 @@ method_post_message (sd_bus_message *m,
   event = main_event_new (self, EIPC_EVENT_SEND, m, channel, message, wc);
   eipc_event_set_posted (event, eipc_message_posted_args (message),
                          g_steal_pointer (&ports));
+  /* The same order as a send: the webContents' ipc-message, its ipc's
+   * listeners, then ipcMain's. */
+  if (wc != NULL)
+    eipc_web_contents_emit_message (wc, event);
   eipc_emitter_emit (EIPC_EMITTER (self), channel, event);
   return sd_bus_reply_method_return (m, NULL);
 }
