@@ -15,6 +15,7 @@
 #include <glib/gstdio.h>
 
 #include "test-common.h"
+#include "../tools/eipc-tool.h"
 
 #define RENDERER_INTERFACE "org.eipc.Renderer1"
 
@@ -1226,6 +1227,86 @@ test_monitor_refused (void)
   test_private_bus_free (bus);
 }
 
+/* The monitor's JSON scanner: what it accepts goes into --json output
+ * as it is, so it must accept exactly JSON (json-glib agrees). */
+static void
+test_json_scanner (void)
+{
+  const char *accepted[] = {
+    "[]", "[1,2,3.5]", " [ 1 , \"a\" ] ", "{}", "{\"a\":{\"b\":[null,true,false]}}",
+    "0", "-0", "-1.5e-3", "1E+9", "\"\"", "\"\\u00e9\\n\\\"\\/\"", "\"\xc3\xa9\"",
+    "[[[[[]]]]]", "null",
+  };
+  const char *refused[] = {
+    "", " ", "[", "]", "[1,]", "[,1]", "{\"a\"}", "{\"a\":}", "{a:1}", "01", "1.", ".5", "-",
+    "1e", "+1", "tru", "nul", "[1] x", "\"abc", "\"\\x\"", "\"\\u12\"", "\"\t\"",
+    "\"\xff\"", "\"\xc3\"", "NaN", "[1 2]", "{\"a\":1,}", "'a'",
+  };
+  g_autoptr(GString) deep = g_string_new (NULL);
+
+  for (gsize i = 0; i < G_N_ELEMENTS (accepted); i++)
+    {
+      g_autoptr(JsonParser) parser = json_parser_new ();
+
+      g_test_message ("accepted: %s", accepted[i]);
+      g_assert_true (tool_json_is_valid (accepted[i]));
+      g_assert_true (json_parser_load_from_data (parser, accepted[i], -1, NULL));
+    }
+  for (gsize i = 0; i < G_N_ELEMENTS (refused); i++)
+    {
+      g_test_message ("refused: %s", refused[i]);
+      g_assert_false (tool_json_is_valid (refused[i]));
+    }
+  /* 512 levels, as the library allows; not 513. */
+  for (guint i = 0; i < 512; i++)
+    g_string_append_c (deep, '[');
+  for (guint i = 0; i < 512; i++)
+    g_string_append_c (deep, ']');
+  g_assert_true (tool_json_is_valid (deep->str));
+  g_string_prepend_c (deep, '[');
+  g_string_append_c (deep, ']');
+  g_assert_false (tool_json_is_valid (deep->str));
+}
+
+/* Numbers print as the shortest text that reads back the same value;
+ * print -> parse -> print is stable. */
+static void
+test_json_numbers (void)
+{
+  const struct {
+    double      value;
+    const char *text;
+  } numbers[] = {
+    { 6.5, "6.5" }, { 0.1, "0.1" }, { -0.9, "-0.9" }, { 1e21, "1e+21" }, { 3, "3" },
+    { 1.0 / 3, "0.3333333333333333" }, { 123456789012345.0, "123456789012345" },
+    { 5e-324, "4.94065645841247e-324" }, { 0.30000000000000004, "0.30000000000000004" },
+  };
+
+  for (gsize i = 0; i < G_N_ELEMENTS (numbers); i++)
+    {
+      g_autoptr(GString) s = g_string_new (NULL);
+
+      tool_json_append_double (s, numbers[i].value);
+      g_assert_cmpstr (s->str, ==, numbers[i].text);
+      g_assert_cmpfloat (g_ascii_strtod (s->str, NULL), ==, numbers[i].value);
+    }
+
+  for (const char *const *text = (const char *const[]) {
+         "{\"a\":[1,2.5,null,true],\"b\":\"x\\ny\\u0001\",\"c\":{}}", "[0.1,-0.9,1e+21]",
+         "\"\xc3\xa9\"", NULL }; *text != NULL; text++)
+    {
+      g_autoptr(JsonNode) node = parse_json (*text);
+      g_autoptr(GString) once = g_string_new (NULL), twice = g_string_new (NULL);
+      g_autoptr(JsonNode) again = NULL;
+
+      tool_json_append (once, node);
+      again = parse_json (once->str);
+      tool_json_append (twice, again);
+      g_assert_cmpstr (once->str, ==, twice->str);
+      g_assert_true (json_node_equal (node, again));
+    }
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -1235,6 +1316,8 @@ main (int   argc,
   g_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
   test_bus_up ();
 
+  g_test_add_func ("/cli/json-scanner", test_json_scanner);
+  g_test_add_func ("/cli/json-numbers", test_json_numbers);
   g_test_add_func ("/cli/usage", test_usage);
   g_test_add ("/cli/list", Fixture, NULL, fixture_setup, test_list, fixture_teardown);
   g_test_add ("/cli/info", Fixture, NULL, fixture_setup, test_info, fixture_teardown);
