@@ -2,8 +2,8 @@
 // hello.js: both sides of one ipcMain.handle / ipcRenderer.invoke in GJS.
 //   hello.js main   the main process: serves 'greet' until stopped
 //   hello.js        a renderer: invokes 'greet' with ["world"], prints the answer
-Object.assign(imports.gi.versions, {Eipc: '1.0', Json: '1.0'});
-const {Eipc, GLib, Json} = imports.gi;
+Object.assign(imports.gi.versions, {Eipc: '1.0'});
+const {Eipc, GLib} = imports.gi;
 
 const loop = new GLib.MainLoop(null, false);
 let main, renderer;
@@ -17,7 +17,7 @@ if (ARGV[0] === 'main') {
     renderer = Eipc.Renderer.new('org.example.Hello');   // attaches
     renderer.invoke_json('greet', JSON.stringify(['world']), null, (r, result) => {
         try {
-            print(Json.to_string(r.invoke_finish(result), false));
+            print(r.invoke_finish_json(result));   // the result as text
         } catch (e) {
             print(e.message);
         }

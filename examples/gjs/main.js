@@ -5,8 +5,8 @@
 // Serves invoke ping (answered later: a deferred answer), add, fail; sendSync
 // echo-sync; send log and hello (event.reply, webContents.send and an invoke
 // of the renderer's get-title); broadcasts news when two renderers attached.
-Object.assign(imports.gi.versions, {Eipc: '1.0', Json: '1.0'});
-const {Eipc, Gio, GLib, Json} = imports.gi;
+Object.assign(imports.gi.versions, {Eipc: '1.0'});
+const {Eipc, Gio, GLib} = imports.gi;
 
 const opts = {address: null, app: 'org.eipc.Demo', 'exit-after-renderers': 0};
 for (const arg of ARGV) {
@@ -83,7 +83,7 @@ main.on('hello', ev => {
     sender.invoke_json('get-title', '[]', null, (wc, res) => {   // main invokes a renderer
         try {
             say(`webContents ${wc.get_id()} answered get-title: ${
-                Json.to_string(wc.invoke_finish(res), false)}`);
+                wc.invoke_finish_json(res)}`);   // the result as text, no tree
         } catch (e) {
             say(`invoking get-title on webContents ${wc.get_id()} failed: ${e.message}`);
         }

@@ -4,8 +4,7 @@
 #   hello.py        a renderer: invokes 'greet' with ["world"], prints the answer
 import json, sys, gi  # noqa: E401
 gi.require_version('Eipc', '1.0')
-gi.require_version('Json', '1.0')
-from gi.repository import Eipc, GLib, Json  # noqa: E402
+from gi.repository import Eipc, GLib  # noqa: E402
 
 loop = GLib.MainLoop()
 if sys.argv[1:] == ['main']:
@@ -20,7 +19,7 @@ else:
 
     def greeted(renderer, result):
         try:
-            print(Json.to_string(renderer.invoke_finish(result), False))
+            print(renderer.invoke_finish_json(result))   # the result as text
         except GLib.Error as e:
             print(e.message)
         loop.quit()

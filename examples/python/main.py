@@ -7,8 +7,7 @@
 # an invoke of the renderer's get-title); broadcasts news at two renderers.
 import argparse, json, signal, sys, gi  # noqa: E401
 gi.require_version('Eipc', '1.0')
-gi.require_version('Json', '1.0')
-from gi.repository import Eipc, GLib, Json  # noqa: E402
+from gi.repository import Eipc, GLib  # noqa: E402
 
 p = argparse.ArgumentParser(description="the eipc demo's main process")
 p.add_argument('--address', help='the D-Bus address (default: the session bus)')
@@ -57,7 +56,7 @@ def on_log(ev):
 
 def get_title_done(wc, result):
     try:
-        title = Json.to_string(wc.invoke_finish(result), False)
+        title = wc.invoke_finish_json(result)   # the result as text, no tree
         say(f'webContents {wc.get_id()} answered get-title: {title}')
     except GLib.Error as e:
         say(f'invoking get-title on webContents {wc.get_id()} failed: {e.message}')
