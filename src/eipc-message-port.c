@@ -68,6 +68,7 @@ struct _PortLink
   gboolean         heard;         /* a message came from the other end */
   gboolean         pinged;        /* client: the first message is sent */
   gboolean         ready;         /* the handshake is done */
+  gboolean         sent_any;      /* something was ever queued */
   char            *violation;     /* the peer broke the protocol */
   GSource         *drain_timeout;
 };
@@ -179,12 +180,16 @@ link_drain_timeout (gpointer user_data)
   return G_SOURCE_REMOVE;
 }
 
-/* A link whose port let go ends once everything is written. */
+/* A link whose port let go ends once everything is written, and, on the
+ * server end, once the client has spoken: until then the client may still
+ * be reading the end of the handshake, and sd-bus drops what followed it
+ * when the end of the stream comes in the same read. */
 static void
 link_drain_check (PortLink *link)
 {
   link_update_queue (link);
-  if (link->held.length == 0 && link->sent.length == 0)
+  if (link->held.length == 0 && link->sent.length == 0 &&
+      (!link->server || link->heard || !link->sent_any))
     {
       link_free (link);
       return;
@@ -743,6 +748,7 @@ port_send (EipcMessagePort  *self,
   e = g_new0 (SentEntry, 1);
   e->bytes = bytes;
   e->fds = fds;
+  link->sent_any = TRUE;
 
   /* sd-bus would block until the handshake tells whether the other end
    * takes file descriptors; and order is kept behind held messages. */

@@ -409,6 +409,7 @@ test_renderer_to_renderer (void)
   test_main_thread_stop (thread);
   g_dbus_connection_close_sync (connection, NULL, NULL);
   g_ptr_array_unref (monitor.senders);
+  g_ptr_array_unref (monitor.what);
   g_mutex_clear (&monitor.lock);
   g_free (link.name1);
   g_free (link.name2);
