@@ -1154,6 +1154,97 @@ test_monitor (Fixture       *f,
 #undef WC
 }
 
+/* On a terminal (a pty from script(1)) the result is indented and
+ * coloured; --compact and NO_COLOR turn that off. */
+static void
+test_terminal (Fixture       *f,
+               gconstpointer  data)
+{
+  g_autofree char *script = g_find_program_in_path ("script");
+  g_autofree char *eipc = eipc_path ();
+  const struct {
+    const char *options;
+    const char *output;
+  } cases[] = {
+    { "", "\033[1;39m[\033[0m\r\n  \033[1;39m{\033[0m\r\n    \033[34;1m\"a\"\033[0m"
+          "\033[1;39m:\033[0m \033[0;32m\"x\"\033[0m\r\n  \033[1;39m}\033[0m\r\n"
+          "\033[1;39m]\033[0m\r\n" },
+    { "--compact", "[{\"a\":\"x\"}]\r\n" },
+  };
+
+  if (script == NULL)
+    {
+      g_test_skip ("no script(1) for a pseudo-terminal");
+      return;
+    }
+  for (gsize i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autofree char *command = g_strdup_printf ("%s send-sync %s " TEST_APP_ID
+                                                  " echo-sync '{\"a\": \"x\"}'", eipc,
+                                                  cases[i].options);
+      g_autofree char *out = NULL;
+      g_autoptr(GError) error = NULL;
+      int status;
+
+      g_assert_true (g_spawn_sync (NULL, (char *[]) { script, (char *) "-qec", command,
+                                                      (char *) "/dev/null", NULL },
+                                   NULL, G_SPAWN_DEFAULT, NULL, NULL, &out, NULL, &status,
+                                   &error));
+      g_assert_no_error (error);
+      g_assert_true (g_spawn_check_wait_status (status, NULL));
+      g_assert_cmpstr (out, ==, cases[i].output);
+    }
+}
+
+/* Bash completion: the commands, the app ids on the bus, the channels
+ * of an app, from the tool itself. */
+static void
+test_completion (Fixture       *f,
+                 gconstpointer  data)
+{
+  g_autofree char *bash = g_find_program_in_path ("bash");
+  g_autofree char *eipc = eipc_path ();
+  g_autofree char *tools = g_path_get_dirname (eipc);
+  g_autofree char *completion = g_build_filename (g_getenv ("EIPC_SOURCE_ROOT"), "tools",
+                                                  "eipc.bash-completion", NULL);
+  const struct {
+    const char *words;
+    const char *reply;
+  } cases[] = {
+    { "eipc ''", "list info invoke send-sync send send-to listen monitor\n" },
+    { "eipc se", "send-sync send send-to\n" },
+    { "eipc invoke ''", TEST_APP_ID "\n" },
+    { "eipc --address \"$DBUS_SESSION_BUS_ADDRESS\" info ''", TEST_APP_ID "\n" },
+    { "eipc invoke " TEST_APP_ID " ''", "add fail hold obj\n" },
+    { "eipc invoke --compact " TEST_APP_ID " h", "hold\n" },
+    { "eipc listen " TEST_APP_ID " a o", "obj\n" },
+    { "eipc monitor --j", "--json\n" },
+  };
+
+  if (bash == NULL)
+    {
+      g_test_skip ("no bash");
+      return;
+    }
+  for (gsize i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autofree char *program = g_strdup_printf (
+        "export PATH=\"%s:$PATH\"; source \"%s\"; COMP_WORDS=(%s); "
+        "COMP_CWORD=$((${#COMP_WORDS[@]} - 1)); _eipc; echo \"${COMPREPLY[*]}\"",
+        tools, completion, cases[i].words);
+      g_autofree char *out = NULL;
+      g_autoptr(GError) error = NULL;
+      int status;
+
+      g_assert_true (g_spawn_sync (NULL, (char *[]) { bash, (char *) "-c", program, NULL },
+                                   NULL, G_SPAWN_DEFAULT, NULL, NULL, &out, NULL, &status,
+                                   &error));
+      g_assert_no_error (error);
+      g_assert_true (g_spawn_check_wait_status (status, NULL));
+      g_assert_cmpstr (out, ==, cases[i].reply);
+    }
+}
+
 /* A flood of sends and invokes: every message shown, none missed. */
 static void
 test_monitor_flood (Fixture       *f,
@@ -1328,6 +1419,8 @@ main (int   argc,
   g_test_add ("/cli/send", Fixture, NULL, fixture_setup, test_send, fixture_teardown);
   g_test_add ("/cli/listen", Fixture, NULL, fixture_setup, test_listen, fixture_teardown);
   g_test_add ("/cli/monitor", Fixture, NULL, fixture_setup, test_monitor, fixture_teardown);
+  g_test_add ("/cli/terminal", Fixture, NULL, fixture_setup, test_terminal, fixture_teardown);
+  g_test_add ("/cli/completion", Fixture, NULL, fixture_setup, test_completion, fixture_teardown);
   g_test_add ("/cli/monitor-flood", Fixture, NULL, fixture_setup, test_monitor_flood,
               fixture_teardown);
   g_test_add_func ("/cli/monitor-refused", test_monitor_refused);
