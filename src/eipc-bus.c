@@ -36,7 +36,16 @@ typedef struct {
   EipcBusClosedFunc  closed_func;
   EipcBusClosedFunc  dispatched_func;
   gpointer           closed_data;
+  GQueue             work;         /* of EipcBusWork, see eipc_bus_defer() */
 } EipcBusSource;
+
+typedef struct {
+  EipcBusWorkFunc  func;
+  gpointer         data;
+  sd_bus_message  *message;
+} EipcBusWork;
+
+static gboolean bus_source_run_work (EipcBusSource *self);
 
 int
 eipc_bus_open (const char  *address,
@@ -189,6 +198,11 @@ bus_source_prepare (GSource *source,
   bus_source_update (self);
 
   *timeout = -1;
+  if (self->work.length > 0)
+    {
+      *timeout = 0;
+      return TRUE;
+    }
   if (self->deadline == G_MAXUINT64)
     return FALSE;
   /* A deadline of 0 means messages already wait inside sd-bus (read
@@ -210,6 +224,8 @@ bus_source_check (GSource *source)
 
   if (self->dispatching > 0)
     return FALSE;
+  if (self->work.length > 0)
+    return TRUE;
   self->waited = g_get_monotonic_time () - self->poll_start > POLL_WAITED_USEC;
   if (self->fd_tag != NULL &&
       g_source_query_unix_fd (source, self->fd_tag) != 0)
@@ -227,7 +243,7 @@ bus_source_dispatch (GSource     *source,
   guint batch = DISPATCH_BATCH;
   int r = 0;
 
-  if (self->closed)
+  if (!bus_source_run_work (self) || self->closed)
     return G_SOURCE_CONTINUE;
 
   /* sd_bus_process() handles one message per call; keep going until it
@@ -247,6 +263,11 @@ bus_source_dispatch (GSource     *source,
   for (guint i = 0; i < batch; i++)
     {
       r = sd_bus_process (self->bus, NULL);
+      self->dispatching--;
+      /* What the callbacks deferred runs now, outside sd_bus_process(). */
+      if (!bus_source_run_work (self))
+        return G_SOURCE_CONTINUE;
+      self->dispatching++;
       if (r <= 0)
         break;
       /* A callback released the object that owns this source (and
@@ -273,10 +294,37 @@ bus_source_dispatch (GSource     *source,
 }
 
 static void
+bus_work_free (gpointer data)
+{
+  EipcBusWork *work = data;
+
+  sd_bus_message_unref (work->message);
+  g_free (work);
+}
+
+/* Runs the deferred work in order. Returns FALSE if the source was
+ * destroyed meanwhile (its owner may be gone: stop touching it). */
+static gboolean
+bus_source_run_work (EipcBusSource *self)
+{
+  EipcBusWork *work;
+
+  while ((work = g_queue_pop_head (&self->work)) != NULL)
+    {
+      work->func (work->data, work->message);
+      bus_work_free (work);
+      if (g_source_is_destroyed (&self->source))
+        return FALSE;
+    }
+  return TRUE;
+}
+
+static void
 bus_source_finalize (GSource *source)
 {
   EipcBusSource *self = (EipcBusSource *) source;
 
+  g_queue_clear_full (&self->work, bus_work_free);
   sd_bus_unref (self->bus);
 }
 
@@ -323,6 +371,7 @@ eipc_bus_source_new_full (sd_bus            *bus,
   self->fd = sd_bus_get_fd (bus);
   self->fd_events = 0;
   self->fd_tag = NULL;
+  g_queue_init (&self->work);
   g_source_set_static_name (source, "[eipc] sd-bus");
   g_source_set_priority (source, G_PRIORITY_DEFAULT);
   /* GLib blocks a source that cannot recurse while it dispatches: it
@@ -333,6 +382,27 @@ eipc_bus_source_new_full (sd_bus            *bus,
   g_source_set_can_recurse (source, TRUE);
   g_source_attach (source, context);
   return source;
+}
+
+/* Runs @func (@data, @message) from @source's next dispatch, after
+ * sd_bus_process() returned, in the order of the calls. An sd-bus
+ * callback that would run application code defers it with this: code
+ * run from inside sd_bus_process() could not make a blocking call that
+ * checks its reply (see eipc_calls_call_blocking()), because
+ * sd_bus_process() cannot be re-entered. */
+void
+eipc_bus_defer (GSource         *source,
+                EipcBusWorkFunc  func,
+                gpointer         data,
+                sd_bus_message  *message)
+{
+  EipcBusSource *self = (EipcBusSource *) source;
+  EipcBusWork *work = g_new (EipcBusWork, 1);
+
+  work->func = func;
+  work->data = data;
+  work->message = message != NULL ? sd_bus_message_ref (message) : NULL;
+  g_queue_push_tail (&self->work, work);
 }
 
 gboolean
@@ -405,7 +475,8 @@ eipc_web_contents_path_parse (const char *base_path,
  * SIGCHLD, say) interrupts its poll, after the call was sent: retrying
  * would send it twice, and the reply would be lost. So the calling thread
  * holds asynchronous signals while it blocks (they are delivered when the
- * call returns); faults stay unblocked. */
+ * call returns); faults stay unblocked. eipc's own calls use
+ * eipc_calls_call_blocking(), which checks who answers. */
 int
 eipc_bus_call_blocking (sd_bus          *bus,
                         sd_bus_message  *message,

@@ -1,32 +1,93 @@
-/* eipc-call.c: an asynchronous method call behind a GTask
+/* eipc-call.c: method calls whose replies are checked before they are used
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  *
- * Used by invoke in both directions and by the routed sends. Each call
- * keeps its own sd-bus slot: unref'ing it cancels the call, which is how
- * a GCancellable, or the peer going away, ends it at once.
+ * sd-bus matches a reply to its call by the reply serial alone and never
+ * looks at who sent it, and dbus-daemon's session configuration lets
+ * unrequested replies through: any client that sees (or guesses) a
+ * serial could answer another process's call. So eipc does not hand its
+ * calls to sd_bus_call_async() / sd_bus_call(): it sends them with
+ * sd_bus_send() and catches the replies itself, in a filter, by serial,
+ * and accepts a reply only from the unique name the call went to (or an
+ * error from the bus driver, which dbus-daemon never lets anyone else
+ * claim to be). Any other reply makes the call fail with
+ * %EIPC_ERROR_FORGED_REPLY naming the sender, and is logged: never a
+ * forged result.
+ *
+ * Used by invoke in both directions, the routed sends, and the blocking
+ * calls of a renderer (Attach, sendSync). Each async call can be
+ * cancelled (a GCancellable, or the peer going away) and times out after
+ * sd-bus's method call timeout, as sd_bus_call_async() did.
  */
 
 #include "config.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <string.h>
 
 #include "eipc-private.h"
 
-/* A call in flight costs no allocation of its own: its GTask is a key of
- * the owner's pending table, with the call's sd-bus slot as the value,
- * and the table is the task's data. Only a call with a GCancellable
- * keeps one more thing, its handler id, as qdata of the task. */
+#define DBUS_DRIVER "org.freedesktop.DBus"
 
-static GQuark
-cancelled_id_quark (void)
+struct _EipcCalls {
+  sd_bus          *bus;
+  sd_bus_slot     *filter_slot;
+  GSource         *source;         /* completions are deferred to it, or NULL */
+  GHashTable      *by_cookie;      /* guint64 * -> GTask (unowned) */
+
+  /* The blocking call in progress (0 = none). */
+  guint64          blocking_cookie;
+  const char      *blocking_peer;
+  sd_bus_message  *blocking_reply;
+  char            *blocking_forger;
+};
+
+typedef struct {
+  EipcCalls      *calls;
+  guint64         cookie;      /* 0 once the call has ended */
+  char           *peer;        /* the unique name the call went to */
+  GHashTable     *pending;     /* the owner's set of calls in flight */
+  gulong          cancelled_id;
+  GSource        *timeout;
+  EipcCallResult  result;
+} EipcCall;
+
+static void
+call_free (gpointer data)
 {
-  static GQuark quark;
+  EipcCall *call = data;
 
-  if (G_UNLIKELY (quark == 0))
-    quark = g_quark_from_static_string ("eipc-call-cancelled-id");
-  return quark;
+  g_assert (call->cookie == 0);
+  g_free (call->peer);
+  g_free (call);
+}
+
+/* Ends the call: forgets its serial, timer and pending entry; the caller
+ * then returns the task. Returns FALSE if the call had ended already. */
+static gboolean
+call_end (GTask *task)
+{
+  EipcCall *call = g_task_get_task_data (task);
+  GCancellable *cancellable = g_task_get_cancellable (task);
+
+  if (call->cookie == 0)
+    return FALSE;
+  g_hash_table_remove (call->calls->by_cookie, &call->cookie);
+  call->cookie = 0;
+  if (call->timeout != NULL)
+    {
+      g_source_destroy (call->timeout);
+      g_clear_pointer (&call->timeout, g_source_unref);
+    }
+  if (call->cancelled_id != 0)
+    {
+      g_cancellable_disconnect (cancellable, call->cancelled_id);
+      call->cancelled_id = 0;
+    }
+  /* Drops the pending set's reference; the caller holds its own. */
+  g_hash_table_remove (call->pending, task);
+  return TRUE;
 }
 
 /* The validator speaks of arguments; a result that is not JSON says so. */
@@ -61,96 +122,244 @@ eipc_result_parse (const char  *text,
   return node;
 }
 
+/* Whether @reply may answer a call that went to @peer: from @peer itself,
+ * or an error from the bus driver (no such name, the peer left without
+ * answering, a bus limit). dbus-daemon sets every sender itself, so
+ * neither can be claimed by another client. */
+static gboolean
+reply_is_from (sd_bus_message *reply,
+               const char     *peer)
+{
+  const char *sender = sd_bus_message_get_sender (reply);
+
+  if (sender == NULL)
+    return FALSE;
+  if (strcmp (sender, peer) == 0)
+    return TRUE;
+  return strcmp (sender, DBUS_DRIVER) == 0 &&
+         sd_bus_message_is_method_error (reply, NULL);
+}
+
+static void
+set_forged_error (GError    **error,
+                  const char *forger,
+                  const char *peer)
+{
+  g_set_error (error, EIPC_ERROR, EIPC_ERROR_FORGED_REPLY,
+               "A reply to this call came from %s, not from %s that the call "
+               "went to: it was refused as forged, and the call failed",
+               forger != NULL ? forger : "(no sender)", peer);
+}
+
+static void
+log_forged (sd_bus_message *reply,
+            const char     *peer)
+{
+  const char *forger = sd_bus_message_get_sender (reply);
+  uint64_t cookie = 0;
+
+  sd_bus_message_get_reply_cookie (reply, &cookie);
+  g_message ("eipc: refused a forged reply from %s to call %" G_GUINT64_FORMAT
+             " (sent to %s)", forger != NULL ? forger : "(no sender)",
+             (guint64) cookie, peer);
+}
+
 static void
 message_unref (gpointer data)
 {
   sd_bus_message_unref (data);
 }
 
-/* Ends the call: forgets the slot and the pending entry; the caller then
- * returns the task. Returns FALSE if the call had ended already. */
-static gboolean
-call_end (GTask *task)
+/* Returns @task with what @reply says; the call has ended. */
+static void
+call_return (GTask          *task,
+             sd_bus_message *reply)
 {
-  GHashTable *pending = g_task_get_task_data (task);
-  gpointer slot = NULL;
-  gulong cancelled_id;
-
-  if (!g_hash_table_steal_extended (pending, task, NULL, &slot))
-    return FALSE;
-  sd_bus_slot_unref (slot);
-  cancelled_id = (gulong) GPOINTER_TO_SIZE (g_object_get_qdata (G_OBJECT (task),
-                                                                cancelled_id_quark ()));
-  if (cancelled_id != 0)
-    {
-      g_object_set_qdata (G_OBJECT (task), cancelled_id_quark (), NULL);
-      g_cancellable_disconnect (g_task_get_cancellable (task), cancelled_id);
-    }
-  /* The pending table's reference; the caller holds its own. */
-  g_object_unref (task);
-  return TRUE;
-}
-
-static int
-call_done (sd_bus_message *reply,
-           GTask          *task,
-           EipcCallResult  result)
-{
-  /* Every return is 1, "handled": with 0, sd-bus would go on to run the
-   * reply through the match rules and the object tree too, which costs
-   * about 3,000 instructions per reply and finds nothing. */
+  EipcCall *call = g_task_get_task_data (task);
   const sd_bus_error *error = sd_bus_message_get_error (reply);
   g_autoptr(GError) local_error = NULL;
 
-  g_object_ref (task);
-  if (!call_end (task))
+  if (!reply_is_from (reply, call->peer))
     {
-      g_object_unref (task);
-      return 1;
+      set_forged_error (&local_error, sd_bus_message_get_sender (reply),
+                        call->peer);
+      g_task_return_error (task, g_steal_pointer (&local_error));
+      return;
     }
-
-  /* sd-bus ends the calls of a connection that closes with its own
-   * NoReply "Connection terminated", which would read as a timeout. */
-  if (error != NULL && !sd_bus_is_open (sd_bus_message_get_bus (reply)))
-    g_task_return_new_error (task, EIPC_ERROR, EIPC_ERROR_DISCONNECTED,
-                             "The bus connection closed before the call "
-                             "was answered");
-  else if (error != NULL)
+  if (error != NULL)
     {
       eipc_set_error_from_bus_error (&local_error, error, -EIO);
       g_task_return_error (task, g_steal_pointer (&local_error));
+      return;
     }
-  else if (result == EIPC_CALL_RESULT_NONE)
-    g_task_return_boolean (task, TRUE);
-  else if (sd_bus_message_has_signature (reply, "s") <= 0)
-    g_task_return_new_error (task, EIPC_ERROR, EIPC_ERROR_INVALID_ARGS,
-                             "The reply is not (s) but (%s)",
-                             sd_bus_message_get_signature (reply, TRUE));
+
+  switch (call->result)
+    {
+    case EIPC_CALL_RESULT_NONE:
+      g_task_return_boolean (task, TRUE);
+      return;
+    case EIPC_CALL_RESULT_MESSAGE:
+      g_task_return_pointer (task, sd_bus_message_ref (reply), message_unref);
+      return;
+    case EIPC_CALL_RESULT_JSON:
+    default:
+      break;
+    }
+
+  if (sd_bus_message_has_signature (reply, "s") <= 0)
+    {
+      g_task_return_new_error (task, EIPC_ERROR, EIPC_ERROR_INVALID_ARGS,
+                               "The reply is not (s) but (%s)",
+                               sd_bus_message_get_signature (reply, TRUE));
+      return;
+    }
+  /* The task holds the reply; the caller's _finish reads it once and
+   * decides whether the text becomes a JsonNode tree or stays text, and
+   * checks it once. */
+  g_task_return_pointer (task, sd_bus_message_ref (reply), message_unref);
+}
+
+/* A deferred completion: the GSource runs it after sd_bus_process(). */
+static void
+call_return_deferred (gpointer        data,
+                      sd_bus_message *reply)
+{
+  g_autoptr(GTask) task = data;
+
+  call_return (task, reply);
+}
+
+static void
+calls_fail_all_tasks (EipcCalls    *self,
+                      const GError *error)
+{
+  g_autoptr(GPtrArray) tasks = g_ptr_array_new_with_free_func (g_object_unref);
+  GHashTableIter iter;
+  gpointer value;
+
+  g_hash_table_iter_init (&iter, self->by_cookie);
+  while (g_hash_table_iter_next (&iter, NULL, &value))
+    g_ptr_array_add (tasks, g_object_ref (value));
+  for (guint i = 0; i < tasks->len; i++)
+    {
+      GTask *task = g_ptr_array_index (tasks, i);
+
+      if (call_end (task))
+        g_task_return_error (task, g_error_copy (error));
+    }
+}
+
+static int
+calls_filter (sd_bus_message *m,
+              void           *userdata,
+              sd_bus_error   *ret_error)
+{
+  EipcCalls *self = userdata;
+  const char *destination, *unique_name = NULL;
+  uint64_t cookie = 0;
+  GTask *task;
+  EipcCall *call;
+
+  uint8_t type = 0;
+
+  if (sd_bus_message_get_type (m, &type) < 0)
+    return 0;
+  if (type != SD_BUS_MESSAGE_METHOD_RETURN && type != SD_BUS_MESSAGE_METHOD_ERROR)
+    {
+      /* Not a reply. The connection closing fails what is in flight. */
+      if (type == SD_BUS_MESSAGE_SIGNAL &&
+          sd_bus_message_is_signal (m, "org.freedesktop.DBus.Local",
+                                    "Disconnected"))
+        {
+          g_autoptr(GError) error =
+            g_error_new_literal (EIPC_ERROR, EIPC_ERROR_DISCONNECTED,
+                                 "The bus connection closed before the "
+                                 "call was answered");
+          calls_fail_all_tasks (self, error);
+        }
+      return 0;
+    }
+  if (sd_bus_message_get_reply_cookie (m, &cookie) < 0)
+    return 0;
+
+  /* A reply to someone else (seen by eavesdropping) is none of ours. */
+  destination = sd_bus_message_get_destination (m);
+  if (destination != NULL && sd_bus_get_unique_name (self->bus, &unique_name) >= 0 &&
+      strcmp (destination, unique_name) != 0)
+    return 0;
+
+  if (self->blocking_cookie != 0 && cookie == self->blocking_cookie)
+    {
+      if (reply_is_from (m, self->blocking_peer))
+        self->blocking_reply = sd_bus_message_ref (m);
+      else
+        {
+          log_forged (m, self->blocking_peer);
+          self->blocking_forger = g_strdup (sd_bus_message_get_sender (m));
+          if (self->blocking_forger == NULL)
+            self->blocking_forger = g_strdup ("(no sender)");
+        }
+      self->blocking_cookie = 0;
+      return 1;
+    }
+
+  task = g_hash_table_lookup (self->by_cookie, &cookie);
+  if (task == NULL)
+    return 0;
+  call = g_task_get_task_data (task);
+  if (!reply_is_from (m, call->peer))
+    log_forged (m, call->peer);
+
+  g_object_ref (task);
+  call_end (task);
+  if (self->source != NULL)
+    eipc_bus_defer (self->source, call_return_deferred, task, m);
   else
     {
-      /* The task holds the reply; the caller's _finish reads it once and
-       * decides whether the text becomes a JsonNode tree or stays text,
-       * and checks it once. */
-      g_task_return_pointer (task, sd_bus_message_ref (reply), message_unref);
+      call_return (task, m);
+      g_object_unref (task);
     }
-  g_object_unref (task);
   return 1;
 }
 
-static int
-call_done_none (sd_bus_message *reply,
-                void           *userdata,
-                sd_bus_error   *ret_error)
+/* The calls of one connection: installs the filter that catches their
+ * replies. With @source set (eipc_calls_set_source()), completions run
+ * from the source, outside sd_bus_process(). */
+EipcCalls *
+eipc_calls_new (sd_bus *bus)
 {
-  return call_done (reply, userdata, EIPC_CALL_RESULT_NONE);
+  EipcCalls *self = g_new0 (EipcCalls, 1);
+  int r;
+
+  self->bus = sd_bus_ref (bus);
+  self->by_cookie = g_hash_table_new (g_int64_hash, g_int64_equal);
+  r = sd_bus_add_filter (bus, &self->filter_slot, calls_filter, self);
+  /* Only -ENOMEM can fail here; GLib aborts on that elsewhere too. */
+  g_assert (r >= 0);
+  return self;
 }
 
-static int
-call_done_json (sd_bus_message *reply,
-                void           *userdata,
-                sd_bus_error   *ret_error)
+void
+eipc_calls_set_source (EipcCalls *self,
+                       GSource   *source)
 {
-  return call_done (reply, userdata, EIPC_CALL_RESULT_JSON);
+  self->source = source;
+}
+
+void
+eipc_calls_free (EipcCalls *self)
+{
+  g_autoptr(GError) error = NULL;
+
+  if (self == NULL)
+    return;
+  error = g_error_new_literal (G_IO_ERROR, G_IO_ERROR_CANCELLED,
+                               "The object that made the call was disposed");
+  calls_fail_all_tasks (self, error);
+  g_clear_pointer (&self->filter_slot, sd_bus_slot_unref);
+  g_hash_table_unref (self->by_cookie);
+  sd_bus_unref (self->bus);
+  g_free (self);
 }
 
 static void
@@ -159,12 +368,23 @@ call_cancelled (GCancellable *cancellable,
 {
   g_autoptr(GTask) task = g_object_ref (user_data);
 
-  /* Unref'ing the slot cancels the call inside sd-bus. The handler id is
-   * cleared first: disconnecting from inside the handler would deadlock. */
-  g_object_set_qdata (G_OBJECT (task), cancelled_id_quark (), NULL);
+  /* The handler id is cleared first: disconnecting from inside the
+   * handler would deadlock. A reply that still comes finds no call. */
+  ((EipcCall *) g_task_get_task_data (task))->cancelled_id = 0;
   if (call_end (task))
     g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_CANCELLED,
                              "The call was cancelled");
+}
+
+static gboolean
+call_timed_out (gpointer user_data)
+{
+  g_autoptr(GTask) task = g_object_ref (user_data);
+
+  if (call_end (task))
+    g_task_return_new_error (task, EIPC_ERROR, EIPC_ERROR_TIMEOUT,
+                             "Method call timed out");
+  return G_SOURCE_REMOVE;
 }
 
 GHashTable *
@@ -173,11 +393,23 @@ eipc_call_pending_new (void)
   return g_hash_table_new_full (NULL, NULL, g_object_unref, NULL);
 }
 
+static guint64
+calls_default_timeout (EipcCalls *self)
+{
+  uint64_t usec = 0;
+
+  if (sd_bus_get_method_call_timeout (self->bus, &usec) < 0 || usec == 0)
+    usec = 25 * G_USEC_PER_SEC;
+  return usec;
+}
+
 /* Sends @message and returns @task when the reply comes, the call fails,
  * its cancellable fires, @timeout_usec passes (0: sd-bus's default of
- * 25 s; UINT64_MAX: never), or eipc_call_fail_all() ends it. */
+ * 25 s; UINT64_MAX: never), or eipc_call_fail_all() ends it.
+ * The message's destination must be a unique name (or the bus driver):
+ * only that name may answer. */
 void
-eipc_call_start (sd_bus          *bus,
+eipc_call_start (EipcCalls       *calls,
                  sd_bus_message  *message,
                  GTask           *task,
                  EipcCallResult   result,
@@ -185,16 +417,19 @@ eipc_call_start (sd_bus          *bus,
                  GHashTable      *pending)
 {
   GCancellable *cancellable = g_task_get_cancellable (task);
-  sd_bus_slot *slot = NULL;
-  gulong cancelled_id;
+  /* A copy: sending may move the message's header fields. */
+  g_autofree char *peer = g_strdup (sd_bus_message_get_destination (message));
+  EipcCall *call;
+  uint64_t cookie = 0;
   int r;
+
+  g_assert (peer != NULL &&
+            (g_dbus_is_unique_name (peer) || strcmp (peer, DBUS_DRIVER) == 0));
 
   if (g_task_return_error_if_cancelled (task))
     return;
 
-  r = sd_bus_call_async (bus, &slot, message,
-                         result == EIPC_CALL_RESULT_NONE ? call_done_none : call_done_json,
-                         task, timeout_usec);
+  r = sd_bus_send (calls->bus, message, &cookie);
   if (r < 0)
     {
       g_autoptr(GError) error = NULL;
@@ -203,17 +438,33 @@ eipc_call_start (sd_bus          *bus,
       g_task_return_error (task, g_steal_pointer (&error));
       return;
     }
-  g_task_set_task_data (task, pending, NULL);
-  g_hash_table_insert (pending, g_object_ref (task), slot);
-  if (cancellable != NULL)
+
+  call = g_new0 (EipcCall, 1);
+  call->calls = calls;
+  call->cookie = cookie;
+  call->peer = g_steal_pointer (&peer);
+  call->pending = pending;
+  call->result = result;
+  g_task_set_task_data (task, call, call_free);
+
+  g_hash_table_insert (calls->by_cookie, &call->cookie, task);
+  g_hash_table_add (pending, g_object_ref (task));
+
+  if (timeout_usec == 0)
+    timeout_usec = calls_default_timeout (calls);
+  if (timeout_usec != G_MAXUINT64)
     {
-      /* 0 when it is cancelled already: call_cancelled() has run. */
-      cancelled_id = g_cancellable_connect (cancellable, G_CALLBACK (call_cancelled),
-                                            task, NULL);
-      if (cancelled_id != 0)
-        g_object_set_qdata (G_OBJECT (task), cancelled_id_quark (),
-                            GSIZE_TO_POINTER ((gsize) cancelled_id));
+      call->timeout = g_timeout_source_new ((guint) MIN ((timeout_usec + 999) / 1000,
+                                                         G_MAXUINT));
+      g_source_set_static_name (call->timeout, "[eipc] call timeout");
+      g_source_set_callback (call->timeout, call_timed_out, task, NULL);
+      g_source_attach (call->timeout, g_task_get_context (task));
     }
+
+  if (cancellable != NULL)
+    call->cancelled_id = g_cancellable_connect (cancellable,
+                                                G_CALLBACK (call_cancelled),
+                                                task, NULL);
 }
 
 /* Ends every call in @pending with @error, at once. */
@@ -232,6 +483,175 @@ eipc_call_fail_all (GHashTable   *pending,
       if (call_end (task))
         g_task_return_error (task, g_error_copy (error));
     }
+}
+
+/* The reply of a blocking call, checked: used when the call is made from
+ * inside sd_bus_process() (a callback that was not deferred), where
+ * sd_bus_process() cannot run again. sd_bus_call() then matches the reply
+ * by serial; a forged method return is still refused here, but a forged
+ * error cannot be told from a real one. */
+static gboolean
+calls_call_nested (EipcCalls       *self,
+                   sd_bus_message  *message,
+                   const char      *peer,
+                   guint64          timeout_usec,
+                   sd_bus_message **ret_reply,
+                   GError         **error)
+{
+  g_autoptr(sd_bus_message) reply = NULL;
+  g_auto(sd_bus_error) bus_error = SD_BUS_ERROR_NULL;
+  int r;
+
+  g_debug ("eipc: a blocking call from inside sd_bus_process(): only its "
+           "method return can be checked for forgery");
+  r = sd_bus_call (self->bus, message, timeout_usec, &bus_error, &reply);
+  if (r < 0 && !sd_bus_is_open (self->bus))
+    {
+      g_set_error (error, EIPC_ERROR, EIPC_ERROR_DISCONNECTED,
+                   "The bus connection closed before %s answered (%s)",
+                   peer, g_strerror (-r));
+      return FALSE;
+    }
+  if (r < 0)
+    {
+      eipc_set_error_from_bus_error (error, &bus_error, r);
+      return FALSE;
+    }
+  if (!reply_is_from (reply, peer))
+    {
+      log_forged (reply, peer);
+      set_forged_error (error, sd_bus_message_get_sender (reply), peer);
+      return FALSE;
+    }
+  *ret_reply = g_steal_pointer (&reply);
+  return TRUE;
+}
+
+static gboolean
+calls_call_blocking (EipcCalls       *self,
+                     sd_bus_message  *message,
+                     const char      *peer,
+                     guint64          timeout_usec,
+                     sd_bus_message **ret_reply,
+                     GError         **error)
+{
+  g_autoptr(sd_bus_message) reply = NULL;
+  g_autofree char *forger = NULL;
+  uint64_t cookie = 0;
+  gint64 deadline;
+  int r;
+
+  if (sd_bus_get_current_message (self->bus) != NULL)
+    return calls_call_nested (self, message, peer, timeout_usec, ret_reply, error);
+
+  g_assert (self->blocking_cookie == 0);
+  if (timeout_usec == 0)
+    timeout_usec = calls_default_timeout (self);
+  deadline = g_get_monotonic_time () + (gint64) MIN (timeout_usec, G_MAXINT64 / 2);
+
+  r = sd_bus_send (self->bus, message, &cookie);
+  if (r < 0)
+    {
+      eipc_set_error_from_errno (error, r, "Cannot send the call");
+      return FALSE;
+    }
+
+  /* sd_bus_process() hands every other message to its callbacks, which
+   * defer what would run application code (eipc_bus_defer()), so
+   * nothing else is dispatched while the thread blocks; the filter
+   * takes the reply. */
+  self->blocking_cookie = cookie;
+  self->blocking_peer = peer;
+  for (;;)
+    {
+      gint64 now;
+
+      r = sd_bus_process (self->bus, NULL);
+      if (self->blocking_reply != NULL || self->blocking_forger != NULL)
+        break;
+      if (r < 0)
+        break;
+      if (r > 0)
+        continue;
+      now = g_get_monotonic_time ();
+      if (now >= deadline)
+        {
+          r = -ETIMEDOUT;
+          break;
+        }
+      r = sd_bus_wait (self->bus, (uint64_t) (deadline - now));
+      if (r < 0 && r != -EINTR)
+        break;
+    }
+  self->blocking_cookie = 0;
+  self->blocking_peer = NULL;
+  reply = g_steal_pointer (&self->blocking_reply);
+  forger = g_steal_pointer (&self->blocking_forger);
+
+  if (forger != NULL)
+    {
+      set_forged_error (error, forger, peer);
+      return FALSE;
+    }
+  if (reply == NULL && r == -ETIMEDOUT)
+    {
+      /* The text sd_bus_call() gave. */
+      g_set_error_literal (error, EIPC_ERROR, EIPC_ERROR_TIMEOUT,
+                           g_strerror (ETIMEDOUT));
+      return FALSE;
+    }
+  if (reply == NULL)
+    {
+      g_set_error (error, EIPC_ERROR, EIPC_ERROR_DISCONNECTED,
+                   "The bus connection closed before %s answered (%s)",
+                   peer, g_strerror (r < 0 ? -r : EIO));
+      return FALSE;
+    }
+  if (sd_bus_message_is_method_error (reply, NULL))
+    {
+      eipc_set_error_from_bus_error (error, sd_bus_message_get_error (reply),
+                                     -EIO);
+      return FALSE;
+    }
+  *ret_reply = g_steal_pointer (&reply);
+  return TRUE;
+}
+
+/* Sends @message and waits for its reply without dispatching anything
+ * else, accepting the reply only from the message's destination (a
+ * unique name, or the bus driver). @timeout_usec 0 means sd-bus's
+ * default. Asynchronous POSIX signals are held while the thread blocks:
+ * they are delivered when the call returns. Returns the method return in
+ * @ret_reply, or FALSE with @error set (a D-Bus error reply becomes its
+ * code; %EIPC_ERROR_FORGED_REPLY, %EIPC_ERROR_TIMEOUT,
+ * %EIPC_ERROR_DISCONNECTED). */
+gboolean
+eipc_calls_call_blocking (EipcCalls       *self,
+                          sd_bus_message  *message,
+                          guint64          timeout_usec,
+                          sd_bus_message **ret_reply,
+                          GError         **error)
+{
+  /* A copy: sending may move the message's header fields. */
+  g_autofree char *peer = g_strdup (sd_bus_message_get_destination (message));
+  sigset_t all, saved;
+  gboolean ok;
+
+  g_assert (peer != NULL &&
+            (g_dbus_is_unique_name (peer) || strcmp (peer, DBUS_DRIVER) == 0));
+
+  sigfillset (&all);
+  sigdelset (&all, SIGSEGV);
+  sigdelset (&all, SIGBUS);
+  sigdelset (&all, SIGFPE);
+  sigdelset (&all, SIGILL);
+  sigdelset (&all, SIGTRAP);
+  sigdelset (&all, SIGABRT);
+  sigdelset (&all, SIGSYS);
+  pthread_sigmask (SIG_BLOCK, &all, &saved);
+  ok = calls_call_blocking (self, message, peer, timeout_usec, ret_reply, error);
+  pthread_sigmask (SIG_SETMASK, &saved, NULL);
+  return ok;
 }
 
 /* The reply of a finished EIPC_CALL_RESULT_JSON call, and its text:

@@ -30,6 +30,7 @@ static const GDBusErrorEntry error_entries[] = {
   { EIPC_ERROR_TIMEOUT,              "org.eipc.Error.Timeout" },
   { EIPC_ERROR_LIMITS_EXCEEDED,      "org.eipc.Error.LimitsExceeded" },
   { EIPC_ERROR_NO_HOST,              "org.eipc.Error.NoHost" },
+  { EIPC_ERROR_FORGED_REPLY,         "org.eipc.Error.ForgedReply" },
 };
 
 /* Standard D-Bus errors that have a natural eipc code. */
@@ -48,7 +49,7 @@ static const GDBusErrorEntry foreign_entries[] = {
   { EIPC_ERROR_ACCESS_DENIED,        "org.freedesktop.DBus.Error.AccessDenied" },
 };
 
-G_STATIC_ASSERT (G_N_ELEMENTS (error_entries) == EIPC_ERROR_NO_HOST + 1);
+G_STATIC_ASSERT (G_N_ELEMENTS (error_entries) == EIPC_ERROR_FORGED_REPLY + 1);
 
 /**
  * eipc_error_quark:

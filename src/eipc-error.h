@@ -56,6 +56,9 @@ G_BEGIN_DECLS
  *   (`org.eipc.Error.LimitsExceeded`)
  * @EIPC_ERROR_NO_HOST: sendToHost from a renderer that is not a guest
  *   (`org.eipc.Error.NoHost`)
+ * @EIPC_ERROR_FORGED_REPLY: the reply to a call came from another process
+ *   than the one the call went to; it was refused and the call failed
+ *   (`org.eipc.Error.ForgedReply`). The message names the sender.
  *
  * Error codes of the %EIPC_ERROR domain.
  *
@@ -77,6 +80,7 @@ typedef enum {
   EIPC_ERROR_TIMEOUT,
   EIPC_ERROR_LIMITS_EXCEEDED,
   EIPC_ERROR_NO_HOST,
+  EIPC_ERROR_FORGED_REPLY,
 } EipcError;
 
 EIPC_AVAILABLE_IN_1_0

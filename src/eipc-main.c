@@ -24,6 +24,7 @@ struct _EipcMain
   char             *broadcast_path; /* BASE/WebContents */
   sd_bus           *bus;
   GSource          *source;
+  EipcCalls        *calls;          /* main-to-renderer invokes */
   sd_bus_slot      *vtable_slot;
   sd_bus_slot      *message_slot;
   sd_bus_slot      *owner_slot;
@@ -442,7 +443,19 @@ attach_credentials_done (sd_bus_message *reply,
   EipcWebContents *wc = NULL;
   int r;
 
-  if (bus_error != NULL)
+  if (g_strcmp0 (sd_bus_message_get_sender (reply), DBUS_SERVICE) != 0 &&
+      g_strcmp0 (sd_bus_message_get_sender (reply), "org.freedesktop.DBus.Local") != 0)
+    {
+      /* sd-bus matches replies by serial alone: only the bus itself may
+       * say whose credentials these are. */
+      g_message ("eipc: refused a forged reply from %s to GetConnectionCredentials",
+                 sd_bus_message_get_sender (reply));
+      g_set_error (&error, EIPC_ERROR, EIPC_ERROR_FORGED_REPLY,
+                   "The credentials of %s came from %s, not from the bus: "
+                   "refused as forged", sender,
+                   sd_bus_message_get_sender (reply));
+    }
+  else if (bus_error != NULL)
     {
       /* The client is gone already (or the bus refused): no webContents. */
       g_set_error (&error, EIPC_ERROR, EIPC_ERROR_DISCONNECTED,
@@ -461,7 +474,7 @@ attach_credentials_done (sd_bus_message *reply,
     }
   else
     {
-      wc = eipc_web_contents_new (self->bus, self->path, ++self->last_id,
+      wc = eipc_web_contents_new (self->bus, self->calls, self->path, ++self->last_id,
                                   sender, pid, uid, pending->host_id);
       g_hash_table_insert (self->by_id, g_memdup2 (&self->last_id, sizeof (guint64)), wc);
       g_hash_table_insert (self->by_name, g_strdup (sender), g_object_ref (wc));
@@ -1064,6 +1077,7 @@ eipc_main_finalize (GObject *object)
       g_source_destroy (self->source);
       g_clear_pointer (&self->source, g_source_unref);
     }
+  g_clear_pointer (&self->calls, eipc_calls_free);
   g_clear_pointer (&self->bus, sd_bus_flush_close_unref);
   g_clear_pointer (&self->by_id, g_hash_table_unref);
   g_clear_pointer (&self->by_name, g_hash_table_unref);
@@ -1329,6 +1343,7 @@ main_prepare (EipcMain  *self,
       return FALSE;
     }
 
+  self->calls = eipc_calls_new (self->bus);
   r = sd_bus_add_object_vtable (self->bus, &self->vtable_slot, self->path,
                                 EIPC_MAIN_INTERFACE, main_vtable, self);
   if (r < 0)

@@ -118,6 +118,11 @@ GSource      *eipc_bus_source_new_full        (sd_bus              *bus,
                                                EipcBusClosedFunc    closed,
                                                EipcBusClosedFunc    dispatched,
                                                gpointer             user_data);
+typedef void (*EipcBusWorkFunc) (gpointer data, sd_bus_message *message);
+void          eipc_bus_defer                  (GSource             *source,
+                                               EipcBusWorkFunc      func,
+                                               gpointer             data,
+                                               sd_bus_message      *message);
 gboolean      eipc_app_id_check               (const char          *app_id,
                                                GError             **error);
 char         *eipc_app_id_to_path             (const char          *app_id);
@@ -260,11 +265,13 @@ void           eipc_web_contents_emit_render_process_gone (EipcWebContents *self
  * of the tag's name: one allocation per call, for debug output only. */
 #define eipc_task_set_source_tag(task, tag) (g_task_set_source_tag) ((task), (tag))
 
-/* eipc-call.c: an async method call behind a GTask */
+/* eipc-call.c: method calls whose replies are checked (the sender is the
+ * peer the call went to) before they are used */
 typedef enum {
-  EIPC_CALL_RESULT_NONE,   /* the reply is empty: the task returns a boolean */
-  EIPC_CALL_RESULT_JSON,   /* the reply is (s) JSON: finish with eipc_call_finish_node()
-                            * or eipc_call_finish_text() */
+  EIPC_CALL_RESULT_NONE,     /* the reply is empty: the task returns a boolean */
+  EIPC_CALL_RESULT_JSON,     /* the reply is (s) JSON: finish with eipc_call_finish_node()
+                              * or eipc_call_finish_text() */
+  EIPC_CALL_RESULT_MESSAGE,  /* the task returns the reply (an sd_bus_message) */
 } EipcCallResult;
 
 /* An invoke timeout of 0 ms (none) as sd_bus_call_async() wants it:
@@ -272,7 +279,18 @@ typedef enum {
 #define EIPC_CALL_TIMEOUT_USEC(msec) \
   ((msec) == 0 ? G_MAXUINT64 : (guint64) (msec) * 1000)
 
-void          eipc_call_start                 (sd_bus              *bus,
+typedef struct _EipcCalls EipcCalls;
+
+EipcCalls    *eipc_calls_new                  (sd_bus              *bus);
+void          eipc_calls_set_source           (EipcCalls           *calls,
+                                               GSource             *source);
+void          eipc_calls_free                 (EipcCalls           *calls);
+gboolean      eipc_calls_call_blocking        (EipcCalls           *calls,
+                                               sd_bus_message      *message,
+                                               guint64              timeout_usec,
+                                               sd_bus_message     **ret_reply,
+                                               GError             **error);
+void          eipc_call_start                 (EipcCalls           *calls,
                                                sd_bus_message      *call,
                                                GTask               *task,
                                                EipcCallResult       result,
@@ -314,6 +332,7 @@ void          eipc_message_port_set_partner   (EipcMessagePort     *self,
 
 /* eipc-web-contents.c */
 EipcWebContents *eipc_web_contents_new        (sd_bus              *bus,
+                                               EipcCalls           *calls,
                                                const char          *base_path,
                                                guint64              id,
                                                const char          *unique_name,

@@ -24,11 +24,15 @@ struct _EipcRenderer
   sd_bus_slot      *message_slot;
   sd_bus_slot      *owner_slot;
   sd_bus_slot      *vtable_slot;
-  sd_bus_slot      *attach_slot;     /* an automatic re-attach in flight */
+  GCancellable     *reattach;        /* an automatic re-attach in flight */
+  EipcCalls        *calls;           /* calls to the main process */
 
   guint64           id;
   guint64           host_id;
   char             *main_name;       /* unique name of the main process */
+  gboolean          have_main_creds; /* of the first main process: */
+  guint32           main_uid;
+  char             *main_exe;
   gboolean          attached;
   gboolean          auto_reattach;
   guint             sync_timeout;
@@ -49,6 +53,7 @@ enum {
   SIGNAL_MAIN_EXITED,
   SIGNAL_ATTACHED,
   SIGNAL_DISCONNECTED,
+  SIGNAL_CHECK_MAIN,
   N_SIGNALS
 };
 
@@ -136,11 +141,11 @@ renderer_event_new (EipcRenderer   *self,
 }
 
 /* org.eipc.Renderer1.Invoke, served on the renderer's own path: the main
- * process invoking one of eipc_renderer_handle()'s handlers. */
-static int
-method_invoke (sd_bus_message *m,
-               void           *userdata,
-               sd_bus_error   *ret_error)
+ * process invoking one of eipc_renderer_handle()'s handlers. Runs from
+ * the GSource, after sd_bus_process() (see eipc_bus_defer()). */
+static void
+invoke_deferred (gpointer        userdata,
+                 sd_bus_message *m)
 {
   EipcRenderer *self = userdata;
   g_autoptr(GError) error = NULL;
@@ -150,22 +155,41 @@ method_invoke (sd_bus_message *m,
 
   if (!self->attached ||
       g_strcmp0 (sd_bus_message_get_sender (m), self->main_name) != 0)
-    return eipc_reply_error (m, EIPC_ERROR_ACCESS_DENIED,
-                             "Only the main process of %s may invoke this "
-                             "renderer", self->app_id);
+    {
+      eipc_reply_error (m, EIPC_ERROR_ACCESS_DENIED,
+                        "Only the main process of %s may invoke this "
+                        "renderer", self->app_id);
+      return;
+    }
 
   r = eipc_message_read_strings (m, &channel, &args);
   if (r < 0)
-    return r;
+    {
+      sd_bus_reply_method_errno (m, r, NULL);
+      return;
+    }
   if (!eipc_channel_check (channel, &error) ||
       !eipc_json_check (args, TRUE, &error))
-    return eipc_reply_gerror (m, error);
+    {
+      eipc_reply_gerror (m, error);
+      return;
+    }
 
   event = renderer_event_new (self, EIPC_EVENT_INVOKE, m, channel, args, 0);
   if (!eipc_emitter_dispatch (EIPC_EMITTER (self), channel, event))
     eipc_event_reject_no_handler (event);
   else
     eipc_event_handler_returned (event);
+}
+
+static int
+method_invoke (sd_bus_message *m,
+               void           *userdata,
+               sd_bus_error   *ret_error)
+{
+  EipcRenderer *self = userdata;
+
+  eipc_bus_defer (self->source, invoke_deferred, self, m);
   return 1;
 }
 
@@ -212,11 +236,11 @@ renderer_on_post_message (EipcRenderer   *self,
   return 1;
 }
 
-/* Signals of org.eipc.WebContents1 from the main process. */
-static int
-on_web_contents_signal (sd_bus_message *m,
-                        void           *userdata,
-                        sd_bus_error   *ret_error)
+/* Signals of org.eipc.WebContents1 from the main process, delivered from
+ * the GSource after sd_bus_process() (see eipc_bus_defer()). */
+static void
+web_contents_signal_deferred (gpointer        userdata,
+                              sd_bus_message *m)
 {
   EipcRenderer *self = userdata;
   g_autoptr(EipcEvent) event = NULL;
@@ -226,15 +250,19 @@ on_web_contents_signal (sd_bus_message *m,
   guint64 sender_id;
   EipcEventKind kind;
 
-  /* Only the owner of the app name speaks for the main process. */
+  /* Only the unique name that owned the app name when the renderer
+   * attached speaks for the main process. */
   if (!self->attached ||
       g_strcmp0 (sd_bus_message_get_sender (m), self->main_name) != 0)
-    return 0;
+    return;
   if (g_strcmp0 (path, self->path) == 0 && strcmp (member, "PostMessage") == 0)
-    return renderer_on_post_message (self, m);
+    {
+      renderer_on_post_message (self, m);
+      return;
+    }
   if (eipc_message_read_strings (m, &channel, &args) < 0 ||
       sd_bus_message_read_basic (m, 't', &sender_id) <= 0)
-    return 0;
+    return;
 
   if (g_strcmp0 (path, self->path) == 0 && strcmp (member, "Message") == 0)
     kind = sender_id == 0 ? EIPC_EVENT_SEND : EIPC_EVENT_SEND_TO;
@@ -243,20 +271,35 @@ on_web_contents_signal (sd_bus_message *m,
   else if (strcmp (path, self->broadcast_path) == 0 && strcmp (member, "Message") == 0)
     kind = EIPC_EVENT_BROADCAST;
   else
-    return 0;
+    return;
 
   event = renderer_event_new (self, kind, m, channel, args, sender_id);
   if (kind == EIPC_EVENT_HOST_MESSAGE)
     eipc_listener_list_emit (&self->host_listeners, HOST_MESSAGE_KEY, event);
   else
     eipc_emitter_emit (EIPC_EMITTER (self), channel, event);
+}
+
+static int
+on_web_contents_signal (sd_bus_message *m,
+                        void           *userdata,
+                        sd_bus_error   *ret_error)
+{
+  EipcRenderer *self = userdata;
+
+  /* A cheap first look; the rest when it is delivered (by then, an
+   * Attach in flight has been answered). */
+  if (g_strcmp0 (sd_bus_message_get_sender (m), self->main_name) != 0)
+    return 0;
+  eipc_bus_defer (self->source, web_contents_signal_deferred, self, m);
   /* Handled: sd-bus need not try the other match rules on it. */
   return 1;
 }
 
 static int
 renderer_take_attach_reply (EipcRenderer   *self,
-                            sd_bus_message *reply)
+                            sd_bus_message *reply,
+                            const char     *owner)
 {
   const char *path;
   guint64 id;
@@ -276,7 +319,7 @@ renderer_take_attach_reply (EipcRenderer   *self,
   g_free (self->path);
   self->path = g_strdup (path);
   g_free (self->main_name);
-  self->main_name = g_strdup (sd_bus_message_get_sender (reply));
+  self->main_name = g_strdup (owner);
   r = sd_bus_add_object_vtable (self->bus, &self->vtable_slot, self->path,
                                 EIPC_RENDERER_INTERFACE, renderer_vtable, self);
   if (r >= 0)
@@ -290,12 +333,14 @@ renderer_take_attach_reply (EipcRenderer   *self,
 
 static int
 renderer_new_attach_call (EipcRenderer    *self,
+                          const char      *owner,
                           sd_bus_message **ret)
 {
   g_autoptr(sd_bus_message) m = NULL;
   int r;
 
-  r = sd_bus_message_new_method_call (self->bus, &m, self->app_id,
+  /* To the unique name: only that name may answer (eipc-call.c). */
+  r = sd_bus_message_new_method_call (self->bus, &m, owner,
                                       self->base_path, EIPC_MAIN_INTERFACE,
                                       "Attach");
   if (r < 0)
@@ -310,86 +355,334 @@ renderer_new_attach_call (EipcRenderer    *self,
   return 0;
 }
 
+static int
+renderer_new_driver_call (EipcRenderer    *self,
+                          const char      *member,
+                          const char      *name,
+                          sd_bus_message **ret)
+{
+  g_autoptr(sd_bus_message) m = NULL;
+  int r;
+
+  r = sd_bus_message_new_method_call (self->bus, &m, "org.freedesktop.DBus",
+                                      "/org/freedesktop/DBus",
+                                      "org.freedesktop.DBus", member);
+  if (r >= 0)
+    r = sd_bus_message_append_basic (m, 's', name);
+  if (r < 0)
+    return r;
+  *ret = g_steal_pointer (&m);
+  return 0;
+}
+
+/* Reads the uid and pid of a GetConnectionCredentials reply. */
+static int
+read_main_credentials (sd_bus_message *reply,
+                       guint32        *uid,
+                       guint32        *pid)
+{
+  gboolean have_uid = FALSE;
+  int r;
+
+  *pid = 0;
+  r = sd_bus_message_enter_container (reply, 'a', "{sv}");
+  if (r < 0)
+    return r;
+  while ((r = sd_bus_message_enter_container (reply, 'e', "sv")) > 0)
+    {
+      const char *key;
+
+      r = sd_bus_message_read_basic (reply, 's', &key);
+      if (r < 0)
+        return r;
+      if (strcmp (key, "UnixUserID") == 0 || strcmp (key, "ProcessID") == 0)
+        {
+          guint32 value;
+
+          r = sd_bus_message_read (reply, "v", "u", &value);
+          if (r < 0)
+            return r;
+          if (key[0] == 'U')
+            {
+              *uid = value;
+              have_uid = TRUE;
+            }
+          else
+            *pid = value;
+        }
+      else
+        {
+          r = sd_bus_message_skip (reply, "v");
+          if (r < 0)
+            return r;
+        }
+      r = sd_bus_message_exit_container (reply);
+      if (r < 0)
+        return r;
+    }
+  if (r < 0)
+    return r;
+  r = sd_bus_message_exit_container (reply);
+  if (r < 0)
+    return r;
+  return have_uid ? 0 : -ENODATA;
+}
+
+static char *
+executable_of (guint32 pid)
+{
+  g_autofree char *link = NULL;
+
+  if (pid == 0)
+    return NULL;
+  link = g_strdup_printf ("/proc/%u/exe", pid);
+  return g_file_read_link (link, NULL);
+}
+
+/* Whether the process behind @reply (its GetConnectionCredentials) may be
+ * this renderer's main process: the application's
+ * #EipcRenderer::check-main handler decides if it has one; else the uid
+ * and the executable must be those of the first main process. The first
+ * time, they are recorded. */
+static gboolean
+renderer_check_main (EipcRenderer    *self,
+                     const char      *owner,
+                     sd_bus_message  *reply,
+                     GError         **error)
+{
+  g_autofree char *exe = NULL;
+  guint32 uid = G_MAXUINT32, pid = 0;
+  gboolean ok = FALSE;
+  int r;
+
+  r = read_main_credentials (reply, &uid, &pid);
+  if (r < 0)
+    {
+      eipc_set_error_from_errno (error, r, "Cannot read the credentials of "
+                                 "the main process");
+      return FALSE;
+    }
+  exe = executable_of (pid);
+
+  if (g_signal_has_handler_pending (self, signals[SIGNAL_CHECK_MAIN], 0, TRUE))
+    {
+      g_signal_emit (self, signals[SIGNAL_CHECK_MAIN], 0, owner, uid,
+                     exe, &ok);
+      if (!ok)
+        g_set_error (error, EIPC_ERROR, EIPC_ERROR_ACCESS_DENIED,
+                     "The application refused %s (uid %u, %s) as the main "
+                     "process of %s", owner, uid, exe != NULL ? exe : "?",
+                     self->app_id);
+      return ok;
+    }
+
+  if (!self->have_main_creds)
+    {
+      self->have_main_creds = TRUE;
+      self->main_uid = uid;
+      self->main_exe = g_steal_pointer (&exe);
+      return TRUE;
+    }
+  if (uid != self->main_uid || g_strcmp0 (exe, self->main_exe) != 0)
+    {
+      g_set_error (error, EIPC_ERROR, EIPC_ERROR_ACCESS_DENIED,
+                   "%s now owns %s but is not the program this renderer "
+                   "first attached to (uid %u, %s; expected uid %u, %s)",
+                   owner, self->app_id, uid, exe != NULL ? exe : "?",
+                   self->main_uid,
+                   self->main_exe != NULL ? self->main_exe : "?");
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* Blocking: learns the unique name that owns the app name, checks who it
+ * is, and attaches to that name; every reply is checked against the name
+ * it must come from. */
 static gboolean
 renderer_attach (EipcRenderer  *self,
                  GError       **error)
 {
   g_autoptr(sd_bus_message) m = NULL;
   g_autoptr(sd_bus_message) reply = NULL;
-  g_auto(sd_bus_error) bus_error = SD_BUS_ERROR_NULL;
+  g_autofree char *owner = NULL;
+  const char *name;
   int r;
 
-  r = renderer_new_attach_call (self, &m);
-  if (r >= 0)
-    r = eipc_bus_call_blocking (self->bus, m, 0, &bus_error, &reply);
+  r = renderer_new_driver_call (self, "GetNameOwner", self->app_id, &m);
   if (r < 0)
-    {
-      eipc_set_error_from_bus_error (error, &bus_error, r);
-      g_prefix_error (error, "Cannot attach to the main process of %s: ",
-                      self->app_id);
-      return FALSE;
-    }
-  r = renderer_take_attach_reply (self, reply);
+    goto fail_errno;
+  if (!eipc_calls_call_blocking (self->calls, m, 0, &reply, error))
+    goto fail;
+  r = sd_bus_message_read_basic (reply, 's', &name);
+  if (r == 0)
+    r = -EBADMSG;
+  if (r < 0 || !g_dbus_is_unique_name (name))
+    goto fail_errno;
+  owner = g_strdup (name);
+  g_clear_pointer (&m, sd_bus_message_unref);
+  g_clear_pointer (&reply, sd_bus_message_unref);
+
+  r = renderer_new_driver_call (self, "GetConnectionCredentials", owner, &m);
+  if (r < 0)
+    goto fail_errno;
+  if (!eipc_calls_call_blocking (self->calls, m, 0, &reply, error))
+    goto fail;
+  if (!renderer_check_main (self, owner, reply, error))
+    goto fail;
+  g_clear_pointer (&m, sd_bus_message_unref);
+  g_clear_pointer (&reply, sd_bus_message_unref);
+
+  /* Signals of the main process that come before the reply wait for it
+   * (eipc_bus_defer()) and are taken from this name. */
+  g_free (self->main_name);
+  self->main_name = g_strdup (owner);
+  r = renderer_new_attach_call (self, owner, &m);
+  if (r < 0)
+    goto fail_errno;
+  if (!eipc_calls_call_blocking (self->calls, m, 0, &reply, error))
+    goto fail;
+  r = renderer_take_attach_reply (self, reply, owner);
   if (r < 0)
     {
       eipc_set_error_from_errno (error, r, "Bad reply to Attach");
       return FALSE;
     }
   return TRUE;
+
+fail_errno:
+  eipc_set_error_from_errno (error, r < 0 ? r : -EBADMSG, "D-Bus call failed");
+fail:
+  g_prefix_error (error, "Cannot attach to the main process of %s: ",
+                  self->app_id);
+  return FALSE;
 }
 
-static int
-auto_attach_done (sd_bus_message *reply,
-                  void           *userdata,
-                  sd_bus_error   *ret_error)
+static void
+auto_attach_done (GObject      *source,
+                  GAsyncResult *result,
+                  gpointer      user_data)
 {
-  EipcRenderer *self = userdata;
-  const sd_bus_error *error = sd_bus_message_get_error (reply);
+  EipcRenderer *self = EIPC_RENDERER (source);
+  g_autofree char *owner = user_data;
+  g_autoptr(sd_bus_message) reply = NULL;
+  g_autoptr(GError) error = NULL;
 
-  g_clear_pointer (&self->attach_slot, sd_bus_slot_unref);
-  if (error != NULL)
+  reply = g_task_propagate_pointer (G_TASK (result), &error);
+  if (reply == NULL)
     {
-      g_debug ("eipc: re-attach to %s failed: %s", self->app_id, error->message);
-      return 0;
+      if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        {
+          g_clear_object (&self->reattach);
+          g_debug ("eipc: re-attach to %s failed: %s", self->app_id,
+                   error->message);
+        }
+      return;
     }
-  if (renderer_take_attach_reply (self, reply) < 0)
-    return 0;
+  g_clear_object (&self->reattach);
+  if (self->attached || renderer_take_attach_reply (self, reply, owner) < 0)
+    return;
   g_signal_emit (self, signals[SIGNAL_ATTACHED], 0, self->id);
-  return 0;
+}
+
+static void
+auto_attach_checked (GObject      *source,
+                     GAsyncResult *result,
+                     gpointer      user_data)
+{
+  EipcRenderer *self = EIPC_RENDERER (source);
+  g_autofree char *owner = user_data;
+  g_autoptr(sd_bus_message) reply = NULL;
+  g_autoptr(sd_bus_message) call = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GTask) task = NULL;
+  int r;
+
+  reply = g_task_propagate_pointer (G_TASK (result), &error);
+  if (reply == NULL && g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    return;
+  if (reply == NULL || !renderer_check_main (self, owner, reply, &error))
+    {
+      g_clear_object (&self->reattach);
+      g_message ("eipc: not re-attaching %s to %s: %s", self->app_id, owner,
+                 error->message);
+      return;
+    }
+
+  r = renderer_new_attach_call (self, owner, &call);
+  if (r < 0)
+    {
+      g_clear_object (&self->reattach);
+      g_debug ("eipc: cannot re-attach: %s", g_strerror (-r));
+      return;
+    }
+  g_free (self->main_name);
+  self->main_name = g_strdup (owner);
+  task = g_task_new (self, self->reattach, auto_attach_done,
+                     g_steal_pointer (&owner));
+  eipc_call_start (self->calls, call, task, EIPC_CALL_RESULT_MESSAGE, 0,
+                   self->pending);
+}
+
+/* A new main process owns the app name: check it, then attach to it. */
+static void
+renderer_auto_reattach (EipcRenderer *self,
+                        const char   *owner)
+{
+  g_autoptr(sd_bus_message) call = NULL;
+  g_autoptr(GTask) task = NULL;
+  int r;
+
+  r = renderer_new_driver_call (self, "GetConnectionCredentials", owner, &call);
+  if (r < 0)
+    {
+      g_debug ("eipc: cannot re-attach: %s", g_strerror (-r));
+      return;
+    }
+  self->reattach = g_cancellable_new ();
+  task = g_task_new (self, self->reattach, auto_attach_checked, g_strdup (owner));
+  eipc_call_start (self->calls, call, task, EIPC_CALL_RESULT_MESSAGE, 0,
+                   self->pending);
 }
 
 /* The app name changed hands: our main process left, or a new one came. */
+static void
+main_owner_changed_deferred (gpointer        userdata,
+                             sd_bus_message *m)
+{
+  EipcRenderer *self = userdata;
+  const char *name, *old_owner, *new_owner;
+
+  if (sd_bus_message_read (m, "sss", &name, &old_owner, &new_owner) < 0 ||
+      strcmp (name, self->app_id) != 0)
+    return;
+
+  if (self->attached && g_strcmp0 (old_owner, self->main_name) == 0)
+    renderer_detached (self, EIPC_ERROR_DISCONNECTED,
+                       "The main process exited");
+
+  if (new_owner[0] != '\0' && !self->attached && self->auto_reattach)
+    {
+      if (self->reattach != NULL)
+        {
+          g_cancellable_cancel (self->reattach);
+          g_clear_object (&self->reattach);
+        }
+      renderer_auto_reattach (self, new_owner);
+    }
+}
+
 static int
 on_main_owner_changed (sd_bus_message *m,
                        void           *userdata,
                        sd_bus_error   *ret_error)
 {
   EipcRenderer *self = userdata;
-  const char *name, *old_owner, *new_owner;
 
   /* Only the bus itself says who owns the app name. */
   if (g_strcmp0 (sd_bus_message_get_sender (m), "org.freedesktop.DBus") != 0)
     return 0;
-  if (sd_bus_message_read (m, "sss", &name, &old_owner, &new_owner) < 0 ||
-      strcmp (name, self->app_id) != 0)
-    return 0;
-
-  if (self->attached && g_strcmp0 (old_owner, self->main_name) == 0)
-    renderer_detached (self, EIPC_ERROR_DISCONNECTED,
-                       "The main process exited");
-
-  if (new_owner[0] != '\0' && !self->attached && self->auto_reattach &&
-      self->attach_slot == NULL)
-    {
-      g_autoptr(sd_bus_message) call = NULL;
-      int r = renderer_new_attach_call (self, &call);
-
-      if (r >= 0)
-        r = sd_bus_call_async (self->bus, &self->attach_slot, call,
-                               auto_attach_done, self, 0);
-      if (r < 0)
-        g_debug ("eipc: cannot re-attach: %s", g_strerror (-r));
-    }
+  eipc_bus_defer (self->source, main_owner_changed_deferred, self, m);
   return 0;
 }
 
@@ -435,6 +728,8 @@ eipc_renderer_dispose (GObject *object)
       eipc_call_fail_all (self->pending, error);
     }
   eipc_listener_list_remove_all (&self->host_listeners, NULL);
+  if (self->reattach != NULL)
+    g_cancellable_cancel (self->reattach);
 
   G_OBJECT_CLASS (eipc_renderer_parent_class)->dispose (object);
 }
@@ -447,13 +742,14 @@ eipc_renderer_finalize (GObject *object)
   g_clear_pointer (&self->message_slot, sd_bus_slot_unref);
   g_clear_pointer (&self->owner_slot, sd_bus_slot_unref);
   g_clear_pointer (&self->vtable_slot, sd_bus_slot_unref);
-  g_clear_pointer (&self->attach_slot, sd_bus_slot_unref);
   eipc_send_window_clear (&self->send_window);
+  g_clear_object (&self->reattach);
   if (self->source != NULL)
     {
       g_source_destroy (self->source);
       g_clear_pointer (&self->source, g_source_unref);
     }
+  g_clear_pointer (&self->calls, eipc_calls_free);
   g_clear_pointer (&self->bus, sd_bus_flush_close_unref);
   g_clear_pointer (&self->pending, g_hash_table_unref);
   eipc_listener_list_clear (&self->host_listeners);
@@ -464,6 +760,7 @@ eipc_renderer_finalize (GObject *object)
   g_free (self->broadcast_path);
   g_free (self->path);
   g_free (self->main_name);
+  g_free (self->main_exe);
 
   G_OBJECT_CLASS (eipc_renderer_parent_class)->finalize (object);
 }
@@ -683,6 +980,31 @@ eipc_renderer_class_init (EipcRendererClass *klass)
   signals[SIGNAL_DISCONNECTED] =
     g_signal_new ("disconnected", G_TYPE_FROM_CLASS (klass),
                   G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL, G_TYPE_NONE, 0);
+
+  /**
+   * EipcRenderer::check-main:
+   * @self: the #EipcRenderer
+   * @unique_name: the unique bus name that owns the app name
+   * @uid: its user id, from the bus
+   * @executable: (nullable): its executable (`/proc/PID/exe`), %NULL when
+   *   it cannot be read
+   *
+   * Decides whether the process that owns the app name may be this
+   * renderer's main process, before the renderer attaches to it
+   * (first attach, eipc_renderer_reattach() and automatic re-attach).
+   * Without a handler, the first main process is accepted and every
+   * later one must have the same uid and executable; a renderer that
+   * refuses one stays detached (an automatic re-attach logs why).
+   *
+   * Returns: %TRUE to attach to it
+   *
+   * Since: 1.0
+   */
+  signals[SIGNAL_CHECK_MAIN] =
+    g_signal_new ("check-main", G_TYPE_FROM_CLASS (klass),
+                  G_SIGNAL_RUN_LAST, 0, g_signal_accumulator_first_wins, NULL,
+                  NULL, G_TYPE_BOOLEAN, 3, G_TYPE_STRING, G_TYPE_UINT,
+                  G_TYPE_STRING);
 }
 
 static void
@@ -732,6 +1054,10 @@ renderer_prepare (EipcRenderer  *self,
                                  : "Cannot connect to the session bus");
       return FALSE;
     }
+  /* The source first: the callbacks defer their work to it. */
+  self->source = eipc_bus_source_new (self->bus, renderer_bus_closed, self);
+  self->calls = eipc_calls_new (self->bus);
+  eipc_calls_set_source (self->calls, self->source);
 
   rule = g_strdup_printf ("type='signal',interface='" EIPC_WEB_CONTENTS_INTERFACE
                           "',path_namespace='%s'", self->broadcast_path);
@@ -770,9 +1096,8 @@ renderer_initable_init (GInitable     *initable,
   if (!self->init_started)
     {
       self->init_started = TRUE;
-      if (renderer_prepare (self, &self->init_error) &&
-          renderer_attach (self, &self->init_error))
-        self->source = eipc_bus_source_new (self->bus, renderer_bus_closed, self);
+      if (renderer_prepare (self, &self->init_error))
+        renderer_attach (self, &self->init_error);
       self->init_done = TRUE;
     }
   else if (!self->init_done)
@@ -795,37 +1120,128 @@ renderer_initable_iface_init (GInitableIface *iface)
   iface->init = renderer_initable_init;
 }
 
-static int
-init_attach_done (sd_bus_message *reply,
-                  void           *userdata,
-                  sd_bus_error   *ret_error)
+/* GAsyncInitable: the steps of renderer_attach(), each an asynchronous
+ * call whose reply is checked (eipc-call.c); the main context goes on
+ * running meanwhile. */
+static void
+init_fail (EipcRenderer *self,
+           GError       *error)
 {
-  EipcRenderer *self = userdata;
   g_autoptr(GTask) task = g_steal_pointer (&self->init_task);
-  const sd_bus_error *bus_error = sd_bus_message_get_error (reply);
-  int r;
 
-  g_clear_pointer (&self->attach_slot, sd_bus_slot_unref);
+  g_prefix_error (&error, "Cannot attach to the main process of %s: ",
+                  self->app_id);
   self->init_done = TRUE;
-  if (bus_error != NULL)
-    {
-      eipc_set_error_from_bus_error (&self->init_error, bus_error,
-                                     sd_bus_message_get_errno (reply));
-      g_prefix_error (&self->init_error, "Cannot attach to the main process of %s: ",
-                      self->app_id);
-    }
-  else if ((r = renderer_take_attach_reply (self, reply)) < 0)
-    eipc_set_error_from_errno (&self->init_error, r, "Bad reply to Attach");
-
-  if (self->init_error != NULL)
-    g_task_return_error (task, g_error_copy (self->init_error));
-  else
-    g_task_return_boolean (task, TRUE);
-  return 1;
+  self->init_error = error;
+  if (task != NULL)
+    g_task_return_error (task, g_error_copy (error));
 }
 
-/* GAsyncInitable: the same, with Attach sent asynchronously; the main
- * context goes on running meanwhile. */
+static void
+init_step (EipcRenderer        *self,
+           sd_bus_message      *call,
+           GAsyncReadyCallback  next,
+           char                *owner)
+{
+  g_autoptr(GTask) step = g_task_new (self, NULL, next, owner);
+
+  eipc_call_start (self->calls, call, step, EIPC_CALL_RESULT_MESSAGE, 0,
+                   self->pending);
+}
+
+static void
+init_attached (GObject      *source,
+               GAsyncResult *result,
+               gpointer      user_data)
+{
+  EipcRenderer *self = EIPC_RENDERER (source);
+  g_autofree char *owner = user_data;
+  g_autoptr(sd_bus_message) reply = NULL;
+  g_autoptr(GTask) task = NULL;
+  GError *error = NULL;
+  int r;
+
+  reply = g_task_propagate_pointer (G_TASK (result), &error);
+  if (reply == NULL)
+    {
+      init_fail (self, error);
+      return;
+    }
+  r = renderer_take_attach_reply (self, reply, owner);
+  if (r < 0)
+    {
+      eipc_set_error_from_errno (&error, r, "Bad reply to Attach");
+      init_fail (self, error);
+      return;
+    }
+  task = g_steal_pointer (&self->init_task);
+  self->init_done = TRUE;
+  if (task != NULL)
+    g_task_return_boolean (task, TRUE);
+}
+
+static void
+init_checked (GObject      *source,
+              GAsyncResult *result,
+              gpointer      user_data)
+{
+  EipcRenderer *self = EIPC_RENDERER (source);
+  g_autofree char *owner = user_data;
+  g_autoptr(sd_bus_message) reply = NULL;
+  g_autoptr(sd_bus_message) call = NULL;
+  GError *error = NULL;
+  int r;
+
+  reply = g_task_propagate_pointer (G_TASK (result), &error);
+  if (reply == NULL || !renderer_check_main (self, owner, reply, &error))
+    {
+      init_fail (self, error);
+      return;
+    }
+  g_free (self->main_name);
+  self->main_name = g_strdup (owner);
+  r = renderer_new_attach_call (self, owner, &call);
+  if (r < 0)
+    {
+      eipc_set_error_from_errno (&error, r, "Cannot attach");
+      init_fail (self, error);
+      return;
+    }
+  init_step (self, call, init_attached, g_steal_pointer (&owner));
+}
+
+static void
+init_owner_known (GObject      *source,
+                  GAsyncResult *result,
+                  gpointer      user_data)
+{
+  EipcRenderer *self = EIPC_RENDERER (source);
+  g_autoptr(sd_bus_message) reply = NULL;
+  g_autoptr(sd_bus_message) call = NULL;
+  GError *error = NULL;
+  const char *name = NULL;
+  int r;
+
+  reply = g_task_propagate_pointer (G_TASK (result), &error);
+  if (reply == NULL)
+    {
+      init_fail (self, error);
+      return;
+    }
+  r = sd_bus_message_read_basic (reply, 's', &name);
+  if (r == 0 || (r > 0 && !g_dbus_is_unique_name (name)))
+    r = -EBADMSG;
+  if (r >= 0)
+    r = renderer_new_driver_call (self, "GetConnectionCredentials", name, &call);
+  if (r < 0)
+    {
+      eipc_set_error_from_errno (&error, r, "D-Bus call failed");
+      init_fail (self, error);
+      return;
+    }
+  init_step (self, call, init_checked, g_strdup (name));
+}
+
 static void
 renderer_init_async (GAsyncInitable      *initable,
                      int                  io_priority,
@@ -861,11 +1277,7 @@ renderer_init_async (GAsyncInitable      *initable,
       g_task_return_error (task, g_error_copy (self->init_error));
       return;
     }
-  self->source = eipc_bus_source_new (self->bus, renderer_bus_closed, self);
-  r = renderer_new_attach_call (self, &call);
-  if (r >= 0)
-    r = sd_bus_call_async (self->bus, &self->attach_slot, call,
-                           init_attach_done, self, 0);
+  r = renderer_new_driver_call (self, "GetNameOwner", self->app_id, &call);
   if (r < 0)
     {
       self->init_done = TRUE;
@@ -876,6 +1288,7 @@ renderer_init_async (GAsyncInitable      *initable,
   /* The task keeps the renderer alive until Attach is answered (or the
    * connection closes, which fails the call). */
   self->init_task = g_steal_pointer (&task);
+  init_step (self, call, init_owner_known, NULL);
 }
 
 static gboolean
@@ -1636,7 +2049,7 @@ renderer_call_main (EipcRenderer   *self,
       g_task_return_error (task, g_steal_pointer (&error));
       return;
     }
-  eipc_call_start (self->bus, m, task, result, timeout_usec, self->pending);
+  eipc_call_start (self->calls, m, task, result, timeout_usec, self->pending);
 }
 
 /**
@@ -1824,7 +2237,6 @@ eipc_renderer_send_sync_json (EipcRenderer  *self,
 {
   g_autoptr(sd_bus_message) m = NULL;
   g_autoptr(sd_bus_message) reply = NULL;
-  g_auto(sd_bus_error) bus_error = SD_BUS_ERROR_NULL;
   const char *text;
   int r;
 
@@ -1847,20 +2259,10 @@ eipc_renderer_send_sync_json (EipcRenderer  *self,
       return NULL;
     }
 
-  r = eipc_bus_call_blocking (self->bus, m, (guint64) self->sync_timeout * 1000,
-                              &bus_error, &reply);
-  if (r < 0 && !sd_bus_is_open (self->bus))
-    {
-      g_set_error (error, EIPC_ERROR, EIPC_ERROR_DISCONNECTED,
-                   "The bus connection closed before the main process "
-                   "answered (%s)", g_strerror (-r));
-      return NULL;
-    }
-  if (r < 0)
-    {
-      eipc_set_error_from_bus_error (error, &bus_error, r);
-      return NULL;
-    }
+  if (!eipc_calls_call_blocking (self->calls, m,
+                                 (guint64) self->sync_timeout * 1000,
+                                 &reply, error))
+    return NULL;
   r = sd_bus_message_read_basic (reply, 's', &text);
   if (r == 0)
     r = -ENXIO;

@@ -17,6 +17,7 @@ struct _EipcWebContents
   EipcEmitter parent_instance;
 
   sd_bus     *bus;        /* the main process's; NULL once destroyed */
+  EipcCalls  *calls;      /* the main process's (unowned); NULL once destroyed */
   guint64     id;
   char       *unique_name;
   char       *path;
@@ -286,6 +287,7 @@ eipc_web_contents_init (EipcWebContents *self)
 
 EipcWebContents *
 eipc_web_contents_new (sd_bus     *bus,
+                       EipcCalls  *calls,
                        const char *base_path,
                        guint64     id,
                        const char *unique_name,
@@ -296,6 +298,7 @@ eipc_web_contents_new (sd_bus     *bus,
   EipcWebContents *self = g_object_new (EIPC_TYPE_WEB_CONTENTS, NULL);
 
   self->bus = sd_bus_ref (bus);
+  self->calls = calls;
   self->id = id;
   self->unique_name = g_strdup (unique_name);
   self->path = eipc_web_contents_path (base_path, id);
@@ -316,6 +319,7 @@ eipc_web_contents_destroy (EipcWebContents *self,
     return;
   self->destroyed = TRUE;
   g_clear_pointer (&self->bus, sd_bus_unref);
+  self->calls = NULL;
 
   error = g_error_new (EIPC_ERROR, EIPC_ERROR_DISCONNECTED,
                        "webContents %" G_GUINT64_FORMAT " was destroyed (%s) "
@@ -723,7 +727,7 @@ eipc_web_contents_invoke_json (EipcWebContents     *self,
       g_task_return_error (task, g_steal_pointer (&error));
       return;
     }
-  eipc_call_start (self->bus, m, task, EIPC_CALL_RESULT_JSON,
+  eipc_call_start (self->calls, m, task, EIPC_CALL_RESULT_JSON,
                    EIPC_CALL_TIMEOUT_USEC (self->invoke_timeout), self->pending);
 }
 

@@ -1,0 +1,510 @@
+/* test-trust.c: forged replies are refused, on a bus that lets them through
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * The test bus is a dbus-daemon with a session-like configuration
+ * (GTestDBus: eavesdropping allowed, unrequested replies let through),
+ * where any client can answer another client's call: sd-bus matches a
+ * reply by its serial alone. A raw GDBus client, the forger, answers the
+ * calls it sees by eavesdropping (the exact serial, before the real
+ * answer) or floods replies with serials 1..N at a renderer. Every
+ * forgery must make the call fail with EIPC_ERROR_FORGED_REPLY naming
+ * the forger, never give a forged result, and leave the connection
+ * working for the next, honest, call.
+ */
+
+#include <string.h>
+
+#include "test-common.h"
+
+#define FORGED_ID    666
+
+/* ---------------------------------------------------------------------
+ * The forger
+ * --------------------------------------------------------------------- */
+
+typedef struct {
+  GDBusConnection *bus;
+  char            *member;      /* the calls it answers */
+  gboolean         as_error;    /* answer with an error, not a return */
+  guint            filter_id;
+  gint             answered;    /* atomic */
+  GThread         *flooder;
+  char            *flood_target;
+  gint             stop;        /* atomic */
+} Forger;
+
+static GDBusMessage *
+forger_filter (GDBusConnection *connection,
+               GDBusMessage    *message,
+               gboolean         incoming,
+               gpointer         user_data)
+{
+  Forger *f = user_data;
+  g_autoptr(GDBusMessage) reply = NULL;
+  const char *member = g_dbus_message_get_member (message);
+  const char *sender = g_dbus_message_get_sender (message);
+
+  if (!incoming ||
+      g_dbus_message_get_message_type (message) != G_DBUS_MESSAGE_TYPE_METHOD_CALL ||
+      g_strcmp0 (member, f->member) != 0 ||
+      g_strcmp0 (sender, g_dbus_connection_get_unique_name (connection)) == 0)
+    return message;
+
+  if (f->as_error)
+    reply = g_dbus_message_new_method_error_literal (message,
+                                                     "org.eipc.Error.HandlerFailed",
+                                                     "forged error");
+  else
+    {
+      reply = g_dbus_message_new_method_reply (message);
+      if (strcmp (member, "Attach") == 0)
+        g_dbus_message_set_body (reply, g_variant_new ("(to)", (guint64) FORGED_ID,
+                                                       "/org/eipc/Test/WebContents/666"));
+      else if (strcmp (member, "GetNameOwner") == 0)
+        g_dbus_message_set_body (reply, g_variant_new ("(s)",
+                                                       g_dbus_connection_get_unique_name (connection)));
+      else
+        g_dbus_message_set_body (reply, g_variant_new ("(s)", "\"forged\""));
+    }
+  g_dbus_connection_send_message (connection, reply,
+                                  G_DBUS_SEND_MESSAGE_FLAGS_NONE, NULL, NULL);
+  g_atomic_int_inc (&f->answered);
+  /* The eavesdropped call is not for us: drop it. */
+  g_object_unref (message);
+  return NULL;
+}
+
+/* Answers every @member call it sees on the bus, first. */
+static Forger *
+forger_new (const char *member,
+            gboolean    as_error)
+{
+  Forger *f = g_new0 (Forger, 1);
+  g_autoptr(GError) error = NULL;
+  g_autofree char *rule = NULL;
+
+  f->bus = test_client_new ();
+  f->member = g_strdup (member);
+  f->as_error = as_error;
+  f->filter_id = g_dbus_connection_add_filter (f->bus, forger_filter, f, NULL);
+  rule = g_strdup_printf ("eavesdrop=true,type='method_call',member='%s'", member);
+  g_dbus_connection_call_sync (f->bus, "org.freedesktop.DBus",
+                               "/org/freedesktop/DBus", "org.freedesktop.DBus",
+                               "AddMatch", g_variant_new ("(s)", rule), NULL,
+                               G_DBUS_CALL_FLAGS_NONE, -1, NULL, &error);
+  g_assert_no_error (error);
+  return f;
+}
+
+static const char *
+forger_name (Forger *f)
+{
+  return g_dbus_connection_get_unique_name (f->bus);
+}
+
+/* Replies with serials 1..N, again and again, at @target. */
+static gpointer
+flood_run (gpointer data)
+{
+  Forger *f = data;
+
+  while (!g_atomic_int_get (&f->stop))
+    for (guint32 serial = 1; serial <= 400 && !g_atomic_int_get (&f->stop); serial++)
+      {
+        g_autoptr(GDBusMessage) m = g_dbus_message_new ();
+
+        g_dbus_message_set_message_type (m, G_DBUS_MESSAGE_TYPE_METHOD_RETURN);
+        g_dbus_message_set_flags (m, G_DBUS_MESSAGE_FLAGS_NO_REPLY_EXPECTED);
+        g_dbus_message_set_reply_serial (m, serial);
+        g_dbus_message_set_destination (m, f->flood_target);
+        g_dbus_message_set_body (m, g_variant_new ("(s)", "\"forged\""));
+        g_dbus_connection_send_message (f->bus, m, G_DBUS_SEND_MESSAGE_FLAGS_NONE,
+                                        NULL, NULL);
+        g_atomic_int_inc (&f->answered);
+      }
+  return NULL;
+}
+
+static void
+forger_flood (Forger     *f,
+              const char *target)
+{
+  f->flood_target = g_strdup (target);
+  f->flooder = g_thread_new ("flood", flood_run, f);
+}
+
+static void
+forger_free (Forger *f)
+{
+  if (f->flooder != NULL)
+    {
+      g_atomic_int_set (&f->stop, 1);
+      g_thread_join (f->flooder);
+    }
+  g_dbus_connection_remove_filter (f->bus, f->filter_id);
+  g_dbus_connection_close_sync (f->bus, NULL, NULL);
+  g_object_unref (f->bus);
+  g_free (f->member);
+  g_free (f->flood_target);
+  g_free (f);
+}
+
+static void
+assert_forged (const GError *error,
+               Forger       *f)
+{
+  g_assert_error (error, EIPC_ERROR, EIPC_ERROR_FORGED_REPLY);
+  g_assert_nonnull (strstr (error->message, forger_name (f)));
+}
+
+/* ---------------------------------------------------------------------
+ * The main process (its own thread) and its handlers
+ * --------------------------------------------------------------------- */
+
+typedef struct {
+  TestMainThread *main;
+  GPtrArray      *held;        /* events answered only at teardown */
+  GMutex          lock;
+  /* main-to-renderer invoke */
+  gboolean        invoke_done;
+  GError         *invoke_error;
+  JsonNode       *invoke_result;
+} Fixture;
+
+static void
+handle_hold (EipcEvent *event,
+             gpointer   user_data)
+{
+  Fixture *f = user_data;
+
+  g_mutex_lock (&f->lock);
+  g_ptr_array_add (f->held, g_object_ref (event));
+  g_mutex_unlock (&f->lock);
+}
+
+static void
+handle_echo (EipcEvent *event,
+             gpointer   user_data)
+{
+  eipc_event_resolve_json (event, "\"real\"", NULL);
+}
+
+static void
+listen_echo (EipcEvent *event,
+             gpointer   user_data)
+{
+  eipc_event_set_return_value_json (event, "\"real\"", NULL);
+}
+
+static void
+main_setup (EipcMain *main,
+            gpointer  user_data)
+{
+  Fixture *f = user_data;
+
+  eipc_main_handle (main, "hold", handle_hold, f, NULL, NULL);
+  eipc_main_handle (main, "echo", handle_echo, f, NULL, NULL);
+  eipc_main_on (main, "hold-sync", handle_hold, f, NULL);
+  eipc_main_on (main, "echo-sync", listen_echo, f, NULL);
+}
+
+static void
+fixture_set_up (Fixture       *f,
+                gconstpointer  data)
+{
+  g_mutex_init (&f->lock);
+  f->held = g_ptr_array_new_with_free_func (g_object_unref);
+  f->main = test_main_thread_start (TEST_APP_ID, main_setup, f);
+}
+
+static void
+release_held (EipcMain *main,
+              gpointer  user_data)
+{
+  Fixture *f = user_data;
+
+  g_mutex_lock (&f->lock);
+  g_ptr_array_set_size (f->held, 0);
+  g_mutex_unlock (&f->lock);
+}
+
+static void
+fixture_tear_down (Fixture       *f,
+                   gconstpointer  data)
+{
+  test_main_thread_call (f->main, release_held, f);
+  test_main_thread_stop (f->main);
+  g_ptr_array_unref (f->held);
+  g_clear_error (&f->invoke_error);
+  g_clear_pointer (&f->invoke_result, json_node_unref);
+  g_mutex_clear (&f->lock);
+}
+
+static void
+invoke_done (GObject      *source,
+             GAsyncResult *result,
+             gpointer      user_data)
+{
+  GError **out = user_data;
+  g_autoptr(JsonNode) node = NULL;
+
+  node = eipc_renderer_invoke_finish (EIPC_RENDERER (source), result, out);
+  /* Never a forged (or any) result: the main process holds the call. */
+  g_assert_null (node);
+  g_assert_nonnull (*out);
+}
+
+/* An honest round trip after the forgery: the connection still works. */
+static void
+assert_renderer_works (EipcRenderer *renderer)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonNode) node = NULL;
+  g_autofree char *text = NULL;
+
+  node = eipc_renderer_send_sync_json (renderer, "echo-sync", "[]", &error);
+  g_assert_no_error (error);
+  text = json_to_string (node, FALSE);
+  g_assert_cmpstr (text, ==, "\"real\"");
+}
+
+/* ---------------------------------------------------------------------
+ * Tests
+ * --------------------------------------------------------------------- */
+
+/* A renderer being attached: the forger answers Attach (or the bus
+ * driver's GetNameOwner, claiming to own the app name) first. */
+static void
+test_forged_attach (Fixture       *f,
+                    gconstpointer  data)
+{
+  const char *member = data;
+  guint refused = 0;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(EipcRenderer) renderer = NULL;
+  Forger *forger = forger_new (member, FALSE);
+
+  for (guint i = 0; i < 5; i++)
+    {
+      g_clear_error (&error);
+      g_clear_object (&renderer);
+      renderer = eipc_renderer_new (TEST_APP_ID, &error);
+      /* The real answer may win the race (then the forged one comes too
+       * late and is ignored), and dbus-daemon does not show calls to
+       * itself to eavesdroppers, so a GetNameOwner goes unanswered by
+       * the forger: then the renderer attaches, to the real main
+       * process. Never to the forger, never with its id. */
+      if (renderer != NULL)
+        {
+          g_assert_cmpuint (eipc_renderer_get_id (renderer), !=, FORGED_ID);
+          assert_renderer_works (renderer);
+          continue;
+        }
+      assert_forged (error, forger);
+      refused++;
+    }
+  /* The forger answers at once, the main process only after it has the
+   * client's credentials: it wins most races. */
+  if (strcmp (member, "Attach") == 0)
+    g_assert_cmpuint (refused, >, 0);
+  forger_free (forger);
+  g_clear_error (&error);
+  g_clear_object (&renderer);
+
+  /* Without the forger, attaching works, with a real id. */
+  renderer = eipc_renderer_new (TEST_APP_ID, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (eipc_renderer_get_id (renderer), !=, FORGED_ID);
+  assert_renderer_works (renderer);
+}
+
+static void
+test_forged_invoke (Fixture       *f,
+                    gconstpointer  data)
+{
+  gboolean as_error = GPOINTER_TO_INT (data);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(EipcRenderer) renderer = NULL;
+  Forger *forger;
+
+  renderer = eipc_renderer_new (TEST_APP_ID, &error);
+  g_assert_no_error (error);
+  forger = forger_new ("Invoke", as_error);
+
+  eipc_renderer_invoke_json (renderer, "hold", "[]", NULL, invoke_done, &error);
+  while (error == NULL)
+    g_main_context_iteration (NULL, TRUE);
+  assert_forged (error, forger);
+  forger_free (forger);
+  assert_renderer_works (renderer);
+}
+
+static void
+test_forged_send_sync (Fixture       *f,
+                       gconstpointer  data)
+{
+  gboolean as_error = GPOINTER_TO_INT (data);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(EipcRenderer) renderer = NULL;
+  g_autoptr(JsonNode) node = NULL;
+  Forger *forger;
+
+  renderer = eipc_renderer_new (TEST_APP_ID, &error);
+  g_assert_no_error (error);
+  forger = forger_new ("SendSync", as_error);
+
+  node = eipc_renderer_send_sync_json (renderer, "hold-sync", "[]", &error);
+  g_assert_null (node);
+  assert_forged (error, forger);
+  forger_free (forger);
+  assert_renderer_works (renderer);
+}
+
+/* Replies flooded at the renderer's unique name with serials 1..N, no
+ * eavesdropping: whichever serial an invoke in flight has, it fails. */
+static void
+test_forged_flood (Fixture       *f,
+                   gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(EipcRenderer) renderer = NULL;
+  g_autoptr(GDBusConnection) probe = NULL;
+  g_autoptr(GVariant) names = NULL;
+  Forger *forger;
+  const char *unique = NULL;
+
+  renderer = eipc_renderer_new (TEST_APP_ID, &error);
+  g_assert_no_error (error);
+  /* The renderer's unique name, as anyone sees it: the main process's
+   * WebContents property lists it. */
+  probe = test_client_new ();
+  names = g_dbus_connection_call_sync (probe, TEST_APP_ID, "/org/eipc/Test",
+                                       "org.freedesktop.DBus.Properties", "Get",
+                                       g_variant_new ("(ss)", "org.eipc.Main1",
+                                                      "WebContents"),
+                                       NULL, G_DBUS_CALL_FLAGS_NONE, -1, NULL,
+                                       &error);
+  g_assert_no_error (error);
+  {
+    g_autoptr(GVariant) value = NULL;
+    GVariantIter iter;
+    guint64 id;
+    const char *name;
+
+    g_variant_get (names, "(v)", &value);
+    g_variant_iter_init (&iter, value);
+    while (g_variant_iter_next (&iter, "(t&s@u@t)", &id, &name, NULL, NULL))
+      if (id == eipc_renderer_get_id (renderer))
+        unique = g_intern_string (name);
+  }
+  g_assert_nonnull (unique);
+
+  forger = forger_new ("NoSuchMember", FALSE);
+  forger_flood (forger, unique);
+  eipc_renderer_invoke_json (renderer, "hold", "[]", NULL, invoke_done, &error);
+  while (error == NULL)
+    g_main_context_iteration (NULL, TRUE);
+  assert_forged (error, forger);
+  forger_free (forger);
+  /* The flood's replies still queued are ignored: nobody waits on them. */
+  assert_renderer_works (renderer);
+}
+
+/* The main process invoking a renderer's handler (which never answers):
+ * the forger answers Renderer1.Invoke first. */
+static void
+renderer_hold (EipcEvent *event,
+               gpointer   user_data)
+{
+  g_ptr_array_add (user_data, g_object_ref (event));
+}
+
+static void
+main_invoke_done (GObject      *source,
+                  GAsyncResult *result,
+                  gpointer      user_data)
+{
+  Fixture *f = user_data;
+  GError *error = NULL;
+  JsonNode *node;
+
+  node = eipc_web_contents_invoke_finish (EIPC_WEB_CONTENTS (source), result, &error);
+  g_mutex_lock (&f->lock);
+  f->invoke_result = node;
+  f->invoke_error = error;
+  f->invoke_done = TRUE;
+  g_mutex_unlock (&f->lock);
+}
+
+static void
+main_invoke_first (EipcMain *main,
+                   gpointer  user_data)
+{
+  Fixture *f = user_data;
+  g_autoptr(GPtrArray) all = eipc_main_list_web_contents (main);
+
+  g_assert_cmpuint (all->len, ==, 1);
+  eipc_web_contents_invoke_json (g_ptr_array_index (all, 0), "hold", "[]",
+                                 NULL, main_invoke_done, f);
+}
+
+static void
+test_forged_main_invoke (Fixture       *f,
+                         gconstpointer  data)
+{
+  gboolean as_error = GPOINTER_TO_INT (data);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(EipcRenderer) renderer = NULL;
+  g_autoptr(GPtrArray) held = g_ptr_array_new_with_free_func (g_object_unref);
+  Forger *forger;
+  gboolean done = FALSE;
+
+  renderer = eipc_renderer_new (TEST_APP_ID, &error);
+  g_assert_no_error (error);
+  eipc_renderer_handle (renderer, "hold", renderer_hold, held, NULL, &error);
+  g_assert_no_error (error);
+  forger = forger_new ("Invoke", as_error);
+
+  test_main_thread_call (f->main, main_invoke_first, f);
+  while (!done)
+    {
+      g_main_context_iteration (NULL, FALSE);
+      g_usleep (1000);
+      g_mutex_lock (&f->lock);
+      done = f->invoke_done;
+      g_mutex_unlock (&f->lock);
+    }
+  g_assert_null (f->invoke_result);
+  assert_forged (f->invoke_error, forger);
+  forger_free (forger);
+  assert_renderer_works (renderer);
+}
+
+int
+main (int    argc,
+      char **argv)
+{
+  int ret;
+
+  g_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
+  test_bus_up ();
+
+#define ADD(path, func, data) \
+  g_test_add (path, Fixture, data, fixture_set_up, func, fixture_tear_down)
+  ADD ("/trust/forged/attach", test_forged_attach, "Attach");
+  ADD ("/trust/forged/name-owner", test_forged_attach, "GetNameOwner");
+  ADD ("/trust/forged/credentials", test_forged_attach, "GetConnectionCredentials");
+  ADD ("/trust/forged/invoke-result", test_forged_invoke, GINT_TO_POINTER (FALSE));
+  ADD ("/trust/forged/invoke-error", test_forged_invoke, GINT_TO_POINTER (TRUE));
+  ADD ("/trust/forged/send-sync-result", test_forged_send_sync, GINT_TO_POINTER (FALSE));
+  ADD ("/trust/forged/send-sync-error", test_forged_send_sync, GINT_TO_POINTER (TRUE));
+  ADD ("/trust/forged/flood", test_forged_flood, NULL);
+  ADD ("/trust/forged/main-invoke-result", test_forged_main_invoke, GINT_TO_POINTER (FALSE));
+  ADD ("/trust/forged/main-invoke-error", test_forged_main_invoke, GINT_TO_POINTER (TRUE));
+#undef ADD
+
+  ret = g_test_run ();
+  test_bus_down ();
+  return ret;
+}
