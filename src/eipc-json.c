@@ -272,6 +272,38 @@ scan_literal (Scan       *s,
   return TRUE;
 }
 
+/* Decoding a message costs at most a small multiple of its size: json-glib
+ * spends about 80 bytes on every value (its JsonNode and the slot that
+ * holds it), 220 more on an object (its hash table and member list), 40
+ * more on an array and 64 on an object member, where the text may spend
+ * as little as 2 or 3 bytes ("{},"): 16 MiB of [{},{},...] would take
+ * 1.7 GB. The cost, estimated in the same pass that checks the text,
+ * must stay within EIPC_DECODE_FACTOR times the text's size plus
+ * EIPC_DECODE_SLACK; else the text is refused with
+ * %EIPC_ERROR_LIMITS_EXCEEDED, before anything decodes it. */
+static gboolean
+json_check_decode_cost (guint64   n_values,
+                        guint64   n_objects,
+                        guint64   n_arrays,
+                        guint64   n_members,
+                        guint64   size,
+                        GError  **error)
+{
+  guint64 cost = n_values * 80 + n_objects * 220 + n_arrays * 40 +
+                 n_members * 64 + size;
+  guint64 budget = size * EIPC_DECODE_FACTOR + EIPC_DECODE_SLACK;
+
+  if (cost <= budget)
+    return TRUE;
+  g_set_error (error, EIPC_ERROR, EIPC_ERROR_LIMITS_EXCEEDED,
+               "Decoding these %" G_GUINT64_FORMAT " bytes of JSON (%"
+               G_GUINT64_FORMAT " values) would take about %" G_GUINT64_FORMAT
+               " bytes, more than the limit of %d times their size plus %d "
+               "bytes", size, n_values, cost, EIPC_DECODE_FACTOR,
+               EIPC_DECODE_SLACK);
+  return FALSE;
+}
+
 /* Checks that @text is exactly one JSON value (an array when @want_array),
  * nested at most EIPC_MAX_JSON_DEPTH deep. Iterative: the nesting is kept
  * in a bit stack, so hostile input cannot exhaust the C stack. The
@@ -286,6 +318,8 @@ json_check (const char  *text,
   guint depth = 0;
   Scan s = { text, text, NULL, NULL, utf8 };
   char root;
+  /* What decoding will cost: see json_check_decode_cost(). */
+  guint64 n_values = 0, n_objects = 0, n_arrays = 0, n_members = 0;
 
   if (text == NULL)
     {
@@ -302,12 +336,18 @@ json_check (const char  *text,
 
 value:
   skip_ws (&s);
+  n_values++;
   switch (*s.p)
     {
     case '[':
     case '{':
       {
         gboolean is_object = *s.p == '{';
+
+        if (is_object)
+          n_objects++;
+        else
+          n_arrays++;
 
         if (depth == EIPC_MAX_JSON_DEPTH)
           {
@@ -365,6 +405,7 @@ value:
 
 key:
   skip_ws (&s);
+  n_members++;
   if (*s.p != '"')
     {
       s.error = "expected a string key";
@@ -400,7 +441,8 @@ after_value:
                        root == 't' || root == 'f' ? "a boolean" : "a number");
           return FALSE;
         }
-      return TRUE;
+      return json_check_decode_cost (n_values, n_objects, n_arrays, n_members,
+                                     (guint64) (s.end - s.start), error);
     }
   {
     gboolean in_object = (stack[(depth - 1) / 8] >> ((depth - 1) % 8)) & 1;
@@ -851,14 +893,19 @@ json_parse (const char  *text,
   const char *p = text;
   const char *end;
   JsonNode *node;
+  /* What the nodes cost so far, against json_check_decode_cost()'s
+   * budget; past it, eipc_json_check() says why. */
+  guint64 cost = 0, budget;
 
   if (text == NULL)
     goto fail;
   end = text + strlen (text);
+  budget = (guint64) (end - text) * (EIPC_DECODE_FACTOR - 1) + EIPC_DECODE_SLACK;
 
 value:
   while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')
     p++;
+  cost += 80;
   switch (*p)
     {
     case '[':
@@ -867,7 +914,8 @@ value:
         gboolean is_object = *p == '{';
         Level *level;
 
-        if (depth >= EIPC_MAX_JSON_DEPTH)
+        cost += is_object ? 220 : 40;
+        if (depth >= EIPC_MAX_JSON_DEPTH || cost > budget)
           goto fail;
         node = json_node_alloc ();
         if (is_object)
@@ -941,6 +989,8 @@ value:
         goto fail;
     }
   parse_attach (levels, depth, &root, node);
+  if (cost > budget)
+    goto fail;
 
 after_value:
   while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')
@@ -975,7 +1025,8 @@ after_value:
 key:
   while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')
     p++;
-  if (*p != '"')
+  cost += 64;
+  if (*p != '"' || cost > budget)
     goto fail;
   if (buf == NULL)
     buf = g_string_sized_new (64);

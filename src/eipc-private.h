@@ -54,6 +54,10 @@ G_BEGIN_DECLS
 #define EIPC_SEND_WINDOW             4096
 #define EIPC_SEND_WINDOW_BYTES       (16 * 1024 * 1024)
 #define EIPC_SEND_WINDOW_TIMEOUT_MS  5000
+/* Decoding JSON text of N bytes may take EIPC_DECODE_FACTOR * N +
+ * EIPC_DECODE_SLACK bytes at most (eipc-json.c). */
+#define EIPC_DECODE_FACTOR           6
+#define EIPC_DECODE_SLACK            (4 * 1024 * 1024)
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (sd_bus, sd_bus_flush_close_unref)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (sd_bus_message, sd_bus_message_unref)

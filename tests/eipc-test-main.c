@@ -12,6 +12,8 @@
  *   count:CH           count the messages sent on CH; sendSync on
  *                      "count" returns how many arrived
  *   hold-sync:CH       sendSync on CH is kept, never answered
+ *   count-args:CH      invoke on CH decodes its arguments and resolves
+ *                      how many there are
  *   load               serve a load run (see load-common.h); prints
  *                      "load-stats ..." when it quits
  *   broadcast:N:MS     broadcast [0] .. [N-1] on "bcast", one every MS ms
@@ -49,6 +51,16 @@ echo_sync (EipcEvent *event,
            gpointer   user_data)
 {
   eipc_event_set_return_value_json (event, eipc_event_get_args_json (event), NULL);
+}
+
+static void
+count_args (EipcEvent *event,
+            gpointer   user_data)
+{
+  JsonArray *args = eipc_event_get_args (event);
+  g_autofree char *n = g_strdup_printf ("%u", args != NULL ? json_array_get_length (args) : 0);
+
+  eipc_event_resolve_json (event, n, NULL);
 }
 
 static guint counted;
@@ -159,6 +171,8 @@ main (int   argc,
         }
       else if (strcmp (part[0], "hold-sync") == 0)
         eipc_main_on (main_process, part[1], hold, NULL, NULL);
+      else if (strcmp (part[0], "count-args") == 0)
+        eipc_main_handle (main_process, part[1], count_args, NULL, NULL, NULL);
       else if (strcmp (part[0], "load") == 0 || strcmp (part[0], "broadcast") == 0)
         {
           if (load == NULL)

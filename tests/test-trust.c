@@ -481,6 +481,118 @@ test_forged_main_invoke (Fixture       *f,
   assert_renderer_works (renderer);
 }
 
+/* ---------------------------------------------------------------------
+ * Decoding costs a bounded multiple of the message's size
+ * --------------------------------------------------------------------- */
+
+/* A /proc/PID/status field, in bytes. */
+static guint64
+proc_status_bytes (const char *pid,
+                   const char *field)
+{
+  g_autofree char *path = g_strdup_printf ("/proc/%s/status", pid);
+  g_autofree char *text = NULL;
+  const char *p;
+
+  g_assert_true (g_file_get_contents (path, &text, NULL, NULL));
+  p = strstr (text, field);
+  g_assert_nonnull (p);
+  return g_ascii_strtoull (p + strlen (field) + 1, NULL, 10) * 1024;
+}
+
+static char *
+invoke_text (GDBusConnection  *bus,
+             const char       *channel,
+             const char       *args,
+             GError          **error)
+{
+  g_autoptr(GVariant) reply = NULL;
+  char *text = NULL;
+
+  reply = g_dbus_connection_call_sync (bus, TEST_APP_ID, "/org/eipc/Test",
+                                       "org.eipc.Main1", "Invoke",
+                                       g_variant_new ("(ss)", channel, args),
+                                       G_VARIANT_TYPE ("(s)"),
+                                       G_DBUS_CALL_FLAGS_NONE, 120000, NULL,
+                                       error);
+  if (reply != NULL)
+    g_variant_get (reply, "(s)", &text);
+  return text;
+}
+
+/* 16 MiB of [{},{},...] to a handler that reads its arguments: json-glib
+ * would spend 1.7 GB on it (about 100 times the text). The main process
+ * refuses it with LimitsExceeded, and a message it does decode (16 MiB in
+ * long strings, or as many small numbers as the slack allows) peaks below
+ * 10 times its size. */
+static void
+test_decode_amplification (void)
+{
+  const gsize size = 16 * 1024 * 1024 - 1024;
+  g_autoptr(GDBusConnection) bus = test_client_new ();
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GString) args = g_string_sized_new (size + 16);
+  g_autofree char *ready = NULL;
+  g_autofree char *result = NULL;
+  TestChild *main_child;
+  const char *pid;
+  guint64 start, peak;
+
+  main_child = test_main_child_spawn ("count-args:count", NULL);
+  ready = test_child_expect (main_child, "ready");
+  pid = test_child_pid (main_child);
+  start = proc_status_bytes (pid, "VmRSS:");
+
+  g_string_append_c (args, '[');
+  while (args->len < size - 3)
+    g_string_append (args, "{},");
+  g_string_append (args, "{}]");
+  result = invoke_text (bus, "count", args->str, &error);
+  g_assert_null (result);
+  g_assert_nonnull (strstr (error->message, "LimitsExceeded"));
+  peak = proc_status_bytes (pid, "VmHWM:");
+  g_test_message ("[{},...] of %" G_GSIZE_FORMAT " bytes: refused; main RSS %"
+                  G_GUINT64_FORMAT " -> peak %" G_GUINT64_FORMAT " (+%.1f x the message)",
+                  args->len, start, peak, (double) (peak - start) / args->len);
+  g_assert_cmpuint (peak - start, <, 10 * (guint64) args->len);
+  g_clear_error (&error);
+
+  /* 16 MiB in 16 strings: decoded. */
+  g_string_truncate (args, 0);
+  g_string_append_c (args, '[');
+  for (guint i = 0; i < 16; i++)
+    {
+      g_string_append_c (args, '"');
+      for (gsize j = 0; j < size / 16 - 8; j++)
+        g_string_append_c (args, 'a' + (char) (j % 26));
+      g_string_append (args, i < 15 ? "\"," : "\"");
+    }
+  g_string_append_c (args, ']');
+  g_clear_pointer (&result, g_free);
+  result = invoke_text (bus, "count", args->str, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (result, ==, "16");
+  peak = proc_status_bytes (pid, "VmHWM:");
+  g_test_message ("16 strings, %" G_GSIZE_FORMAT " bytes: decoded; main RSS %"
+                  G_GUINT64_FORMAT " -> peak %" G_GUINT64_FORMAT " (+%.1f x the message)",
+                  args->len, start, peak, (double) (peak - start) / args->len);
+  g_assert_cmpuint (peak - start, <, 10 * (guint64) args->len);
+
+  /* Small numbers: decoded up to the slack, refused past it. */
+  g_string_truncate (args, 0);
+  g_string_append_c (args, '[');
+  for (guint i = 0; i < 20000; i++)
+    g_string_append (args, i > 0 ? ",7" : "7");
+  g_string_append_c (args, ']');
+  g_clear_pointer (&result, g_free);
+  result = invoke_text (bus, "count", args->str, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (result, ==, "20000");
+
+  test_child_terminate (main_child);
+  g_free (test_child_finish (main_child, NULL));
+}
+
 int
 main (int    argc,
       char **argv)
@@ -503,6 +615,7 @@ main (int    argc,
   ADD ("/trust/forged/main-invoke-result", test_forged_main_invoke, GINT_TO_POINTER (FALSE));
   ADD ("/trust/forged/main-invoke-error", test_forged_main_invoke, GINT_TO_POINTER (TRUE));
 #undef ADD
+  g_test_add_func ("/trust/decode/amplification", test_decode_amplification);
 
   ret = g_test_run ();
   test_bus_down ();
