@@ -274,6 +274,9 @@ on_attached (EipcMain        *main,
           eipc_web_contents_get_process_id (wc), guest,
           eipc_web_contents_get_object_path (wc));
   g_signal_connect (wc, "destroyed", G_CALLBACK (on_destroyed), demo);
+  /* The demo's renderers may embed guests (webviews): the host renderer
+   * of run-demo.sh does. Without this, guests are refused. */
+  eipc_web_contents_set_allow_guests (wc, TRUE);
 
   /* Routing: one signal that every renderer receives. */
   if (all->len == 2)

@@ -62,6 +62,7 @@ typedef struct {
 
 enum {
   SIGNAL_WEB_CONTENTS_ATTACHED,
+  SIGNAL_ALLOW_GUEST,
   SIGNAL_MESSAGE_REJECTED,
   SIGNAL_DISCONNECTED,
   SIGNAL_RENDER_PROCESS_GONE,
@@ -411,6 +412,24 @@ reply_attached (sd_bus_message  *call,
                                      eipc_web_contents_get_object_path (wc));
 }
 
+/* A guest attaches only with consent: its host allows guests, or the
+ * application's EipcMain::allow-guest handler says yes. */
+static gboolean
+main_allow_guest (EipcMain        *self,
+                  EipcWebContents *host,
+                  const char      *sender,
+                  guint32          pid,
+                  guint32          uid)
+{
+  gboolean allow = FALSE;
+
+  if (eipc_web_contents_get_allow_guests (host))
+    return TRUE;
+  g_signal_emit (self, signals[SIGNAL_ALLOW_GUEST], 0, host, sender, pid, uid,
+                 &allow);
+  return allow;
+}
+
 /* Answers the Attach call and any later ones of the same client. */
 static void
 pending_attach_answer (PendingAttach   *pending,
@@ -471,6 +490,15 @@ attach_credentials_done (sd_bus_message *reply,
   else if (pending->host_id != 0 && main_lookup (self, pending->host_id) == NULL)
     {
       set_no_such_web_contents (&error, pending->host_id);
+    }
+  else if (pending->host_id != 0 &&
+           !main_allow_guest (self, main_lookup (self, pending->host_id),
+                              sender, pid, uid))
+    {
+      g_set_error (&error, EIPC_ERROR, EIPC_ERROR_ACCESS_DENIED,
+                   "webContents %" G_GUINT64_FORMAT " does not accept guests "
+                   "(neither the host nor the main process allowed %s)",
+                   pending->host_id, sender);
     }
   else
     {
@@ -1223,6 +1251,29 @@ eipc_main_class_init (EipcMainClass *klass)
     g_signal_new ("web-contents-attached", G_TYPE_FROM_CLASS (klass),
                   G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
                   G_TYPE_NONE, 1, EIPC_TYPE_WEB_CONTENTS);
+
+  /**
+   * EipcMain::allow-guest:
+   * @self: the #EipcMain
+   * @host: the #EipcWebContents the client wants to be a guest of
+   * @unique_name: the client's unique bus name
+   * @pid: its process id, from the bus
+   * @uid: its user id, from the bus
+   *
+   * A client asks to attach as a guest of @host, which does not allow
+   * guests itself (eipc_web_contents_set_allow_guests()). The first
+   * handler that returns %TRUE lets it attach; without one, or when all
+   * return %FALSE, the Attach fails with %EIPC_ERROR_ACCESS_DENIED.
+   *
+   * Returns: %TRUE to let the client attach as a guest of @host
+   *
+   * Since: 1.0
+   */
+  signals[SIGNAL_ALLOW_GUEST] =
+    g_signal_new ("allow-guest", G_TYPE_FROM_CLASS (klass),
+                  G_SIGNAL_RUN_LAST, 0, g_signal_accumulator_true_handled,
+                  NULL, NULL, G_TYPE_BOOLEAN, 4, EIPC_TYPE_WEB_CONTENTS,
+                  G_TYPE_STRING, G_TYPE_UINT, G_TYPE_UINT);
 
   /**
    * EipcMain::message-rejected:

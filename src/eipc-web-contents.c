@@ -24,6 +24,7 @@ struct _EipcWebContents
   guint32     pid;
   guint32     uid;
   guint64     host_id;
+  gboolean    allow_guests;
   gboolean    destroyed;
   guint       invoke_timeout;   /* msec, 0 = none */
   GHashTable *pending;    /* main-to-renderer invokes in flight */
@@ -414,6 +415,44 @@ eipc_web_contents_get_host_id (EipcWebContents *self)
 {
   g_return_val_if_fail (EIPC_IS_WEB_CONTENTS (self), 0);
   return self->host_id;
+}
+
+/**
+ * eipc_web_contents_set_allow_guests:
+ * @self: an #EipcWebContents
+ * @allow: whether renderers may attach as guests of this one
+ *
+ * Lets renderers attach as guests of this webContents (webviews it
+ * embeds, see eipc_renderer_new_guest()), which lets them reach it with
+ * eipc_renderer_send_to_host(). By default no renderer may: a guest is
+ * refused with %EIPC_ERROR_ACCESS_DENIED unless its host allows guests
+ * or a handler of #EipcMain::allow-guest returns %TRUE for it.
+ *
+ * Since: 1.0
+ */
+void
+eipc_web_contents_set_allow_guests (EipcWebContents *self,
+                                    gboolean         allow)
+{
+  g_return_if_fail (EIPC_IS_WEB_CONTENTS (self));
+  self->allow_guests = !!allow;
+}
+
+/**
+ * eipc_web_contents_get_allow_guests:
+ * @self: an #EipcWebContents
+ *
+ * Gets what eipc_web_contents_set_allow_guests() set.
+ *
+ * Returns: whether renderers may attach as guests of this one
+ *
+ * Since: 1.0
+ */
+gboolean
+eipc_web_contents_get_allow_guests (EipcWebContents *self)
+{
+  g_return_val_if_fail (EIPC_IS_WEB_CONTENTS (self), FALSE);
+  return self->allow_guests;
 }
 
 /**

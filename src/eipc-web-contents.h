@@ -44,6 +44,11 @@ guint32      eipc_web_contents_get_user_id      (EipcWebContents     *self);
 EIPC_AVAILABLE_IN_1_0
 guint64      eipc_web_contents_get_host_id      (EipcWebContents     *self);
 EIPC_AVAILABLE_IN_1_0
+void         eipc_web_contents_set_allow_guests (EipcWebContents     *self,
+                                                 gboolean             allow);
+EIPC_AVAILABLE_IN_1_0
+gboolean     eipc_web_contents_get_allow_guests (EipcWebContents     *self);
+EIPC_AVAILABLE_IN_1_0
 const char  *eipc_web_contents_get_object_path  (EipcWebContents     *self);
 EIPC_AVAILABLE_IN_1_0
 gboolean     eipc_web_contents_is_destroyed     (EipcWebContents     *self);

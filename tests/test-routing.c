@@ -89,8 +89,19 @@ test_send_to_host (Fixture       *f,
   TestChild *host = test_child_spawn ("host-listen", "listen:quit", "id", "wait:quit:1", NULL);
   guint64 host_id = child_id (host);
   g_autofree char *guest_arg = g_strdup_printf ("--guest=%" G_GUINT64_FORMAT, host_id);
-  TestChild *guest = test_child_spawn (guest_arg, "id", "send-to-host:status:[\"ready\"]", NULL);
-  guint64 guest_id = child_id (guest);
+  g_autofree char *refused_out = NULL;
+  TestChild *guest;
+  guint64 guest_id;
+  int refused_status;
+
+  /* Without the host's consent, no guest. */
+  refused_out = test_run_renderer (&refused_status, guest_arg, "id", NULL);
+  g_assert_cmpint (refused_status, !=, 0);
+  g_assert_nonnull (strstr (refused_out, "org.eipc.Error.AccessDenied"));
+  eipc_web_contents_set_allow_guests (eipc_main_get_web_contents (f->main, host_id), TRUE);
+
+  guest = test_child_spawn (guest_arg, "id", "send-to-host:status:[\"ready\"]", NULL);
+  guest_id = child_id (guest);
   g_autofree char *expected = g_strdup_printf ("host-msg status from=%" G_GUINT64_FORMAT " [\"ready\"]", guest_id);
   g_autofree char *got = test_child_expect (host, "host-msg ");
   g_autofree char *guest_out = test_child_finish (guest, NULL);

@@ -14,6 +14,9 @@
  */
 
 #include <string.h>
+#include <unistd.h>
+
+#include <glib/gstdio.h>
 
 #include "test-common.h"
 
@@ -257,7 +260,8 @@ invoke_done (GObject      *source,
 
 /* An honest round trip after the forgery: the connection still works. */
 static void
-assert_renderer_works (EipcRenderer *renderer)
+assert_renderer_answers (EipcRenderer *renderer,
+                         const char   *expected)
 {
   g_autoptr(GError) error = NULL;
   g_autoptr(JsonNode) node = NULL;
@@ -266,7 +270,13 @@ assert_renderer_works (EipcRenderer *renderer)
   node = eipc_renderer_send_sync_json (renderer, "echo-sync", "[]", &error);
   g_assert_no_error (error);
   text = json_to_string (node, FALSE);
-  g_assert_cmpstr (text, ==, "\"real\"");
+  g_assert_cmpstr (text, ==, expected);
+}
+
+static void
+assert_renderer_works (EipcRenderer *renderer)
+{
+  assert_renderer_answers (renderer, "\"real\"");
 }
 
 /* ---------------------------------------------------------------------
@@ -407,7 +417,10 @@ test_forged_flood (Fixture       *f,
     g_main_context_iteration (NULL, TRUE);
   assert_forged (error, forger);
   forger_free (forger);
-  /* The flood's replies still queued are ignored: nobody waits on them. */
+  /* The flood's replies still on their way are ignored while nobody
+   * waits on their serials; the next call must not take one of them
+   * (it would fail as forged, which is right but not what this checks). */
+  test_spin (500);
   assert_renderer_works (renderer);
 }
 
@@ -479,6 +492,234 @@ test_forged_main_invoke (Fixture       *f,
   assert_forged (f->invoke_error, forger);
   forger_free (forger);
   assert_renderer_works (renderer);
+}
+
+/* ---------------------------------------------------------------------
+ * Guests attach only with consent
+ * --------------------------------------------------------------------- */
+
+typedef struct {
+  guint64 host_id;
+  guint   asked;
+  gboolean answer;
+} GuestPolicy;
+
+static gboolean
+on_allow_guest (EipcMain        *main,
+                EipcWebContents *host,
+                const char      *unique_name,
+                guint            pid,
+                guint            uid,
+                gpointer         user_data)
+{
+  GuestPolicy *policy = user_data;
+
+  g_assert_true (g_dbus_is_unique_name (unique_name));
+  g_assert_cmpuint (pid, ==, getpid ());
+  policy->host_id = eipc_web_contents_get_id (host);
+  policy->asked++;
+  return policy->answer;
+}
+
+static void
+connect_allow_guest (EipcMain *main,
+                     gpointer  user_data)
+{
+  g_signal_connect (main, "allow-guest", G_CALLBACK (on_allow_guest), user_data);
+}
+
+static void
+disconnect_allow_guest (EipcMain *main,
+                        gpointer  user_data)
+{
+  g_signal_handlers_disconnect_by_data (main, user_data);
+}
+
+static void
+test_guest_consent (Fixture       *f,
+                    gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(EipcRenderer) host = NULL;
+  g_autoptr(EipcRenderer) guest = NULL;
+  GuestPolicy policy = { 0, 0, FALSE };
+
+  host = eipc_renderer_new (TEST_APP_ID, &error);
+  g_assert_no_error (error);
+
+  /* Nobody allowed it. */
+  guest = eipc_renderer_new_guest (TEST_APP_ID, NULL, eipc_renderer_get_id (host), &error);
+  g_assert_null (guest);
+  g_assert_error (error, EIPC_ERROR, EIPC_ERROR_ACCESS_DENIED);
+  g_clear_error (&error);
+
+  /* The main process's handler refuses, then allows. */
+  test_main_thread_call (f->main, connect_allow_guest, &policy);
+  guest = eipc_renderer_new_guest (TEST_APP_ID, NULL, eipc_renderer_get_id (host), &error);
+  g_assert_null (guest);
+  g_assert_error (error, EIPC_ERROR, EIPC_ERROR_ACCESS_DENIED);
+  g_clear_error (&error);
+  g_assert_cmpuint (policy.asked, ==, 1);
+  g_assert_cmpuint (policy.host_id, ==, eipc_renderer_get_id (host));
+
+  policy.answer = TRUE;
+  guest = eipc_renderer_new_guest (TEST_APP_ID, NULL, eipc_renderer_get_id (host), &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (eipc_renderer_get_host_id (guest), ==, eipc_renderer_get_id (host));
+  g_assert_cmpuint (policy.asked, ==, 2);
+  assert_renderer_works (guest);
+  g_clear_object (&guest);
+  test_main_thread_call (f->main, disconnect_allow_guest, &policy);
+}
+
+/* ---------------------------------------------------------------------
+ * Automatic re-attach only to the same program
+ * --------------------------------------------------------------------- */
+
+typedef struct {
+  guint    attached;
+  guint    exited;
+  gboolean accept_all;
+  guint    checked;
+} Reattach;
+
+static void
+on_reattached (EipcRenderer *renderer,
+               guint64       id,
+               gpointer      user_data)
+{
+  ((Reattach *) user_data)->attached++;
+}
+
+static void
+on_main_exited (EipcRenderer *renderer,
+                gpointer      user_data)
+{
+  ((Reattach *) user_data)->exited++;
+}
+
+static gboolean
+on_check_main (EipcRenderer *renderer,
+               const char   *unique_name,
+               guint         uid,
+               const char   *executable,
+               gpointer      user_data)
+{
+  Reattach *r = user_data;
+
+  r->checked++;
+  g_assert_cmpuint (uid, ==, getuid ());
+  g_assert_nonnull (executable);
+  return r->accept_all;
+}
+
+static void
+spin_until (guint *counter,
+            guint  value,
+            guint  timeout_ms)
+{
+  gint64 end = g_get_monotonic_time () + timeout_ms * 1000;
+
+  while (*counter < value && g_get_monotonic_time () < end)
+    g_main_context_iteration (NULL, FALSE), g_usleep (1000);
+  g_assert_cmpuint (*counter, >=, value);
+}
+
+/* A copy of eipc-test-main under another name: another executable. */
+static GSubprocess *
+impostor_spawn (const char *dir)
+{
+  g_autofree char *helper = test_helper_path ("eipc-test-main");
+  g_autofree char *copy = g_build_filename (dir, "impostor-main", NULL);
+  g_autoptr(GFile) from = g_file_new_for_path (helper);
+  g_autoptr(GFile) to = g_file_new_for_path (copy);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GDataInputStream) out = NULL;
+  g_autofree char *line = NULL;
+  GSubprocess *process;
+
+  g_file_copy (from, to, G_FILE_COPY_OVERWRITE, NULL, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_chmod (copy, 0755);
+  process = g_subprocess_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE, &error, copy,
+                              "echo-sync:echo-sync", NULL);
+  g_assert_no_error (error);
+  out = g_data_input_stream_new (g_subprocess_get_stdout_pipe (process));
+  /* The pipe stays open: the impostor prints more, and would die of
+   * SIGPIPE. */
+  g_filter_input_stream_set_close_base_stream (G_FILTER_INPUT_STREAM (out), FALSE);
+  line = g_data_input_stream_read_line (out, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (line, ==, "ready");
+  return process;
+}
+
+static void
+impostor_kill (GSubprocess *process)
+{
+  g_subprocess_force_exit (process);
+  g_subprocess_wait (process, NULL, NULL);
+  g_object_unref (process);
+}
+
+static void
+test_reattach_credentials (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(EipcRenderer) renderer = NULL;
+  g_autofree char *dir = g_dir_make_tmp ("eipc-trust-XXXXXX", &error);
+  g_autofree char *ready = NULL, *ready2 = NULL;
+  Reattach r = { 0, 0, FALSE, 0 };
+  TestChild *main1, *main2;
+  GSubprocess *impostor;
+
+  g_assert_no_error (error);
+  main1 = test_main_child_spawn ("echo-sync:echo-sync", NULL);
+  ready = test_child_expect (main1, "ready");
+  renderer = eipc_renderer_new (TEST_APP_ID, &error);
+  g_assert_no_error (error);
+  eipc_renderer_set_auto_reattach (renderer, TRUE);
+  g_signal_connect (renderer, "attached", G_CALLBACK (on_reattached), &r);
+  g_signal_connect (renderer, "main-exited", G_CALLBACK (on_main_exited), &r);
+
+  /* The main process dies; another program takes the app name: the
+   * renderer does not attach to it. */
+  test_child_kill (main1);
+  g_free (test_child_finish (main1, NULL));
+  spin_until (&r.exited, 1, 10000);
+  impostor = impostor_spawn (dir);
+  test_spin (500);
+  g_assert_cmpuint (r.attached, ==, 0);
+  g_assert_false (eipc_renderer_is_attached (renderer));
+  impostor_kill (impostor);
+  g_test_message ("impostor refused");
+
+  /* The same program again: it does. */
+  main2 = test_main_child_spawn ("echo-sync:echo-sync", NULL);
+  ready2 = test_child_expect (main2, "ready");
+  spin_until (&r.attached, 1, 10000);
+  g_test_message ("re-attached to the same program");
+  assert_renderer_answers (renderer, "[]");
+  test_child_kill (main2);
+  g_free (test_child_finish (main2, NULL));
+  spin_until (&r.exited, 2, 10000);
+
+  /* The application's own check decides instead. */
+  r.accept_all = TRUE;
+  g_signal_connect (renderer, "check-main", G_CALLBACK (on_check_main), &r);
+  impostor = impostor_spawn (dir);
+  spin_until (&r.attached, 2, 10000);
+  g_assert_cmpuint (r.checked, ==, 1);
+  assert_renderer_answers (renderer, "[]");
+  impostor_kill (impostor);
+  spin_until (&r.exited, 3, 10000);
+  g_clear_object (&renderer);
+  {
+    g_autofree char *copy = g_build_filename (dir, "impostor-main", NULL);
+
+    g_unlink (copy);
+    g_rmdir (dir);
+  }
 }
 
 /* ---------------------------------------------------------------------
@@ -616,6 +857,9 @@ main (int    argc,
   ADD ("/trust/forged/main-invoke-error", test_forged_main_invoke, GINT_TO_POINTER (TRUE));
 #undef ADD
   g_test_add_func ("/trust/decode/amplification", test_decode_amplification);
+  g_test_add_func ("/trust/reattach/credentials", test_reattach_credentials);
+  g_test_add ("/trust/guest/consent", Fixture, NULL, fixture_set_up,
+              test_guest_consent, fixture_tear_down);
 
   ret = g_test_run ();
   test_bus_down ();
