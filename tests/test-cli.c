@@ -765,6 +765,24 @@ main_has (Fixture *f,
 }
 
 static void
+main_allow_guests_of (EipcMain *main,
+                      gpointer  user_data)
+{
+  WcQuery *query = user_data;
+
+  eipc_web_contents_set_allow_guests (eipc_main_get_web_contents (main, query->id), TRUE);
+}
+
+static void
+main_allow_guests (Fixture *f,
+                   guint64  id)
+{
+  WcQuery query = { id, FALSE };
+
+  test_main_thread_call (f->thread, main_allow_guests_of, &query);
+}
+
+static void
 test_listen (Fixture       *f,
              gconstpointer  data)
 {
@@ -796,6 +814,8 @@ test_listen (Fixture       *f,
   g_assert_cmpstr (err, ==, "");
   g_clear_pointer (&out, g_free);
   g_clear_pointer (&err, g_free);
+  /* A guest needs its host's consent. */
+  main_allow_guests (f, a);
   g_free (test_run_renderer (&status, host_arg, send_to, "send-to-host:up:[\"guest\"]", NULL));
   g_assert_true (g_spawn_check_wait_status (status, NULL));
 
@@ -960,7 +980,9 @@ test_monitor (Fixture       *f,
   by_wc = tool_spawn ("monitor", "--json", "--web-contents", wc_a, TEST_APP_ID, NULL);
   g_free (tool_expect_err (by_wc, "Monitoring " TEST_APP_ID));
 
-  /* Renderer b: a guest of a, every kind of renderer-to-main message. */
+  /* Renderer b: a guest of a (with its consent), every kind of
+   * renderer-to-main message. */
+  main_allow_guests (f, a);
   host_arg = g_strdup_printf ("--guest=%" G_GUINT64_FORMAT, a);
   send_to = g_strdup_printf ("send-to:%" G_GUINT64_FORMAT ":direct:[\"hi\"]", a);
   guest = test_child_spawn (host_arg, "id", "send:note:[1]", "invoke:add:[1,2]",

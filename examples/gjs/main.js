@@ -95,6 +95,7 @@ main.connect('web-contents-attached', (m, wc) => {
     say(`webContents ${wc.get_id()} attached (${wc.get_unique_name()}, pid ${
         wc.get_process_id()}${host ? `, guest of webContents ${host}` : ''}) at ${
         wc.get_object_path()}`);
+    wc.set_allow_guests(true); // its guests (webviews) may attach
     wc.connect('destroyed', (w, reason) => {
         gone++;
         say(`webContents ${w.get_id()} destroyed (${reason})`);

@@ -92,6 +92,7 @@ def on_attached(main, wc):
     say(f'webContents {wc.get_id()} attached ({wc.get_unique_name()}, pid '
         f'{wc.get_process_id()}{guest}) at {wc.get_object_path()}')
     wc.connect('destroyed', on_destroyed)
+    wc.set_allow_guests(True)   # its guests (webviews) may attach
     everyone = main.list_web_contents()
     if len(everyone) == 2:   # one signal that every renderer receives
         news = json.dumps(['two renderers are attached', [w.get_id() for w in everyone]],
