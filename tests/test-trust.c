@@ -153,6 +153,17 @@ forger_free (Forger *f)
   g_free (f);
 }
 
+/* dbus-broker delivers a reply only to a call it saw (and has no
+ * eavesdropping): the forgeries cannot reach anybody there. */
+static gboolean
+skip_on_broker (void)
+{
+  if (!test_bus_is_broker ())
+    return FALSE;
+  g_test_skip ("dbus-broker drops replies nobody asked for");
+  return TRUE;
+}
+
 static void
 assert_forged (const GError *error,
                Forger       *f)
@@ -293,7 +304,11 @@ test_forged_attach (Fixture       *f,
   guint refused = 0;
   g_autoptr(GError) error = NULL;
   g_autoptr(EipcRenderer) renderer = NULL;
-  Forger *forger = forger_new (member, FALSE);
+  Forger *forger;
+
+  if (skip_on_broker ())
+    return;
+  forger = forger_new (member, FALSE);
 
   for (guint i = 0; i < 5; i++)
     {
@@ -338,6 +353,9 @@ test_forged_invoke (Fixture       *f,
   g_autoptr(EipcRenderer) renderer = NULL;
   Forger *forger;
 
+  if (skip_on_broker ())
+    return;
+
   renderer = eipc_renderer_new (TEST_APP_ID, &error);
   g_assert_no_error (error);
   forger = forger_new ("Invoke", as_error);
@@ -359,6 +377,9 @@ test_forged_send_sync (Fixture       *f,
   g_autoptr(EipcRenderer) renderer = NULL;
   g_autoptr(JsonNode) node = NULL;
   Forger *forger;
+
+  if (skip_on_broker ())
+    return;
 
   renderer = eipc_renderer_new (TEST_APP_ID, &error);
   g_assert_no_error (error);
@@ -383,6 +404,9 @@ test_forged_flood (Fixture       *f,
   g_autoptr(GVariant) names = NULL;
   Forger *forger;
   const char *unique = NULL;
+
+  if (skip_on_broker ())
+    return;
 
   renderer = eipc_renderer_new (TEST_APP_ID, &error);
   g_assert_no_error (error);
@@ -472,6 +496,9 @@ test_forged_main_invoke (Fixture       *f,
   g_autoptr(GPtrArray) held = g_ptr_array_new_with_free_func (g_object_unref);
   Forger *forger;
   gboolean done = FALSE;
+
+  if (skip_on_broker ())
+    return;
 
   renderer = eipc_renderer_new (TEST_APP_ID, &error);
   g_assert_no_error (error);
@@ -766,6 +793,19 @@ invoke_text (GDBusConnection  *bus,
  * refuses it with LimitsExceeded, and a message it does decode (16 MiB in
  * long strings, or as many small numbers as the slack allows) peaks below
  * 10 times its size. */
+/* The RSS bound holds for a plain build: AddressSanitizer's shadow and
+ * quarantine, or valgrind, take more; there the numbers are reported
+ * only. */
+static gboolean
+memory_is_plain (void)
+{
+#if defined(__SANITIZE_ADDRESS__)
+  return FALSE;
+#else
+  return g_getenv ("EIPC_TEST_SCALE") == NULL;
+#endif
+}
+
 static void
 test_decode_amplification (void)
 {
@@ -795,7 +835,8 @@ test_decode_amplification (void)
   g_test_message ("[{},...] of %" G_GSIZE_FORMAT " bytes: refused; main RSS %"
                   G_GUINT64_FORMAT " -> peak %" G_GUINT64_FORMAT " (+%.1f x the message)",
                   args->len, start, peak, (double) (peak - start) / args->len);
-  g_assert_cmpuint (peak - start, <, 10 * (guint64) args->len);
+  if (memory_is_plain ())
+    g_assert_cmpuint (peak - start, <, 10 * (guint64) args->len);
   g_clear_error (&error);
 
   /* 16 MiB in 16 strings: decoded. */
@@ -817,7 +858,8 @@ test_decode_amplification (void)
   g_test_message ("16 strings, %" G_GSIZE_FORMAT " bytes: decoded; main RSS %"
                   G_GUINT64_FORMAT " -> peak %" G_GUINT64_FORMAT " (+%.1f x the message)",
                   args->len, start, peak, (double) (peak - start) / args->len);
-  g_assert_cmpuint (peak - start, <, 10 * (guint64) args->len);
+  if (memory_is_plain ())
+    g_assert_cmpuint (peak - start, <, 10 * (guint64) args->len);
 
   /* Small numbers: decoded up to the slack, refused past it. */
   g_string_truncate (args, 0);
