@@ -189,7 +189,11 @@ test_async (void)
   g_assert_no_error (r1.error);
   g_assert_true (eipc_renderer_is_attached (EIPC_RENDERER (r1.object)));
 
-  /* g_async_initable_new_async, as a guest of the first */
+  /* g_async_initable_new_async, as a guest of the first (which allows
+   * guests) */
+  eipc_web_contents_set_allow_guests (eipc_main_get_web_contents (EIPC_MAIN (m.object),
+                                                                  eipc_renderer_get_id (EIPC_RENDERER (r1.object))),
+                                      TRUE);
   g_async_initable_new_async (EIPC_TYPE_RENDERER, G_PRIORITY_DEFAULT, NULL,
                               async_new_done, &r2, "app-id", TEST_APP_ID,
                               "address", test_bus_address (),
@@ -371,7 +375,7 @@ test_enum_types (void)
   value = g_enum_get_value_by_nick (errors, "no-such-web-contents");
   g_assert_nonnull (value);
   g_assert_cmpint (value->value, ==, EIPC_ERROR_NO_SUCH_WEB_CONTENTS);
-  g_assert_cmpuint (errors->n_values, ==, EIPC_ERROR_NO_HOST + 1);
+  g_assert_cmpuint (errors->n_values, ==, EIPC_ERROR_FORGED_REPLY + 1);
 }
 
 int
