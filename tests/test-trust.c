@@ -85,6 +85,7 @@ forger_new (const char *member,
 {
   Forger *f = g_new0 (Forger, 1);
   g_autoptr(GError) error = NULL;
+  g_autoptr(GVariant) reply = NULL;
   g_autofree char *rule = NULL;
 
   f->bus = test_client_new ();
@@ -92,10 +93,10 @@ forger_new (const char *member,
   f->as_error = as_error;
   f->filter_id = g_dbus_connection_add_filter (f->bus, forger_filter, f, NULL);
   rule = g_strdup_printf ("eavesdrop=true,type='method_call',member='%s'", member);
-  g_dbus_connection_call_sync (f->bus, "org.freedesktop.DBus",
-                               "/org/freedesktop/DBus", "org.freedesktop.DBus",
-                               "AddMatch", g_variant_new ("(s)", rule), NULL,
-                               G_DBUS_CALL_FLAGS_NONE, -1, NULL, &error);
+  reply = g_dbus_connection_call_sync (f->bus, "org.freedesktop.DBus",
+                                       "/org/freedesktop/DBus", "org.freedesktop.DBus",
+                                       "AddMatch", g_variant_new ("(s)", rule), NULL,
+                                       G_DBUS_CALL_FLAGS_NONE, -1, NULL, &error);
   g_assert_no_error (error);
   return f;
 }
