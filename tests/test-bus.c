@@ -96,9 +96,9 @@ test_renderer_calls (void)
   g_assert_true (eipc_main_handle (main, "ping", handle_ping, NULL, NULL, &error));
   g_assert_no_error (error);
 
-  child = test_child_spawn ("handle:ask:42", "listen:news", "id",
+  child = test_child_spawn ("handle:ask:42", "listen:news", "listen:go", "id",
                             "send:log:[1]", "invoke:ping:[]",
-                            "wait:news:2", "print:done", NULL);
+                            "wait:news:2", "print:done", "wait:go:1", NULL);
   id_line = test_child_expect (child, "id ");
   wc = eipc_main_get_web_contents (main, g_ascii_strtoull (id_line + 3, NULL, 10));
   g_assert_nonnull (wc);
@@ -117,7 +117,10 @@ test_renderer_calls (void)
   g_assert_error (r.error, EIPC_ERROR, EIPC_ERROR_ACCESS_DENIED);
   g_clear_error (&r.error);
 
+  /* The renderer stays until the test lets it go. */
   line = test_child_expect (child, "done");
+  g_assert_true (eipc_main_broadcast_json (main, "go", "[]", &error));
+  g_assert_no_error (error);
   out = test_child_finish (child, &status);
   g_assert_true (g_spawn_check_wait_status (status, NULL));
   /* The renderer's send and invoke reached the main process; its handler
