@@ -1754,6 +1754,7 @@ typedef struct {
   char            *json_path;    /* NULL or "-": stdout */
   char            *only;
   char            *address;      /* --address: an existing bus */
+  char            *bus;          /* --bus: dbus-daemon (default) or dbus-broker */
 } Options;
 
 typedef struct {
@@ -2318,8 +2319,8 @@ register_cases (void)
 
 /* ---------------------------------------------------------------------- */
 /* The bus. Every case of a run uses one bus: a private dbus-daemon that
- * bus_start() starts, or the bus at --address. Another kind of bus (a
- * private dbus-broker, --bus=dbus-broker) is one more branch here. */
+ * bus_start() starts, a private dbus-broker (--bus=dbus-broker), or the
+ * bus at --address. */
 
 typedef struct {
   char       *address;
@@ -2355,6 +2356,39 @@ bus_start_dbus_daemon (BusInfo *bus)
   bus->kind = "private dbus-daemon";
 }
 
+/* A private dbus-broker, through the tests' eipc-test-broker helper
+ * (BUILDDIR/tests/, beside this program's BUILDDIR/bench/): it runs
+ * dbus-broker without systemd, with a session bus's policy and the limits
+ * dbus-broker-launch would give it, and prints the address and then the
+ * broker's pid. We stop the helper (SIGTERM: it stops the broker); the
+ * CPU time is the broker's. */
+static void
+bus_start_dbus_broker (BusInfo *bus)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *bench_dir = g_path_get_dirname (self_exe);
+  g_autofree char *build_dir = g_path_get_dirname (bench_dir);
+  g_autofree char *helper = g_build_filename (build_dir, "tests", "eipc-test-broker", NULL);
+  const char *argv[] = { helper, "--policy=session", NULL };
+  char buf[512], pid_text[64];
+  int out_fd;
+  FILE *out;
+
+  if (!g_spawn_async_with_pipes_and_fds (NULL, argv, NULL, G_SPAWN_DO_NOT_REAP_CHILD,
+                                         child_setup, NULL, -1, -1, -1,
+                                         NULL, NULL, 0, &bus->started, NULL, &out_fd,
+                                         NULL, &error))
+    die ("cannot start %s: %s", helper, error->message);
+  out = fdopen (out_fd, "r");
+  if (fgets (buf, sizeof buf, out) == NULL || fgets (pid_text, sizeof pid_text, out) == NULL)
+    die ("eipc-test-broker printed no address and pid (is dbus-broker installed?)");
+  fclose (out);
+  g_strchomp (buf);
+  bus->address = g_strdup (buf);
+  bus->pid = (GPid) g_ascii_strtoll (pid_text, NULL, 10);
+  bus->kind = "private dbus-broker";
+}
+
 /* The pid of the process behind an existing bus, as the bus says it. */
 static GPid
 bus_query_pid (const char *address)
@@ -2383,6 +2417,8 @@ bus_start (Options *opt,
       bus->pid = bus_query_pid (bus->address);
       bus->kind = "existing bus";
     }
+  else if (g_strcmp0 (opt->bus, "dbus-broker") == 0)
+    bus_start_dbus_broker (bus);
   else
     bus_start_dbus_daemon (bus);
 }
@@ -3602,6 +3638,8 @@ main (int    argc,
       "(the table then goes to stderr)", "FILE" },
     { "address", 'a', 0, G_OPTION_ARG_STRING, &opt.address,
       "Run on the existing bus at ADDR instead of a private dbus-daemon", "ADDR" },
+    { "bus", 0, 0, G_OPTION_ARG_STRING, &opt.bus,
+      "The private bus: dbus-daemon (default) or dbus-broker", "BUS" },
     { "only", 0, 0, G_OPTION_ARG_STRING, &opt.only, "Only these groups: rtt,flood,pipe,payload,alloc,fanout,attach", "LIST" },
     { "no-verify", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_NONE, &opt.no_verify, "Skip the echo check (for profiles)", NULL },
     { "alloc-case", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_STRING, &opt.alloc_case,
@@ -3622,7 +3660,8 @@ main (int    argc,
 
   context = g_option_context_new ("- eipc against raw sd-bus, GDBus and a unix socket");
   g_option_context_set_description (context,
-    "Starts a private dbus-daemon (or uses --address) and its peer processes,\n"
+    "Starts a private dbus-daemon (or dbus-broker with --bus=dbus-broker, or\n"
+    "uses --address) and its peer processes,\n"
     "runs every case round after round, and prints the table, the CPU time per\n"
     "call and the targets of issue 11 (PASS/FAIL with the measured value).\n"
     "Exit status: 0 if every target passed, 2 if one failed.");
@@ -3631,6 +3670,9 @@ main (int    argc,
   g_option_context_set_main_group (context, g_steal_pointer (&group));
   if (!g_option_context_parse (context, &argc, &argv, &error))
     die ("%s", error->message);
+  if (opt.bus != NULL && strcmp (opt.bus, "dbus-daemon") != 0 &&
+      strcmp (opt.bus, "dbus-broker") != 0)
+    die ("--bus=%s: not dbus-daemon or dbus-broker", opt.bus);
 
   opt.rounds = rounds > 0 ? (guint) rounds : opt.quick ? 2 : 5;
   opt.renderers = renderers > 0 ? MIN ((guint) renderers, 100) : 100;
