@@ -35,6 +35,8 @@
  * Limits are dbus-broker's own, per user: the launcher computes them
  * from the XML <limit>s (max_bytes = max_connections_per_user x
  * max_outgoing_bytes, and so on); tests/test-common.c does the same.
+ * Without --max-* options the helper passes what the launcher passes for
+ * a configuration without limits.
  */
 
 #include <errno.h>
@@ -372,6 +374,13 @@ fork_broker (int controller_fd)
       argv[n++] = fd_text;
       argv[n++] = "--machine-id";
       argv[n++] = machine_id;
+      /* What dbus-broker-launch passes with no <limit> in the
+       * configuration (64 connections per user x 8 MiB, 64 fds, 256
+       * matches); dbus-broker's own defaults allow only 128 fds per user,
+       * which 100 connections of one user exhaust. Later ones win. */
+      argv[n++] = "--max-bytes=536870912";
+      argv[n++] = "--max-fds=4096";
+      argv[n++] = "--max-matches=16384";
       for (unsigned i = 0; i < n_limits; i++)
         argv[n++] = arg_limits[i];
       argv[n] = NULL;
