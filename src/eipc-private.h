@@ -44,7 +44,7 @@ G_BEGIN_DECLS
 #define EIPC_PORT_PATH               "/org/eipc/Port"
 #define EIPC_WEB_CONTENTS_SUFFIX     "/WebContents"
 
-/* Limits, documented in the README. */
+/* Limits, documented in docs/api.md. */
 #define EIPC_MAX_CHANNEL_LENGTH      4096
 #define EIPC_MAX_JSON_DEPTH          512
 #define EIPC_MAX_QUEUED_MESSAGES     65536
