@@ -521,15 +521,19 @@ eipc_emitter_prepend_listener (EipcEmitter      *self,
 }
 
 /**
- * eipc_emitter_remove_listener:
+ * eipc_emitter_remove_listener: (skip)
  * @self: an #EipcEmitter
  * @channel: the channel
- * @listener: (scope notified): the listener
+ * @listener: the listener
  * @user_data: the data it was added with
  *
  * Node's `emitter.removeListener`: removes the one listener of @channel
  * with this function and data that is nearest the end of the list (the
  * most recently added one, unless it was prepended).
+ *
+ * A binding (Python, JavaScript) cannot name the function it added, so
+ * it removes a listener with eipc_emitter_remove_listener_by_id() instead; this
+ * function is not in the introspection data.
  *
  * Returns: %TRUE if a listener was removed
  *

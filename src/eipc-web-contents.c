@@ -905,14 +905,18 @@ eipc_web_contents_prepend_listener (EipcWebContents  *self,
 }
 
 /**
- * eipc_web_contents_remove_listener:
+ * eipc_web_contents_remove_listener: (skip)
  * @self: an #EipcWebContents
  * @channel: the channel
- * @listener: (scope notified): the listener
+ * @listener: the listener
  * @user_data: the data it was added with
  *
  * `webContents.ipc.removeListener`: removes the listener of @channel with this
  * function and data that is nearest the end of the list.
+ *
+ * A binding (Python, JavaScript) cannot name the function it added, so
+ * it removes a listener with eipc_web_contents_remove_listener_by_id() instead; this
+ * function is not in the introspection data.
  *
  * Returns: %TRUE if a listener was removed
  *
