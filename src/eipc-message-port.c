@@ -142,6 +142,13 @@ link_free (PortLink *link)
   g_queue_clear_full (&link->sent, sent_entry_free);
   if (link->bus != NULL)
     {
+      int fd = sd_bus_get_fd (link->bus);
+
+      /* Other copies of the socket may live on (the message that brought
+       * a port keeps one as long as its event): shut it down so the
+       * other end hears the end now. */
+      if (fd >= 0)
+        shutdown (fd, SHUT_RDWR);
       sd_bus_close (link->bus);
       g_clear_pointer (&link->bus, sd_bus_unref);
     }
@@ -1255,6 +1262,7 @@ eipc_message_port_close (EipcMessagePort *self)
     link_release (g_steal_pointer (&self->link));
   if (self->fd >= 0)
     {
+      shutdown (self->fd, SHUT_RDWR);
       close (self->fd);
       self->fd = -1;
     }

@@ -345,6 +345,18 @@ test_python_construct (void)
   g_assert_cmpstr (out, ==, "ok\n");
 }
 
+/* Message ports from Python (tests/python/ports.py). */
+static void
+test_python_ports (void)
+{
+  g_autofree char *script = g_strdup_printf ("%s/tests/python/ports.py",
+                                             g_getenv ("EIPC_SOURCE_ROOT"));
+  const char *argv[] = { g_getenv ("EIPC_TEST_PYTHON"), script, NULL };
+  g_autofree char *out = finish_ok (test_program_spawnv (argv), "ports.py");
+
+  g_assert_cmpstr (out, ==, "ok\n");
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -354,6 +366,7 @@ main (int   argc,
   g_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
 
   g_test_add_func ("/bindings/python/renderers-c-main", test_python_renderers_c_main);
+  g_test_add_func ("/bindings/python/ports", test_python_ports);
   g_test_add_func ("/bindings/gjs/main-c-and-python-renderers",
                    test_gjs_main_c_and_python_renderers);
   g_test_add_func ("/bindings/send-to/python-host-gjs-guest", test_send_to_python_gjs);
