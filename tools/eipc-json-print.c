@@ -386,3 +386,101 @@ tool_json_is_valid (const char *text)
 
   return end != NULL && *skip_ws (end) == '\0';
 }
+
+/* Prints JSON text that tool_json_is_valid() accepted, token by token,
+ * without building a tree: strings and integers exactly as the text has
+ * them, other numbers as the shortest text that reads back the same. */
+void
+tool_print_json_text (FILE       *out,
+                      const char *text,
+                      gboolean    pretty,
+                      gboolean    color)
+{
+  g_autoptr(GString) s = g_string_sized_new (strlen (text) + 16);
+  Printer pr = { s, pretty, color };
+  const char *p = skip_ws (text);
+  guint depth = 0;
+
+  while (*p != '\0')
+    {
+      const char *end;
+
+      switch (*p)
+        {
+        case '{':
+        case '[':
+          {
+            char open[2] = { *p, '\0' };
+
+            printer_punct (&pr, open);
+            p = skip_ws (p + 1);
+            if (*p == '}' || *p == ']')
+              {
+                /* An empty container stays on one line. */
+                char close[2] = { *p, '\0' };
+
+                printer_punct (&pr, close);
+                p = skip_ws (p + 1);
+                continue;
+              }
+            depth++;
+            printer_newline (&pr, depth);
+            continue;
+          }
+        case '}':
+        case ']':
+          {
+            char close[2] = { *p, '\0' };
+
+            depth--;
+            printer_newline (&pr, depth);
+            printer_punct (&pr, close);
+            p = skip_ws (p + 1);
+            continue;
+          }
+        case ',':
+          printer_punct (&pr, ",");
+          printer_newline (&pr, depth);
+          p = skip_ws (p + 1);
+          continue;
+        case ':':
+          printer_punct (&pr, ":");
+          if (pretty)
+            g_string_append_c (s, ' ');
+          p = skip_ws (p + 1);
+          continue;
+        case '"':
+          end = scan_string (p);
+          printer_color (&pr, *skip_ws (end) == ':' ? COLOR_KEY : COLOR_STRING);
+          break;
+        case 't':
+        case 'f':
+          end = p + (*p == 't' ? 4 : 5);
+          printer_color (&pr, COLOR_BOOL);
+          break;
+        case 'n':
+          end = p + 4;
+          printer_color (&pr, COLOR_NULL);
+          break;
+        default:
+          end = scan_number (p);
+          printer_color (&pr, COLOR_NUMBER);
+          if (strcspn (p, ".eE") < (gsize) (end - p))
+            {
+              /* A fraction or exponent: as the value reads back (a
+               * handler may have written 0.10000000000000001). */
+              tool_json_append_double (s, g_ascii_strtod (p, NULL));
+              printer_color (&pr, COLOR_RESET);
+              p = skip_ws (end);
+              continue;
+            }
+          break;
+        }
+      g_assert (end != NULL);
+      g_string_append_len (s, p, end - p);
+      printer_color (&pr, COLOR_RESET);
+      p = skip_ws (end);
+    }
+  g_string_append_c (s, '\n');
+  fwrite (s->str, 1, s->len, out);
+}

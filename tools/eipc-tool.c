@@ -789,7 +789,7 @@ renderer_new_or_complain (const ToolOptions *opts,
 
 typedef struct {
   GMainLoop *loop;
-  JsonNode  *result;
+  char      *result;   /* JSON text */
   GError    *error;
   gboolean   done;
   gboolean   timed_out;
@@ -802,7 +802,8 @@ on_invoked (GObject      *source,
 {
   CallState *state = user_data;
 
-  state->result = eipc_renderer_invoke_finish (EIPC_RENDERER (source), result, &state->error);
+  state->result = eipc_renderer_invoke_finish_json (EIPC_RENDERER (source), result,
+                                                    &state->error);
   state->done = TRUE;
   g_main_loop_quit (state->loop);
 }
@@ -839,11 +840,11 @@ on_interrupt (gpointer user_data)
 
 static void
 print_result (const ToolOptions *opts,
-              JsonNode          *result)
+              const char        *result)
 {
   gboolean pretty = !opts->compact && tool_stdout_is_tty ();
 
-  tool_print_json (stdout, result, pretty, pretty);
+  tool_print_json_text (stdout, result, pretty, pretty);
 }
 
 typedef enum {
@@ -977,7 +978,18 @@ run_call (ToolOptions *opts,
     case CALL_SEND_SYNC:
       if (opts->timeout > 0)
         eipc_renderer_set_sync_timeout (renderer, (guint) MIN (opts->timeout * 1000, G_MAXUINT));
-      state.result = eipc_renderer_send_sync_json (renderer, channel, args_json, &state.error);
+      {
+        g_autoptr(JsonNode) value = NULL;
+
+        value = eipc_renderer_send_sync_json (renderer, channel, args_json, &state.error);
+        if (value != NULL)
+          {
+            GString *text = g_string_new (NULL);
+
+            tool_json_append (text, value);
+            state.result = g_string_free (text, FALSE);
+          }
+      }
       break;
     case CALL_SEND:
       eipc_renderer_send_json (renderer, channel, args_json, &state.error);
@@ -1000,7 +1012,7 @@ run_call (ToolOptions *opts,
   if (state.result != NULL)
     {
       print_result (opts, state.result);
-      json_node_unref (state.result);
+      g_free (state.result);
     }
   return EXIT_OK;
 }

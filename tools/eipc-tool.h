@@ -50,6 +50,11 @@ void       tool_print_json         (FILE              *out,
                                     JsonNode          *node,
                                     gboolean           pretty,
                                     gboolean           color);
+/* The same for JSON text that tool_json_is_valid() accepts. */
+void       tool_print_json_text    (FILE              *out,
+                                    const char        *text,
+                                    gboolean           pretty,
+                                    gboolean           color);
 /* Appends @node compactly to @s. */
 void       tool_json_append        (GString           *s,
                                     JsonNode          *node);
