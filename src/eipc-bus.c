@@ -36,7 +36,11 @@ typedef struct {
   EipcBusClosedFunc  closed_func;
   EipcBusClosedFunc  dispatched_func;
   gpointer           closed_data;
-  GQueue             work;         /* of EipcBusWork, see eipc_bus_defer() */
+  /* EipcBusWork in order, see eipc_bus_defer(): the items from
+   * work_head on wait. A queue in one block that is reused, so deferring
+   * allocates nothing in the steady state. */
+  GArray            *work;
+  guint              work_head;
 } EipcBusSource;
 
 typedef struct {
@@ -46,6 +50,12 @@ typedef struct {
 } EipcBusWork;
 
 static gboolean bus_source_run_work (EipcBusSource *self);
+
+static inline gboolean
+bus_source_has_work (EipcBusSource *self)
+{
+  return self->work_head < self->work->len;
+}
 
 int
 eipc_bus_open (const char  *address,
@@ -198,7 +208,7 @@ bus_source_prepare (GSource *source,
   bus_source_update (self);
 
   *timeout = -1;
-  if (self->work.length > 0)
+  if (bus_source_has_work (self))
     {
       *timeout = 0;
       return TRUE;
@@ -224,7 +234,7 @@ bus_source_check (GSource *source)
 
   if (self->dispatching > 0)
     return FALSE;
-  if (self->work.length > 0)
+  if (bus_source_has_work (self))
     return TRUE;
   self->waited = g_get_monotonic_time () - self->poll_start > POLL_WAITED_USEC;
   if (self->fd_tag != NULL &&
@@ -293,26 +303,25 @@ bus_source_dispatch (GSource     *source,
   return G_SOURCE_CONTINUE;
 }
 
-static void
-bus_work_free (gpointer data)
-{
-  EipcBusWork *work = data;
-
-  sd_bus_message_unref (work->message);
-  g_free (work);
-}
 
 /* Runs the deferred work in order. Returns FALSE if the source was
  * destroyed meanwhile (its owner may be gone: stop touching it). */
 static gboolean
 bus_source_run_work (EipcBusSource *self)
 {
-  EipcBusWork *work;
-
-  while ((work = g_queue_pop_head (&self->work)) != NULL)
+  while (bus_source_has_work (self))
     {
-      work->func (work->data, work->message);
-      bus_work_free (work);
+      /* A copy: the function may defer more, which may move the array. */
+      EipcBusWork work = g_array_index (self->work, EipcBusWork, self->work_head);
+
+      self->work_head++;
+      if (self->work_head == self->work->len)
+        {
+          g_array_set_size (self->work, 0);
+          self->work_head = 0;
+        }
+      work.func (work.data, work.message);
+      sd_bus_message_unref (work.message);
       if (g_source_is_destroyed (&self->source))
         return FALSE;
     }
@@ -324,7 +333,9 @@ bus_source_finalize (GSource *source)
 {
   EipcBusSource *self = (EipcBusSource *) source;
 
-  g_queue_clear_full (&self->work, bus_work_free);
+  for (guint i = self->work_head; i < self->work->len; i++)
+    sd_bus_message_unref (g_array_index (self->work, EipcBusWork, i).message);
+  g_array_unref (self->work);
   sd_bus_unref (self->bus);
 }
 
@@ -371,7 +382,7 @@ eipc_bus_source_new_full (sd_bus            *bus,
   self->fd = sd_bus_get_fd (bus);
   self->fd_events = 0;
   self->fd_tag = NULL;
-  g_queue_init (&self->work);
+  self->work = g_array_sized_new (FALSE, FALSE, sizeof (EipcBusWork), 16);
   g_source_set_static_name (source, "[eipc] sd-bus");
   g_source_set_priority (source, G_PRIORITY_DEFAULT);
   /* GLib blocks a source that cannot recurse while it dispatches: it
@@ -397,12 +408,13 @@ eipc_bus_defer (GSource         *source,
                 sd_bus_message  *message)
 {
   EipcBusSource *self = (EipcBusSource *) source;
-  EipcBusWork *work = g_new (EipcBusWork, 1);
+  EipcBusWork work = {
+    .func = func,
+    .data = data,
+    .message = message != NULL ? sd_bus_message_ref (message) : NULL,
+  };
 
-  work->func = func;
-  work->data = data;
-  work->message = message != NULL ? sd_bus_message_ref (message) : NULL;
-  g_queue_push_tail (&self->work, work);
+  g_array_append_val (self->work, work);
 }
 
 gboolean

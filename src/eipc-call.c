@@ -46,11 +46,11 @@ struct _EipcCalls {
 typedef struct {
   EipcCalls      *calls;
   guint64         cookie;      /* 0 once the call has ended */
-  char           *peer;        /* the unique name the call went to */
   GHashTable     *pending;     /* the owner's set of calls in flight */
   gulong          cancelled_id;
   GSource        *timeout;
   EipcCallResult  result;
+  char            peer[];      /* the unique name the call went to */
 } EipcCall;
 
 static void
@@ -59,7 +59,6 @@ call_free (gpointer data)
   EipcCall *call = data;
 
   g_assert (call->cookie == 0);
-  g_free (call->peer);
   g_free (call);
 }
 
@@ -417,10 +416,10 @@ eipc_call_start (EipcCalls       *calls,
                  GHashTable      *pending)
 {
   GCancellable *cancellable = g_task_get_cancellable (task);
-  /* A copy: sending may move the message's header fields. */
-  g_autofree char *peer = g_strdup (sd_bus_message_get_destination (message));
+  const char *peer = sd_bus_message_get_destination (message);
   EipcCall *call;
   uint64_t cookie = 0;
+  size_t peer_size;
   int r;
 
   g_assert (peer != NULL &&
@@ -429,20 +428,25 @@ eipc_call_start (EipcCalls       *calls,
   if (g_task_return_error_if_cancelled (task))
     return;
 
+  /* The call and a copy of its peer in one block (sending may move the
+   * message's header fields): one allocation per call. */
+  peer_size = strlen (peer) + 1;
+  call = g_malloc0 (sizeof (EipcCall) + peer_size);
+  memcpy (call->peer, peer, peer_size);
+
   r = sd_bus_send (calls->bus, message, &cookie);
   if (r < 0)
     {
       g_autoptr(GError) error = NULL;
 
+      g_free (call);
       eipc_set_error_from_errno (&error, r, "Cannot send the call");
       g_task_return_error (task, g_steal_pointer (&error));
       return;
     }
 
-  call = g_new0 (EipcCall, 1);
   call->calls = calls;
   call->cookie = cookie;
-  call->peer = g_steal_pointer (&peer);
   call->pending = pending;
   call->result = result;
   g_task_set_task_data (task, call, call_free);
