@@ -244,6 +244,7 @@ web_contents_signal_deferred (gpointer        userdata,
 {
   EipcRenderer *self = userdata;
   g_autoptr(EipcEvent) event = NULL;
+  g_autoptr(GError) error = NULL;
   const char *path = sd_bus_message_get_path (m);
   const char *member = sd_bus_message_get_member (m);
   const char *channel, *args;
@@ -272,6 +273,15 @@ web_contents_signal_deferred (gpointer        userdata,
     kind = EIPC_EVENT_BROADCAST;
   else
     return;
+  /* Listeners rely on it (eipc_event_get_args()); the main process is
+   * trusted to be the main process, not to send valid text. */
+  if (!eipc_channel_check (channel, &error) ||
+      !eipc_json_check (args, TRUE, &error))
+    {
+      g_debug ("eipc: dropped a %s of the main process: %s", member,
+               error->message);
+      return;
+    }
 
   event = renderer_event_new (self, kind, m, channel, args, sender_id);
   if (kind == EIPC_EVENT_HOST_MESSAGE)
