@@ -35,6 +35,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -580,6 +581,14 @@ new_renderer (void)
   return G_OBJECT (g_steal_pointer (&renderer));
 }
 
+/* GLib stops on a fatal message with SIGTRAP, which libFuzzer does not
+ * catch: turn it into an abort, so the input is saved. */
+static void
+on_trap (int sig)
+{
+  abort ();
+}
+
 static void
 setup_once (void)
 {
@@ -591,6 +600,7 @@ setup_once (void)
   /* A warning or a critical is a finding: the library warns when an
    * invariant breaks (say, arguments that skipped the validator). */
   g_log_set_always_fatal (G_LOG_LEVEL_WARNING | G_LOG_LEVEL_CRITICAL);
+  signal (SIGTRAP, on_trap);
   name = g_strdup_printf ("eipc-fuzz-dbus-%d", (int) getpid ());
   memcpy (sa.sun_path + 1, name, strlen (name));
   listen_fd = socket (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
