@@ -525,6 +525,24 @@ attach_credentials_done (sd_bus_message *reply,
   return 1;
 }
 
+/* A bus names the sender of every message; only a broken bus or a
+ * peer-to-peer connection delivers one without, and nothing can then tell
+ * who speaks (the registry is keyed by sender): refused before any
+ * handler runs. Found by fuzz-dbus (tests/fuzz/corpus-dbus/main-no-sender). */
+static int
+main_refuse_anonymous (sd_bus_message *m,
+                       void           *userdata,
+                       sd_bus_error   *ret_error)
+{
+  if (sd_bus_message_get_sender (m) != NULL)
+    return 0;
+  g_debug ("eipc: dropped a message without a sender");
+  if (sd_bus_message_is_method_call (m, NULL, NULL))
+    eipc_reply_error (m, EIPC_ERROR_ACCESS_DENIED,
+                      "A message without a sender is refused");
+  return 1;
+}
+
 static int
 method_attach (sd_bus_message *m,
                void           *userdata,
@@ -1397,6 +1415,10 @@ main_prepare (EipcMain  *self,
   self->calls = eipc_calls_new (self->bus);
   r = sd_bus_add_object_vtable (self->bus, &self->vtable_slot, self->path,
                                 EIPC_MAIN_INTERFACE, main_vtable, self);
+  if (r < 0)
+    goto fail;
+  /* Floating, and without data: it may run while the bus outlives us. */
+  r = sd_bus_add_filter (self->bus, NULL, main_refuse_anonymous, NULL);
   if (r < 0)
     goto fail;
   self->registry.base_path = self->path;

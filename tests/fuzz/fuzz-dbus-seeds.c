@@ -209,6 +209,19 @@ main_seeds (const char *dir)
            g_variant_new ("(sss)", ":1.2", ":1.2", ""));
   seed_write (dir, "main-forged");
 
+  /* No sender at all (only a broken bus sends such): every member. */
+  seed_begin (0);
+  attach (NULL, 0);
+  call (NULL, APP, BASE, "org.eipc.Main1", "Invoke", g_variant_new ("(ss)", "inv", "[1]"));
+  call (NULL, APP, BASE, "org.eipc.Main1", "SendSync", g_variant_new ("(ss)", "ch", "[]"));
+  call (NULL, APP, BASE, "org.eipc.Main1", "SendTo", g_variant_new ("(tss)", (guint64) 1, "ch", "[]"));
+  call (NULL, APP, BASE, "org.eipc.Main1", "SendToHost", g_variant_new ("(ss)", "ch", "[]"));
+  call (NULL, APP, BASE, "org.eipc.Main1", "Detach", NULL);
+  signal_ (NULL, APP, BASE, "org.eipc.Renderer1", "Message", g_variant_new ("(ss)", "ch", "[]"));
+  signal_ (NULL, NULL, "/org/freedesktop/DBus", DRIVER, "NameOwnerChanged",
+           g_variant_new ("(sss)", ":1.2", ":1.2", ""));
+  seed_write (dir, "main-no-sender");
+
   /* Properties, introspection, and members that do not exist. */
   seed_begin (0);
   call (":1.2", APP, BASE, "org.freedesktop.DBus.Properties", "GetAll", g_variant_new ("(s)", "org.eipc.Main1"));
@@ -298,6 +311,16 @@ renderer_seeds (const char *dir)
   signal_ (":1.3", NULL, "/org/freedesktop/DBus", DRIVER, "NameOwnerChanged",
            g_variant_new ("(sss)", APP, MAIN_NAME, ""));
   seed_write (dir, "renderer-forged");
+
+  /* No sender at all. */
+  seed_begin (1);
+  signal_ (NULL, LIBRARY, path, "org.eipc.WebContents1", "Message",
+           g_variant_new ("(sst)", "ch", "[]", (guint64) 0));
+  call (NULL, LIBRARY, path, "org.eipc.Renderer1", "Invoke", g_variant_new ("(ss)", "inv", "[]"));
+  reply (NULL, 5, g_variant_new ("(s)", "\"forged\""));
+  signal_ (NULL, NULL, "/org/freedesktop/DBus", DRIVER, "NameOwnerChanged",
+           g_variant_new ("(sss)", APP, MAIN_NAME, ""));
+  seed_write (dir, "renderer-no-sender");
 
   /* The main process leaves and a new one takes the name: re-attach. */
   seed_begin (1);
