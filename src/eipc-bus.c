@@ -487,17 +487,14 @@ eipc_web_contents_path_parse (const char *base_path,
  * SIGCHLD, say) interrupts its poll, after the call was sent: retrying
  * would send it twice, and the reply would be lost. So the calling thread
  * holds asynchronous signals while it blocks (they are delivered when the
- * call returns); faults stay unblocked. eipc's own calls use
- * eipc_calls_call_blocking(), which checks who answers. */
-int
-eipc_bus_call_blocking (sd_bus          *bus,
-                        sd_bus_message  *message,
-                        guint64          timeout_usec,
-                        sd_bus_error    *error,
-                        sd_bus_message **reply)
+ * call returns); faults stay unblocked. The same holds for sd-bus's own
+ * blocking calls (sd_bus_add_match(), sd_bus_request_name()): wrap them in
+ * eipc_bus_hold_signals() and eipc_bus_release_signals(). eipc's own calls
+ * use eipc_calls_call_blocking(), which checks who answers. */
+void
+eipc_bus_hold_signals (sigset_t *saved)
 {
-  sigset_t all, saved;
-  int r;
+  sigset_t all;
 
   sigfillset (&all);
   sigdelset (&all, SIGSEGV);
@@ -507,9 +504,28 @@ eipc_bus_call_blocking (sd_bus          *bus,
   sigdelset (&all, SIGTRAP);
   sigdelset (&all, SIGABRT);
   sigdelset (&all, SIGSYS);
-  pthread_sigmask (SIG_BLOCK, &all, &saved);
+  pthread_sigmask (SIG_BLOCK, &all, saved);
+}
+
+void
+eipc_bus_release_signals (const sigset_t *saved)
+{
+  pthread_sigmask (SIG_SETMASK, saved, NULL);
+}
+
+int
+eipc_bus_call_blocking (sd_bus          *bus,
+                        sd_bus_message  *message,
+                        guint64          timeout_usec,
+                        sd_bus_error    *error,
+                        sd_bus_message **reply)
+{
+  sigset_t saved;
+  int r;
+
+  eipc_bus_hold_signals (&saved);
   r = sd_bus_call (bus, message, timeout_usec, error, reply);
-  pthread_sigmask (SIG_SETMASK, &saved, NULL);
+  eipc_bus_release_signals (&saved);
   return r;
 }
 

@@ -1395,6 +1395,7 @@ main_prepare (EipcMain  *self,
               GError   **error)
 {
   g_autofree char *rule = NULL;
+  sigset_t saved;
   int r;
 
   if (!eipc_app_id_check (self->app_id, error))
@@ -1413,6 +1414,8 @@ main_prepare (EipcMain  *self,
     }
 
   self->calls = eipc_calls_new (self->bus);
+  /* AddMatch blocks below: a signal must not cut it short (eipc-bus.c). */
+  eipc_bus_hold_signals (&saved);
   r = sd_bus_add_object_vtable (self->bus, &self->vtable_slot, self->path,
                                 EIPC_MAIN_INTERFACE, main_vtable, self);
   if (r < 0)
@@ -1449,9 +1452,11 @@ main_prepare (EipcMain  *self,
                         on_name_owner_changed, self);
   if (r < 0)
     goto fail;
+  eipc_bus_release_signals (&saved);
   return TRUE;
 
 fail:
+  eipc_bus_release_signals (&saved);
   eipc_set_error_from_errno (error, r, "Cannot set up the main process");
   return FALSE;
 }
@@ -1498,9 +1503,17 @@ main_initable_init (GInitable     *initable,
   if (!self->init_started)
     {
       self->init_started = TRUE;
-      if (main_prepare (self, &self->init_error) &&
-          main_name_result (self, sd_bus_request_name (self->bus, self->app_id, 0),
-                            &self->init_error))
+      sigset_t saved;
+      int r = 0;
+
+      if (main_prepare (self, &self->init_error))
+        {
+          eipc_bus_hold_signals (&saved);
+          r = sd_bus_request_name (self->bus, self->app_id, 0);
+          eipc_bus_release_signals (&saved);
+        }
+      if (self->init_error == NULL &&
+          main_name_result (self, r, &self->init_error))
         self->source = eipc_bus_source_new (self->bus, main_bus_closed, self);
       self->init_done = TRUE;
     }

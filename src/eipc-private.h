@@ -30,6 +30,7 @@
 
 #pragma once
 
+#include <signal.h>
 #include <systemd/sd-bus.h>
 
 #include "eipc.h"
@@ -83,6 +84,8 @@ typedef void (*EipcBusClosedFunc) (gpointer user_data);
 
 int           eipc_bus_open                   (const char          *address,
                                                sd_bus             **ret);
+void          eipc_bus_hold_signals           (sigset_t            *saved);
+void          eipc_bus_release_signals        (const sigset_t      *saved);
 int           eipc_bus_call_blocking          (sd_bus              *bus,
                                                sd_bus_message      *message,
                                                guint64              timeout_usec,

@@ -1033,6 +1033,7 @@ renderer_prepare (EipcRenderer  *self,
                   GError       **error)
 {
   g_autofree char *rule = NULL;
+  sigset_t saved;
   int r;
 
   /* A renderer launched by eipc_main_spawn_renderer() is told where its
@@ -1069,6 +1070,8 @@ renderer_prepare (EipcRenderer  *self,
   self->calls = eipc_calls_new (self->bus);
   eipc_calls_set_source (self->calls, self->source);
 
+  /* AddMatch blocks: a signal must not cut it short (eipc-bus.c). */
+  eipc_bus_hold_signals (&saved);
   rule = g_strdup_printf ("type='signal',interface='" EIPC_WEB_CONTENTS_INTERFACE
                           "',path_namespace='%s'", self->broadcast_path);
   r = sd_bus_add_match (self->bus, &self->message_slot, rule,
@@ -1087,9 +1090,11 @@ renderer_prepare (EipcRenderer  *self,
                         on_main_owner_changed, self);
   if (r < 0)
     goto fail;
+  eipc_bus_release_signals (&saved);
   return TRUE;
 
 fail:
+  eipc_bus_release_signals (&saved);
   eipc_set_error_from_errno (error, r, "Cannot set up the renderer");
   return FALSE;
 }

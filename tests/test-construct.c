@@ -4,7 +4,9 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 
+#include <signal.h>
 #include <string.h>
+#include <sys/time.h>
 
 #include "test-common.h"
 
@@ -378,6 +380,50 @@ test_enum_types (void)
   g_assert_cmpuint (errors->n_values, ==, EIPC_ERROR_FORGED_REPLY + 1);
 }
 
+static volatile sig_atomic_t alarms;
+
+static void
+on_alarm (int sig)
+{
+  alarms++;
+}
+
+/* A process gets signals (SIGCHLD from its renderers, timers) while it
+ * constructs its objects: sd-bus's blocking AddMatch and RequestName
+ * failed with EINTR ("Cannot set up the main process: Interrupted system
+ * call"; found by fuzz-dbus, whose libFuzzer timer is such a signal).
+ * A timer signal every 20 µs, without SA_RESTART, while mains and
+ * renderers are made over and over. */
+static void
+test_signals (void)
+{
+  TestMainThread *thread = test_main_thread_start (TEST_APP_ID, NULL, NULL);
+  struct sigaction sa = { .sa_handler = on_alarm };
+  struct itimerval every = { { 0, 20 }, { 0, 20 } }, off = { { 0, 0 }, { 0, 0 } };
+
+  sigemptyset (&sa.sa_mask);
+  g_assert_cmpint (sigaction (SIGALRM, &sa, NULL), ==, 0);
+  g_assert_cmpint (setitimer (ITIMER_REAL, &every, NULL), ==, 0);
+  for (guint i = 0; i < 100; i++)
+    {
+      g_autoptr(GError) error = NULL;
+      g_autoptr(EipcMain) main = NULL;
+      g_autoptr(EipcRenderer) renderer = NULL;
+
+      main = eipc_main_new_for_address ("org.eipc.TestSignals",
+                                        test_bus_address (), &error);
+      g_assert_no_error (error);
+      renderer = eipc_renderer_new_for_address (TEST_APP_ID, test_bus_address (),
+                                                &error);
+      g_assert_no_error (error);
+    }
+  /* The handler stays: a signal still pending would kill the process. */
+  g_assert_cmpint (setitimer (ITIMER_REAL, &off, NULL), ==, 0);
+  g_test_message ("%d timer signals", (int) alarms);
+  g_assert_cmpint (alarms, >, 0);
+  test_main_thread_stop (thread);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -395,6 +441,7 @@ main (int   argc,
   g_test_add_func ("/ipc/construct/notify-attached", test_notify_attached);
   g_test_add_func ("/ipc/construct/web-contents-properties", test_web_contents_properties);
   g_test_add_func ("/ipc/construct/enum-types", test_enum_types);
+  g_test_add_func ("/ipc/construct/signals", test_signals);
 
   ret = g_test_run ();
   test_bus_down ();
