@@ -44,6 +44,7 @@ struct _EipcMain
   gsize             max_args_size;
   GHashTable       *in_flight;      /* unique name -> guint *: unanswered calls */
   EipcProcesses    *processes;      /* renderers launched here */
+  EipcEvent        *spare_event;    /* see eipc_event_release() */
 
   /* GInitable / GAsyncInitable */
   gboolean          init_started;
@@ -294,12 +295,12 @@ main_event_new (EipcMain        *self,
 {
   gboolean call = kind == EIPC_EVENT_INVOKE || kind == EIPC_EVENT_SEND_SYNC;
 
-  return eipc_event_new (kind, m, channel, args,
-                         wc != NULL ? eipc_web_contents_get_id (wc) : 0, wc,
-                         wc != NULL ? eipc_web_contents_get_process_id (wc) : 0,
-                         call ? &main_call_funcs : &main_send_funcs,
-                         call ? g_object_ref (self) : NULL,
-                         call ? g_object_unref : NULL);
+  return eipc_event_take (&self->spare_event, kind, m, channel, args,
+                          wc != NULL ? eipc_web_contents_get_id (wc) : 0, wc,
+                          wc != NULL ? eipc_web_contents_get_process_id (wc) : 0,
+                          call ? &main_call_funcs : &main_send_funcs,
+                          call ? g_object_ref (self) : NULL,
+                          call ? g_object_unref : NULL);
 }
 
 static void
@@ -697,6 +698,7 @@ method_invoke (sd_bus_message *m,
     }
   else
     eipc_event_handler_returned (event);
+  eipc_event_release (&self->spare_event, g_steal_pointer (&event));
   return 1;
 }
 
@@ -731,6 +733,7 @@ method_send_sync (sd_bus_message *m,
   if (wc != NULL)
     eipc_web_contents_emit_message (wc, event);
   eipc_emitter_emit (EIPC_EMITTER (self), channel, event);
+  eipc_event_release (&self->spare_event, g_steal_pointer (&event));
   return 1;
 }
 
@@ -1034,6 +1037,7 @@ on_renderer_message (sd_bus_message *m,
   if (wc != NULL)
     eipc_web_contents_emit_message (wc, event);
   eipc_emitter_emit (EIPC_EMITTER (self), channel, event);
+  eipc_event_release (&self->spare_event, g_steal_pointer (&event));
   /* Handled: sd-bus need not try the other match rules on it. */
   return 1;
 }
@@ -1092,6 +1096,7 @@ eipc_main_dispose (GObject *object)
   if (self->attaching != NULL)
     g_hash_table_remove_all (self->attaching);
   g_clear_pointer (&self->processes, eipc_processes_free);
+  g_clear_object (&self->spare_event);
 
   G_OBJECT_CLASS (eipc_main_parent_class)->dispose (object);
 }
@@ -1115,6 +1120,7 @@ eipc_main_finalize (GObject *object)
   g_clear_pointer (&self->message_slot, sd_bus_slot_unref);
   g_clear_pointer (&self->owner_slot, sd_bus_slot_unref);
   g_clear_pointer (&self->name_slot, sd_bus_slot_unref);
+  g_clear_object (&self->spare_event);
   g_clear_pointer (&self->wc_signals_slot, sd_bus_slot_unref);
   g_clear_pointer (&self->wc_properties_slot, sd_bus_slot_unref);
   g_clear_pointer (&self->wc_enumerator_slot, sd_bus_slot_unref);

@@ -47,6 +47,7 @@ struct _EipcRenderer
   GTask            *init_task;       /* an async init's Attach in flight */
   GHashTable       *pending;         /* calls in flight to the main process */
   EipcSendWindow    send_window;     /* sends to the main process */
+  EipcEvent        *spare_event;     /* see eipc_event_release() */
 };
 
 enum {
@@ -135,9 +136,9 @@ renderer_event_new (EipcRenderer   *self,
                     const char     *args,
                     guint64         sender_id)
 {
-  return eipc_event_new (kind, m, channel, args, sender_id, NULL, 0,
-                         &renderer_event_funcs, g_object_ref (self),
-                         g_object_unref);
+  return eipc_event_take (&self->spare_event, kind, m, channel, args,
+                          sender_id, NULL, 0, &renderer_event_funcs,
+                          g_object_ref (self), g_object_unref);
 }
 
 /* org.eipc.Renderer1.Invoke, served on the renderer's own path: the main
@@ -180,6 +181,7 @@ invoke_deferred (gpointer        userdata,
     eipc_event_reject_no_handler (event);
   else
     eipc_event_handler_returned (event);
+  eipc_event_release (&self->spare_event, g_steal_pointer (&event));
 }
 
 static int
@@ -288,6 +290,7 @@ web_contents_signal_deferred (gpointer        userdata,
     eipc_listener_list_emit (&self->host_listeners, HOST_MESSAGE_KEY, event);
   else
     eipc_emitter_emit (EIPC_EMITTER (self), channel, event);
+  eipc_event_release (&self->spare_event, g_steal_pointer (&event));
 }
 
 static int
@@ -740,6 +743,7 @@ eipc_renderer_dispose (GObject *object)
   eipc_listener_list_remove_all (&self->host_listeners, NULL);
   if (self->reattach != NULL)
     g_cancellable_cancel (self->reattach);
+  g_clear_object (&self->spare_event);
 
   G_OBJECT_CLASS (eipc_renderer_parent_class)->dispose (object);
 }
@@ -753,6 +757,7 @@ eipc_renderer_finalize (GObject *object)
   g_clear_pointer (&self->owner_slot, sd_bus_slot_unref);
   g_clear_pointer (&self->vtable_slot, sd_bus_slot_unref);
   eipc_send_window_clear (&self->send_window);
+  g_clear_object (&self->spare_event);
   g_clear_object (&self->reattach);
   if (self->source != NULL)
     {

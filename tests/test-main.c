@@ -624,14 +624,57 @@ test_event_sender (Fixture       *f,
                    gconstpointer  data)
 {
   TestChild *child;
-  g_autofree char *line = NULL, *out = NULL, *expected = NULL;
+  g_autofree char *line = NULL, *out = NULL, *expected = NULL, *pid = NULL;
 
   eipc_main_on (f->main, "who", check_sender, f, NULL);
   child = test_child_spawn ("id", "sync:who:[]", NULL);
+  /* Now: once the child has exited and been reaped, GSubprocess no
+   * longer knows its pid. */
+  pid = g_strdup (test_child_pid (child));
   line = test_child_expect (child, "id ");
-  expected = g_strdup_printf ("%s:%s", line + 3, test_child_pid (child));
+  expected = g_strdup_printf ("%s:%s", line + 3, pid);
   out = test_child_finish (child, NULL);
   g_assert_cmpstr (f->log->str, ==, expected);
+}
+
+/* An event a listener keeps stays as it was, and data a listener sets on
+ * an event does not show on the next one: events nobody keeps are
+ * reused, so both are what a reuse must not touch. */
+static void
+keep_or_mark (EipcEvent *event,
+              gpointer   user_data)
+{
+  Fixture *f = user_data;
+  const char *args = eipc_event_get_args_json (event);
+
+  g_assert_null (g_object_get_data (G_OBJECT (event), "test-mark"));
+  g_string_append (f->log, args);
+  if (strcmp (args, "[1]") == 0)
+    g_ptr_array_add (f->held, g_object_ref (event));
+  else if (strcmp (args, "[2]") == 0)
+    g_object_set_data (G_OBJECT (event), "test-mark", f);
+}
+
+static void
+test_kept_events (Fixture       *f,
+                  gconstpointer  data)
+{
+  g_autofree char *out = NULL;
+  EipcEvent *kept;
+  int status;
+
+  eipc_main_on (f->main, "k", keep_or_mark, f, NULL);
+  eipc_main_on (f->main, "flush", flush_listener, NULL, NULL);
+  out = test_run_renderer (&status, "send:k:[1]", "send:k:[2]", "send:k:[3]",
+                           "send:k:[4]", "sync:flush:[]", NULL);
+  g_assert_cmpint (status, ==, 0);
+  g_assert_cmpstr (f->log->str, ==, "[1][2][3][4]");
+  g_assert_cmpuint (f->held->len, ==, 1);
+  kept = g_ptr_array_index (f->held, 0);
+  g_assert_cmpint (eipc_event_get_kind (kept), ==, EIPC_EVENT_SEND);
+  g_assert_cmpstr (eipc_event_get_channel (kept), ==, "k");
+  g_assert_cmpstr (eipc_event_get_args_json (kept), ==, "[1]");
+  g_assert_nonnull (eipc_event_get_sender_name (kept));
 }
 
 /* Both ways of running the context work: a GMainLoop here (the other
@@ -697,6 +740,7 @@ main (int   argc,
   ADD ("/ipc/main/send-sync", test_send_sync);
   ADD ("/ipc/main/order", test_order);
   ADD ("/ipc/main/event-sender", test_event_sender);
+  ADD ("/ipc/main/kept-events", test_kept_events);
   ADD ("/ipc/main/main-loop", test_main_loop);
 
   ret = g_test_run ();
