@@ -148,6 +148,29 @@ eipc_message_read_strings (sd_bus_message  *m,
   return 0;
 }
 
+/* Replies to @call with one string: sd_bus_reply_method_return (call,
+ * "s", text) without the varargs and signature walk. */
+int
+eipc_reply_string (sd_bus_message *call,
+                   const char     *text)
+{
+  g_autoptr(sd_bus_message) reply = NULL;
+  int r;
+
+  /* What sd_bus_reply_method_return() checks first. */
+  if (!sd_bus_is_open (sd_bus_message_get_bus (call)))
+    return -ENOTCONN;
+  if (!sd_bus_message_get_expect_reply (call))
+    return 0;
+  r = sd_bus_message_new_method_return (call, &reply);
+  if (r < 0)
+    return r;
+  r = sd_bus_message_append_basic (reply, 's', text);
+  if (r < 0)
+    return r;
+  return sd_bus_send (NULL, reply, NULL);
+}
+
 /* Appends two strings: sd_bus_message_append (m, "ss", ...) without
  * the varargs and signature walk. */
 int

@@ -585,7 +585,7 @@ event_answer_text (EipcEvent  *self,
   if (self->answered)
     return FALSE;
   self->answered = TRUE;
-  r = sd_bus_reply_method_return (self->message, "s", text);
+  r = eipc_reply_string (self->message, text);
   event_done (self, TRUE);
   if (r < 0)
     g_debug ("eipc: could not answer '%s': %s", self->channel, g_strerror (-r));

@@ -114,6 +114,8 @@ void          eipc_send_window_clear          (EipcSendWindow      *w);
 int           eipc_message_read_strings       (sd_bus_message      *m,
                                                const char         **first,
                                                const char         **second);
+int           eipc_reply_string               (sd_bus_message      *call,
+                                               const char          *text);
 int           eipc_message_append_strings     (sd_bus_message      *m,
                                                const char          *first,
                                                const char          *second);
