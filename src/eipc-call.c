@@ -545,9 +545,6 @@ calls_call_blocking (EipcCalls       *self,
   gint64 deadline;
   int r;
 
-  if (sd_bus_get_current_message (self->bus) != NULL)
-    return calls_call_nested (self, message, peer, timeout_usec, ret_reply, error);
-
   g_assert (self->blocking_cookie == 0);
   if (timeout_usec == 0)
     timeout_usec = calls_default_timeout (self);
@@ -583,6 +580,8 @@ calls_call_blocking (EipcCalls       *self,
           r = -ETIMEDOUT;
           break;
         }
+      /* A signal handler that ran meanwhile (EINTR) is no reason to
+       * stop waiting: the loop goes on to the deadline. */
       r = sd_bus_wait (self->bus, (uint64_t) (deadline - now));
       if (r < 0 && r != -EINTR)
         break;
@@ -624,8 +623,11 @@ calls_call_blocking (EipcCalls       *self,
 /* Sends @message and waits for its reply without dispatching anything
  * else, accepting the reply only from the message's destination (a
  * unique name, or the bus driver). @timeout_usec 0 means sd-bus's
- * default. Asynchronous POSIX signals are held while the thread blocks:
- * they are delivered when the call returns. Returns the method return in
+ * default. A POSIX signal that arrives meanwhile does not break the
+ * call: eipc's own wait goes on after EINTR, and around sd_bus_call()
+ * (from inside sd_bus_process(), which fails with EINTR after sending)
+ * asynchronous signals are held, to be delivered when the call returns;
+ * holding them always would cost two syscalls per call. Returns the method return in
  * @ret_reply, or FALSE with @error set (a D-Bus error reply becomes its
  * code; %EIPC_ERROR_FORGED_REPLY, %EIPC_ERROR_TIMEOUT,
  * %EIPC_ERROR_DISCONNECTED). */
@@ -644,6 +646,9 @@ eipc_calls_call_blocking (EipcCalls       *self,
   g_assert (peer != NULL &&
             (g_dbus_is_unique_name (peer) || strcmp (peer, DBUS_DRIVER) == 0));
 
+  if (sd_bus_get_current_message (self->bus) == NULL)
+    return calls_call_blocking (self, message, peer, timeout_usec, ret_reply, error);
+
   sigfillset (&all);
   sigdelset (&all, SIGSEGV);
   sigdelset (&all, SIGBUS);
@@ -653,7 +658,7 @@ eipc_calls_call_blocking (EipcCalls       *self,
   sigdelset (&all, SIGABRT);
   sigdelset (&all, SIGSYS);
   pthread_sigmask (SIG_BLOCK, &all, &saved);
-  ok = calls_call_blocking (self, message, peer, timeout_usec, ret_reply, error);
+  ok = calls_call_nested (self, message, peer, timeout_usec, ret_reply, error);
   pthread_sigmask (SIG_SETMASK, &saved, NULL);
   return ok;
 }

@@ -564,7 +564,7 @@ test_send_sync_signal (Fixture       *f,
   g_thread_join (kicker);
   g_assert_no_error (error);
   g_assert_cmpstr (json_node_get_string (node), ==, "slow");
-  /* Held during the call, delivered after it. */
+  /* Delivered: the call waited on after it. */
   g_assert_true (got_usr1);
   sigaction (SIGUSR1, &saved, NULL);
 }
