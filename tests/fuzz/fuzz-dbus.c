@@ -75,6 +75,7 @@ typedef struct {
 
   gint           pinged;         /* atomic: the final ping was answered */
   gint           closed;         /* atomic: the library closed */
+  gint           disconnected;   /* the object said ::disconnected */
   guint32        serial;         /* the bus thread's own serials */
 } FakeBus;
 
@@ -393,15 +394,19 @@ bus_ping (FakeBus *bus)
   bus_wake (bus);
 }
 
-/* Iterates the context until @flag is set or @seconds pass. */
+/* Iterates the context until @flag is set, the connection is gone (the
+ * library closed it, or said it is closed: sd-bus keeps the fd open until
+ * the object goes) or @seconds pass. */
 static gboolean
-iterate_until (GMainContext *context,
+iterate_until (FakeBus      *bus,
+               GMainContext *context,
                gint         *flag,
                guint         seconds)
 {
   gint64 deadline = g_get_monotonic_time () + seconds * G_USEC_PER_SEC;
 
-  while (!g_atomic_int_get (flag))
+  while (!g_atomic_int_get (flag) && !g_atomic_int_get (&bus->closed) &&
+         !bus->disconnected)
     {
       if (g_get_monotonic_time () > deadline)
         return FALSE;
@@ -422,7 +427,8 @@ bus_feed (FakeBus      *bus,
 {
   gsize used = 0;
 
-  while (size - used >= 16 && !g_atomic_int_get (&bus->closed))
+  while (size - used >= 16 && !g_atomic_int_get (&bus->closed) &&
+         !bus->disconnected)
     {
       gssize needed = g_dbus_message_bytes_needed ((guchar *) data + used, 16, NULL);
 
@@ -433,8 +439,7 @@ bus_feed (FakeBus      *bus,
       g_mutex_unlock (&bus->lock);
       used += needed;
       bus_ping (bus);
-      if (!iterate_until (context, &bus->pinged, FUZZ_INPUT_TIMEOUT_S) &&
-          !g_atomic_int_get (&bus->closed))
+      if (!iterate_until (bus, context, &bus->pinged, FUZZ_INPUT_TIMEOUT_S))
         g_error ("the library did not answer a ping in %d s", FUZZ_INPUT_TIMEOUT_S);
     }
 }
@@ -445,6 +450,12 @@ iterate_pending (GMainContext *context)
 {
   for (guint i = 0; i < 1000 && g_main_context_iteration (context, FALSE); i++)
     ;
+}
+
+static void
+on_disconnected (FakeBus *bus)
+{
+  bus->disconnected = TRUE;
 }
 
 /* Handlers and listeners as an application has them. */
@@ -637,6 +648,7 @@ LLVMFuzzerTestOneInput (const uint8_t *data,
   thread = g_thread_new ("fuzz-bus", bus_thread, &bus);
 
   object = bus.renderer ? new_renderer () : new_main ();
+  g_signal_connect_swapped (object, "disconnected", G_CALLBACK (on_disconnected), &bus);
   iterate_pending (context);
 
   bus_feed (&bus, context, data + 1, size - 1);
@@ -645,7 +657,8 @@ LLVMFuzzerTestOneInput (const uint8_t *data,
   /* Dropping the object closes its connection. */
   g_clear_object (&object);
   iterate_pending (context);
-  if (!iterate_until (context, &bus.closed, FUZZ_CLOSE_TIMEOUT_S))
+  bus.disconnected = FALSE;
+  if (!iterate_until (&bus, context, &bus.closed, FUZZ_CLOSE_TIMEOUT_S))
     g_error ("the library kept its connection after its object was freed");
 
   g_mutex_lock (&bus.lock);
