@@ -181,6 +181,23 @@ main_seeds (const char *dir)
   call (":1.2", APP, BASE, "org.eipc.Main1", "Detach", NULL);
   seed_write (dir, "main-renderer-life");
 
+  /* The main process invokes a renderer back (its calls are serials 13
+   * and 17 here); the renderer answers, and someone else tries to. */
+  seed_begin (0);
+  attach (":1.2", 0);
+  signal_ (":1.2", APP, BASE "/WebContents/1", "org.eipc.Renderer1", "Message",
+           g_variant_new ("(ss)", "ask", "[\"q\"]"));
+  reply (":1.3", 13, g_variant_new ("(s)", "\"forged\""));
+  reply (":1.2", 13, g_variant_new ("(s)", "\"answer\""));
+  signal_ (":1.2", APP, BASE "/WebContents/1", "org.eipc.Renderer1", "Message",
+           g_variant_new ("(ss)", "ask", "[]"));
+  error_reply (":1.2", 17, "org.eipc.Error.HandlerFailed", "Error invoking remote method 'inv': Error: no");
+  signal_ (":1.2", APP, BASE "/WebContents/1", "org.eipc.Renderer1", "Message",
+           g_variant_new ("(ss)", "ask", "[3]"));
+  signal_ (DRIVER, NULL, "/org/freedesktop/DBus", DRIVER, "NameOwnerChanged",
+           g_variant_new ("(sss)", ":1.2", ":1.2", ""));
+  seed_write (dir, "main-invokes-renderer");
+
   /* Two renderers, a guest, and one leaving the bus. */
   seed_begin (0);
   attach (":1.2", 0);
@@ -289,6 +306,20 @@ renderer_seeds (const char *dir)
   signal_ (MAIN_NAME, LIBRARY, path, "org.eipc.WebContents1", "Message",
            g_variant_new ("(sst)", "ch", "not json", (guint64) 0));
   seed_write (dir, "renderer-messages");
+
+  /* A message the renderer answers with a send and an invoke (serials 8
+   * and 13 here): the real answers, a late forged one, one left pending. */
+  seed_begin (1);
+  signal_ (MAIN_NAME, LIBRARY, path, "org.eipc.WebContents1", "Message",
+           g_variant_new ("(sst)", "echo", "[1]", (guint64) 0));
+  reply (MAIN_NAME, 8, g_variant_new ("(s)", "\"result\""));
+  reply (":1.3", 8, g_variant_new ("(s)", "\"forged\""));
+  signal_ (MAIN_NAME, LIBRARY, path, "org.eipc.WebContents1", "Message",
+           g_variant_new ("(sst)", "echo", "[{}]", (guint64) 0));
+  error_reply (MAIN_NAME, 13, "org.eipc.Error.NoHandler", "No handler registered for 'echo'");
+  signal_ (MAIN_NAME, LIBRARY, path, "org.eipc.WebContents1", "Message",
+           g_variant_new ("(sst)", "echo", "[]", (guint64) 0));
+  seed_write (dir, "renderer-echo");
 
   /* The main process invokes the renderer. */
   seed_begin (1);

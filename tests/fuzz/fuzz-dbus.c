@@ -80,6 +80,8 @@ typedef struct {
 } FakeBus;
 
 static char *listen_address;
+static gboolean verbose;      /* FUZZ_DBUS_VERBOSE=1: print what the library sends */
+static GCancellable *cancellable;  /* the calls of one input */
 static int listen_fd = -1;
 
 static gboolean
@@ -157,6 +159,11 @@ bus_answer (FakeBus      *bus,
   const char *interface = g_dbus_message_get_interface (m);
   const char *member = g_dbus_message_get_member (m);
 
+  if (verbose)
+    {
+      g_autofree char *text = g_dbus_message_print (m, 2);
+      g_printerr ("fuzz-dbus: the library sent\n%s", text);
+    }
   if (g_dbus_message_get_message_type (m) == G_DBUS_MESSAGE_TYPE_METHOD_RETURN &&
       g_dbus_message_get_reply_serial (m) == FUZZ_PING_SERIAL)
     {
@@ -207,13 +214,7 @@ bus_answer (FakeBus      *bus,
                            g_variant_new ("(to)", (guint64) FUZZ_RENDERER_ID,
                                           FUZZ_BASE_PATH "/WebContents/7"));
   else
-    {
-      /* A call to a peer that is not there. */
-      reply = g_dbus_message_new_method_error (m, "org.freedesktop.DBus.Error.ServiceUnknown",
-                                               "The fuzz bus has no %s",
-                                               destination != NULL ? destination : "peer");
-      g_dbus_message_set_sender (reply, "org.freedesktop.DBus");
-    }
+    return;  /* A call to a peer: the input may answer it. */
   bus_queue (bus, reply);
 }
 
@@ -538,10 +539,58 @@ main_broadcaster (EipcEvent *event,
 }
 
 static void
+main_invoked_renderer (GObject      *source,
+                       GAsyncResult *result,
+                       gpointer      user_data)
+{
+  g_autofree char *text = NULL;
+
+  text = eipc_web_contents_invoke_finish_json (EIPC_WEB_CONTENTS (source), result, NULL);
+}
+
+/* The main process invokes the sender back (webContents.invoke). */
+static void
+main_asker (EipcEvent *event,
+            gpointer   user_data)
+{
+  EipcMain *main = user_data;
+  guint64 id = eipc_event_get_sender_id (event);
+  EipcWebContents *wc = id != 0 ? eipc_main_get_web_contents (main, id) : NULL;
+
+  read_args (event);
+  if (wc != NULL)
+    eipc_web_contents_invoke_json (wc, "inv", eipc_event_get_args_json (event),
+                                   cancellable, main_invoked_renderer, NULL);
+}
+
+static void
 renderer_listener (EipcEvent *event,
                    gpointer   user_data)
 {
   read_args (event);
+}
+
+static void
+renderer_invoked (GObject      *source,
+                  GAsyncResult *result,
+                  gpointer      user_data)
+{
+  g_autofree char *text = NULL;
+
+  text = eipc_renderer_invoke_finish_json (EIPC_RENDERER (source), result, NULL);
+}
+
+/* A renderer that answers a message with a send and an invoke. */
+static void
+renderer_echo (EipcEvent *event,
+               gpointer   user_data)
+{
+  EipcRenderer *renderer = user_data;
+
+  read_args (event);
+  eipc_renderer_send_json (renderer, "echo", eipc_event_get_args_json (event), NULL);
+  eipc_renderer_invoke_json (renderer, "echo", eipc_event_get_args_json (event),
+                             cancellable, renderer_invoked, NULL);
 }
 
 static void
@@ -565,6 +614,7 @@ new_main (void)
   eipc_main_on (main, "ch", main_listener, NULL, NULL);
   eipc_main_on (main, "broadcast", main_broadcaster, main, NULL);
   eipc_main_once (main, "once", main_listener, NULL, NULL);
+  eipc_main_on (main, "ask", main_asker, main, NULL);
   if (!eipc_main_handle (main, "inv", main_handler, NULL, NULL, &error) ||
       !eipc_main_handle (main, "defer", deferring_handler, NULL, NULL, &error) ||
       !eipc_main_handle_once (main, "inv-once", main_handler, NULL, NULL, &error))
@@ -586,6 +636,7 @@ new_renderer (void)
   eipc_renderer_on (renderer, "ch", renderer_listener, NULL, NULL);
   eipc_renderer_once (renderer, "once", renderer_listener, NULL, NULL);
   eipc_renderer_on_host_message (renderer, renderer_listener, NULL, NULL);
+  eipc_renderer_on (renderer, "echo", renderer_echo, renderer, NULL);
   if (!eipc_renderer_handle (renderer, "inv", renderer_handler, NULL, NULL, &error) ||
       !eipc_renderer_handle (renderer, "defer", deferring_handler, NULL, NULL, &error))
     g_error ("%s", error->message);
@@ -621,6 +672,7 @@ setup_once (void)
       listen (listen_fd, 4) < 0)
     g_error ("cannot listen on @%s: %s", name, g_strerror (errno));
   listen_address = g_strdup_printf ("unix:abstract=%s", name);
+  verbose = g_getenv ("FUZZ_DBUS_VERBOSE") != NULL;
 }
 
 int
@@ -646,6 +698,7 @@ LLVMFuzzerTestOneInput (const uint8_t *data,
   g_unix_set_fd_nonblocking (bus.wake[0], TRUE, NULL);
   g_unix_set_fd_nonblocking (bus.wake[1], TRUE, NULL);
   thread = g_thread_new ("fuzz-bus", bus_thread, &bus);
+  cancellable = g_cancellable_new ();
 
   object = bus.renderer ? new_renderer () : new_main ();
   g_signal_connect_swapped (object, "disconnected", G_CALLBACK (on_disconnected), &bus);
@@ -654,7 +707,12 @@ LLVMFuzzerTestOneInput (const uint8_t *data,
   bus_feed (&bus, context, data + 1, size - 1);
   iterate_pending (context);
 
-  /* Dropping the object closes its connection. */
+  /* The calls the input left unanswered, as an application gives up on
+   * them; then dropping the object closes its connection. */
+  g_cancellable_cancel (cancellable);
+  iterate_pending (context);
+  g_clear_object (&cancellable);
+
   g_clear_object (&object);
   iterate_pending (context);
   bus.disconnected = FALSE;
