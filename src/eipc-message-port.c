@@ -9,6 +9,9 @@
  * then the port is only a file descriptor, and can be handed to another
  * process; what the other end posts meanwhile waits in the socket (and in
  * the sender's queue), which is how messages queue until start().
+ * A used port moves as a new socket pair: Moved tells the other end to
+ * follow, and what it posted that was not delivered here comes back to
+ * it, to be posted again first (port_move_out(), link_on_moved()).
  *
  * The connection lives in a PortLink, apart from the port: when the port
  * is closed or dropped while messages still wait to be written, the link
@@ -69,6 +72,11 @@ struct _PortLink
   gboolean         pinged;        /* client: the first message is sent */
   gboolean         ready;         /* the handshake is done */
   gboolean         sent_any;      /* something was ever queued */
+  gboolean         moving_out;    /* the port moved away: send back what comes */
+  gboolean         acked;         /* moving out: the other end sends no more */
+  gboolean         retiring;      /* the other end moved: what comes is ours */
+  gboolean         hold_returns;  /* hold posts until the returns are in */
+  guint            n_returns;     /* returns at the head of held */
   char            *violation;     /* the peer broke the protocol */
   GSource         *drain_timeout;
 };
@@ -81,6 +89,8 @@ struct _EipcMessagePort
   int              fd;            /* the socket until the link is made */
   gboolean         server;
   PortLink        *link;
+  PortLink        *old_link;      /* the other end moved: its returns */
+  int              move_fd;       /* a used port's new socket, before the move */
   EipcMessagePort *partner;       /* the other end, while in this process */
   gboolean         started;
   gboolean         closed;        /* here or by the other end */
@@ -108,12 +118,21 @@ static const sd_bus_vtable port_vtable[] = {
   SD_BUS_SIGNAL_WITH_NAMES ("Bytes", "ay", SD_BUS_PARAM (data), 0),
   SD_BUS_SIGNAL_WITH_NAMES ("SealedBytes", "ht",
                             SD_BUS_PARAM (memfd) SD_BUS_PARAM (size), 0),
+  SD_BUS_SIGNAL_WITH_NAMES ("Moved", "hb",
+                            SD_BUS_PARAM (socket) SD_BUS_PARAM (server), 0),
+  SD_BUS_SIGNAL ("MoveAcknowledged", "", 0),
   SD_BUS_VTABLE_END
 };
 
 static void port_link_lost (EipcMessagePort *self,
                             const char      *reason);
 static void port_schedule_delivery (EipcMessagePort *self);
+static void port_retire_done (EipcMessagePort *self);
+static gboolean fd_is_unix_stream (int fd);
+static int link_on_moved (PortLink       *link,
+                          sd_bus_message *m);
+static void link_return_event (PortLink  *link,
+                               EipcEvent *event);
 
 /* ---- the link: the sd-bus connection of a port ---- */
 
@@ -196,6 +215,7 @@ link_drain_check (PortLink *link)
 {
   link_update_queue (link);
   if (link->held.length == 0 && link->sent.length == 0 &&
+      (!link->moving_out || link->acked) &&
       (!link->server || link->heard || !link->sent_any))
     {
       link_free (link);
@@ -249,7 +269,7 @@ link_send_held (PortLink *link)
 {
   SentEntry *e;
 
-  if (link->held.length == 0 || !link_fds_ready (link))
+  if (link->held.length == 0 || link->hold_returns || !link_fds_ready (link))
     return 0;
 
   while ((e = g_queue_peek_head (&link->held)) != NULL)
@@ -289,7 +309,9 @@ link_dispatched (gpointer user_data)
       g_autofree char *reason = g_steal_pointer (&link->violation);
 
       g_debug ("eipc: disconnecting a port's peer: %s", reason);
-      if (link->port != NULL)
+      if (link->retiring)
+        port_retire_done (link->port);
+      else if (link->port != NULL)
         port_link_lost (link->port, reason);
       else
         link_free (link);
@@ -310,7 +332,9 @@ link_dispatched (gpointer user_data)
       else
         reason = g_strdup_printf ("Could not write to the port: %s",
                                   g_strerror (-r));
-      if (link->port != NULL)
+      if (link->retiring)
+        port_retire_done (link->port);
+      else if (link->port != NULL)
         port_link_lost (link->port, reason);
       else
         link_free (link);
@@ -330,7 +354,9 @@ link_closed (gpointer user_data)
 {
   PortLink *link = user_data;
 
-  if (link->port != NULL)
+  if (link->retiring)
+    port_retire_done (link->port);
+  else if (link->port != NULL)
     port_link_lost (link->port,
                     link->violation != NULL ? link->violation :
                     "The other end of the port is closed");
@@ -475,53 +501,39 @@ port_receive (EipcMessagePort *self,
     port_schedule_delivery (self);
 }
 
-static int
-port_filter (sd_bus_message *m,
-             void           *user_data,
-             sd_bus_error   *ret_error)
+/* Reads a port message into an event; NULL (and a violation) when it is
+ * not one. */
+static EipcEvent *
+link_parse (PortLink       *link,
+            sd_bus_message *m,
+            const char     *member)
 {
-  PortLink *link = user_data;
   g_autoptr(GError) error = NULL;
   g_autoptr(GPtrArray) ports = NULL;
   g_autoptr(GBytes) bytes = NULL;
-  const char *member, *data = NULL;
-  EipcEvent *event;
+  const char *data = NULL;
   int r;
-
-  uint8_t type = 0;
-
-  link->heard = TRUE;
-  if (sd_bus_message_get_type (m, &type) < 0 || type != SD_BUS_MESSAGE_SIGNAL ||
-      g_strcmp0 (sd_bus_message_get_interface (m), EIPC_PORT_INTERFACE) != 0)
-    return 0;
-  /* Nobody listens any more, or the peer is on its way out. */
-  if (link->port == NULL || link->violation != NULL)
-    return 1;
-
-  member = sd_bus_message_get_member (m);
-  if (g_strcmp0 (sd_bus_message_get_path (m), EIPC_PORT_PATH) != 0)
-    return link_violation (link, "a port message on path %s",
-                           sd_bus_message_get_path (m));
 
   if (g_strcmp0 (member, "Message") == 0 &&
       sd_bus_message_has_signature (m, "sa(hb)"))
     {
       r = sd_bus_message_read_basic (m, 's', &data);
       if (r <= 0)
-        return link_violation (link, "a Message without data");
+        return link_violation (link, "a Message without data"), NULL;
       if (!eipc_json_check (data, FALSE, &error))
         return link_violation (link, "a Message whose data is not JSON: %s",
-                               error->message);
-      ports = eipc_message_read_ports (m, link->port->context, &error);
+                               error->message), NULL;
+      ports = eipc_message_read_ports (m, g_source_get_context (link->source),
+                                       &error);
       if (ports == NULL)
-        return link_violation (link, "%s", error->message);
+        return link_violation (link, "%s", error->message), NULL;
     }
   else if (g_strcmp0 (member, "Bytes") == 0 &&
            sd_bus_message_has_signature (m, "ay"))
     {
       bytes = bytes_inline (m);
       if (bytes == NULL)
-        return link_violation (link, "unreadable Bytes");
+        return link_violation (link, "unreadable Bytes"), NULL;
     }
   else if (g_strcmp0 (member, "SealedBytes") == 0 &&
            sd_bus_message_has_signature (m, "ht"))
@@ -531,20 +543,74 @@ port_filter (sd_bus_message *m,
 
       if (sd_bus_message_read_basic (m, 'h', &fd) <= 0 ||
           sd_bus_message_read_basic (m, 't', &size) <= 0)
-        return link_violation (link, "unreadable SealedBytes");
+        return link_violation (link, "unreadable SealedBytes"), NULL;
       bytes = bytes_from_memfd (link, fd, size);
       if (bytes == NULL)
-        return 1;
+        return NULL;
     }
   else
     return link_violation (link, "unknown port message %s(%s)",
                            member != NULL ? member : "",
-                           sd_bus_message_get_signature (m, TRUE));
+                           sd_bus_message_get_signature (m, TRUE)), NULL;
 
-  event = eipc_event_new_port_message (m, data, bytes, g_steal_pointer (&ports));
+  return eipc_event_new_port_message (m, data, bytes, g_steal_pointer (&ports));
+}
+
+static int
+port_filter (sd_bus_message *m,
+             void           *user_data,
+             sd_bus_error   *ret_error)
+{
+  PortLink *link = user_data;
+  const char *member;
+  EipcEvent *event;
+  uint8_t type = 0;
+
+  link->heard = TRUE;
+  if (sd_bus_message_get_type (m, &type) < 0 || type != SD_BUS_MESSAGE_SIGNAL ||
+      g_strcmp0 (sd_bus_message_get_interface (m), EIPC_PORT_INTERFACE) != 0)
+    return 0;
+  /* The peer is on its way out. */
+  if (link->violation != NULL)
+    return 1;
+  /* Nobody listens any more (a port moving away still does). */
+  if (link->port == NULL && !link->moving_out)
+    return 1;
+
+  member = sd_bus_message_get_member (m);
+  if (g_strcmp0 (sd_bus_message_get_path (m), EIPC_PORT_PATH) != 0)
+    return link_violation (link, "a port message on path %s",
+                           sd_bus_message_get_path (m));
+
+  if (g_strcmp0 (member, "Moved") == 0 && sd_bus_message_has_signature (m, "hb"))
+    return link_on_moved (link, m);
+  if (g_strcmp0 (member, "MoveAcknowledged") == 0 &&
+      sd_bus_message_has_signature (m, ""))
+    {
+      if (!link->moving_out)
+        return link_violation (link, "MoveAcknowledged without Moved");
+      link->acked = TRUE;
+      return 1;
+    }
+
+  event = link_parse (link, m, member);
+  if (event == NULL)
+    return 1;
   link->in_filter++;
-  port_receive (link->port, event);
+  if (link->moving_out)
+    /* Posted to the port that moved away, not delivered: back to the
+     * sender, which posts it again to the port's new holder. */
+    link_return_event (link, event);
+  else if (link->retiring)
+    /* Ours, coming back: they go first on the new connection. */
+    {
+      if (link->port->link != NULL)
+        link_return_event (link->port->link, event);
+    }
+  else
+    port_receive (link->port, g_object_ref (event));
   link->in_filter--;
+  g_object_unref (event);
   return 1;
 }
 
@@ -568,6 +634,19 @@ port_emit_close (EipcMessagePort *self)
   g_signal_emit (self, signals[SIGNAL_CLOSE], 0);
 }
 
+/* The port lets go of its connections (closed or gone). */
+static void
+port_drop_links (EipcMessagePort *self)
+{
+  if (self->link != NULL)
+    link_release (g_steal_pointer (&self->link));
+  if (self->old_link != NULL)
+    {
+      self->old_link->retiring = FALSE;
+      link_release (g_steal_pointer (&self->old_link));
+    }
+}
+
 /* The connection ended by the other side's doing. */
 static void
 port_link_lost (EipcMessagePort *self,
@@ -579,6 +658,11 @@ port_link_lost (EipcMessagePort *self,
   port_set_closed (self, reason);
   link->port = NULL;
   link_free (link);
+  if (self->old_link != NULL)
+    {
+      self->old_link->retiring = FALSE;
+      link_release (g_steal_pointer (&self->old_link));
+    }
   /* Messages that came before the end are still delivered, then close. */
   if (self->started && self->incoming.length > 0)
     {
@@ -725,25 +809,33 @@ fail:
   return FALSE;
 }
 
+typedef enum {
+  SEND_POST,      /* a post: bounded, after what is held */
+  SEND_CONTROL,   /* Moved, a message sent back: not bounded */
+  SEND_RETURNED,  /* a message that came back: before the posts held */
+} SendKind;
+
 /* Sends @m, or holds it until the handshake when it carries file
- * descriptors. @bytes and @fds bound the sender's queue. */
+ * descriptors (and, on a port whose other end moved, until the messages
+ * that come back are in). @bytes and @fds bound the sender's queue. */
 static gboolean
-port_send (EipcMessagePort  *self,
+link_send (PortLink         *link,
            sd_bus_message   *m,
            guint64           bytes,
            guint             fds,
+           SendKind          kind,
            GError          **error)
 {
-  PortLink *link = self->link;
   SentEntry *e;
   guint queued;
   int r;
 
   link_update_queue (link);
   queued = link->held.length + link->sent.length;
-  if (queued >= PORT_MAX_QUEUED_MESSAGES ||
-      link->queued_bytes >= PORT_MAX_QUEUED_BYTES ||
-      (fds > 0 && link->queued_fds + fds > PORT_MAX_QUEUED_FDS))
+  if (kind == SEND_POST &&
+      (queued >= PORT_MAX_QUEUED_MESSAGES ||
+       link->queued_bytes >= PORT_MAX_QUEUED_BYTES ||
+       (fds > 0 && link->queued_fds + fds > PORT_MAX_QUEUED_FDS)))
     {
       g_set_error (error, EIPC_ERROR, EIPC_ERROR_LIMITS_EXCEEDED,
                    "%u messages (%" G_GUINT64_FORMAT " bytes) wait to be "
@@ -759,12 +851,16 @@ port_send (EipcMessagePort  *self,
 
   /* sd-bus would block until the handshake tells whether the other end
    * takes file descriptors; and order is kept behind held messages. */
-  if (link->held.length > 0 || (fds > 0 && !link_fds_ready (link)))
+  if (link->held.length > 0 || link->hold_returns ||
+      (fds > 0 && !link_fds_ready (link)))
     {
       e->m = sd_bus_message_ref (m);
       link->queued_bytes += bytes;
       link->queued_fds += fds;
-      g_queue_push_tail (&link->held, e);
+      if (kind == SEND_RETURNED && link->hold_returns)
+        g_queue_push_nth (&link->held, e, link->n_returns++);
+      else
+        g_queue_push_tail (&link->held, e);
       return TRUE;
     }
 
@@ -792,6 +888,221 @@ port_send (EipcMessagePort  *self,
   return TRUE;
 }
 
+static gboolean
+port_send (EipcMessagePort  *self,
+           sd_bus_message   *m,
+           guint64           bytes,
+           guint             fds,
+           GError          **error)
+{
+  return link_send (self->link, m, bytes, fds, SEND_POST, error);
+}
+
+static int memfd_from_bytes (const guint8 *data,
+                             gsize         size);
+
+/* A Bytes or SealedBytes message with @bytes; *@fds says how many file
+ * descriptors it carries. */
+static int
+link_new_bytes (PortLink        *link,
+                GBytes          *bytes,
+                sd_bus_message **ret,
+                guint           *fds)
+{
+  g_autoptr(sd_bus_message) m = NULL;
+  const guint8 *data;
+  gsize size;
+  int r;
+
+  data = g_bytes_get_data (bytes, &size);
+  if (size <= EIPC_MESSAGE_PORT_INLINE_MAX)
+    {
+      r = sd_bus_message_new_signal (link->bus, &m, EIPC_PORT_PATH,
+                                     EIPC_PORT_INTERFACE, "Bytes");
+      if (r >= 0)
+        r = sd_bus_message_append_array (m, 'y', data, size);
+      *fds = 0;
+    }
+  else
+    {
+      int fd = memfd_from_bytes (data, size);
+      uint64_t size64 = size;
+
+      if (fd < 0)
+        return fd;
+      r = sd_bus_message_new_signal (link->bus, &m, EIPC_PORT_PATH,
+                                     EIPC_PORT_INTERFACE, "SealedBytes");
+      if (r >= 0)
+        r = sd_bus_message_append_basic (m, 'h', &fd);
+      close (fd);   /* the message holds its own copy */
+      if (r >= 0)
+        r = sd_bus_message_append_basic (m, 't', &size64);
+      *fds = 1;
+    }
+  if (r < 0)
+    return r;
+  *ret = g_steal_pointer (&m);
+  return 0;
+}
+
+/* Sends @event, which came to the port that moved (or, on the side that
+ * stays, came back from it), on @link: the same message again. */
+static void
+link_return_event (PortLink  *link,
+                   EipcEvent *event)
+{
+  g_autoptr(sd_bus_message) m = NULL;
+  g_autoptr(GError) error = NULL;
+  GBytes *bytes = eipc_event_get_bytes (event);
+  GPtrArray *ports = eipc_event_get_ports (event);
+  guint fds = 0;
+  gsize size = 0;
+  int r;
+
+  if (bytes != NULL)
+    {
+      size = g_bytes_get_size (bytes);
+      r = link_new_bytes (link, bytes, &m, &fds);
+    }
+  else
+    {
+      const char *json = eipc_event_get_data_json (event);
+
+      size = strlen (json);
+      fds = ports->len;
+      r = sd_bus_message_new_signal (link->bus, &m, EIPC_PORT_PATH,
+                                     EIPC_PORT_INTERFACE, "Message");
+      if (r >= 0)
+        r = sd_bus_message_append_basic (m, 's', json);
+      if (r >= 0)
+        r = eipc_message_append_ports (m, ports);
+    }
+  if (r < 0)
+    {
+      g_debug ("eipc: a message to a moved port is lost: %s", g_strerror (-r));
+      return;
+    }
+  if (!link_send (link, m, size, fds,
+                  link->hold_returns ? SEND_RETURNED : SEND_CONTROL, &error))
+    {
+      g_debug ("eipc: a message to a moved port is lost: %s", error->message);
+      return;
+    }
+  /* Their sockets travel on: the copies here must not shut them down. */
+  if (bytes == NULL)
+    eipc_message_ports_transferred (ports);
+}
+
+/* The other end moved to another process (org.eipc.Port1.Moved): go on
+ * with the socket that came, to its new holder. What comes on this
+ * connection from now on are our own messages that the old holder had
+ * not delivered; they go first on the new one. */
+static int
+link_on_moved (PortLink       *link,
+               sd_bus_message *m)
+{
+  g_autoptr(sd_bus_message) ack = NULL;
+  g_autoptr(GError) error = NULL;
+  EipcMessagePort *port = link->port;
+  int fd = -1, server = 0, copy, r;
+
+  if (link->moving_out)
+    return link_violation (link, "both ends of the port moved at once");
+  if (port == NULL)
+    return 1;   /* closed here: the socket that came closes, its holder hears it */
+  if (port->old_link != NULL)
+    return link_violation (link, "the port moved again before its previous "
+                           "move was complete");
+  if (sd_bus_message_read_basic (m, 'h', &fd) <= 0 ||
+      sd_bus_message_read_basic (m, 'b', &server) <= 0 ||
+      !fd_is_unix_stream (fd))
+    return link_violation (link, "Moved without a unix stream socket");
+  copy = fcntl (fd, F_DUPFD_CLOEXEC, 3);
+  if (copy < 0)
+    return link_violation (link, "could not keep the socket of a moved port: %s",
+                           g_strerror (errno));
+
+  port->old_link = link;
+  port->link = NULL;
+  port->fd = copy;
+  port->server = server != 0;
+  link->retiring = TRUE;
+  if (!port_connect (port, &error))
+    {
+      port->old_link = NULL;
+      port->link = link;
+      link->retiring = FALSE;
+      return link_violation (link, "could not follow the moved port: %s",
+                             error->message);
+    }
+  port->link->hold_returns = TRUE;
+
+  r = sd_bus_message_new_signal (link->bus, &ack, EIPC_PORT_PATH,
+                                 EIPC_PORT_INTERFACE, "MoveAcknowledged");
+  if (r >= 0)
+    r = sd_bus_send (link->bus, ack, NULL);
+  if (r < 0)
+    g_debug ("eipc: could not acknowledge a port's move: %s", g_strerror (-r));
+  return 1;
+}
+
+/* The old connection of a port whose other end moved has ended: every
+ * message that came back is queued on the new one, posts may follow. */
+static void
+port_retire_done (EipcMessagePort *self)
+{
+  PortLink *link = g_steal_pointer (&self->old_link);
+
+  link->retiring = FALSE;
+  link->port = NULL;
+  link_free (link);
+  if (self->link != NULL)
+    {
+      self->link->hold_returns = FALSE;
+      self->link->n_returns = 0;
+      g_source_set_ready_time (self->link->source, 0);
+    }
+}
+
+/* A used port goes to another process: the other end learns of the new
+ * socket (Moved), and what it posted that was not delivered here goes
+ * back to it, to be posted again to the new holder. */
+static void
+port_move_out (EipcMessagePort *self)
+{
+  g_autoptr(sd_bus_message) m = NULL;
+  g_autoptr(GError) error = NULL;
+  PortLink *link = g_steal_pointer (&self->link);
+  EipcEvent *event;
+  int server = !self->server;
+  int r;
+
+  g_assert (self->move_fd >= 0);
+  r = sd_bus_message_new_signal (link->bus, &m, EIPC_PORT_PATH,
+                                 EIPC_PORT_INTERFACE, "Moved");
+  if (r >= 0)
+    r = sd_bus_message_append_basic (m, 'h', &self->move_fd);
+  if (r >= 0)
+    r = sd_bus_message_append_basic (m, 'b', &server);
+  close (g_steal_fd (&self->move_fd));
+  if (r < 0)
+    g_debug ("eipc: could not move a port: %s", g_strerror (-r));
+  else if (!link_send (link, m, 0, 1, SEND_CONTROL, &error))
+    g_debug ("eipc: could not move a port: %s", error->message);
+
+  link->moving_out = TRUE;
+  link->port = NULL;
+  while ((event = g_queue_pop_head (&self->incoming)) != NULL)
+    {
+      link_return_event (link, event);
+      g_object_unref (event);
+    }
+  port_clear_incoming (self);
+  self->close_pending = FALSE;
+  /* The link ends once the other end acknowledged and all is written. */
+  g_source_set_ready_time (link->source, 0);
+}
+
 static int
 port_new_signal (EipcMessagePort  *self,
                  const char       *member,
@@ -809,8 +1120,7 @@ eipc_message_port_dispose (GObject *object)
   if (!self->closed && !self->transferred)
     eipc_message_port_close (self);
   port_clear_incoming (self);
-  if (self->link != NULL)
-    link_release (g_steal_pointer (&self->link));
+  port_drop_links (self);
   if (self->partner != NULL)
     {
       g_object_remove_weak_pointer (G_OBJECT (self->partner),
@@ -828,6 +1138,8 @@ eipc_message_port_finalize (GObject *object)
 
   if (self->fd >= 0)
     close (self->fd);
+  if (self->move_fd >= 0)
+    close (self->move_fd);
   g_free (self->closed_reason);
   g_main_context_unref (self->context);
 
@@ -883,6 +1195,7 @@ static void
 eipc_message_port_init (EipcMessagePort *self)
 {
   self->fd = -1;
+  self->move_fd = -1;
   g_queue_init (&self->incoming);
 }
 
@@ -989,6 +1302,13 @@ eipc_message_port_steal_fd (EipcMessagePort  *self,
   g_ptr_array_add (one, self);
   if (!eipc_message_ports_check (one, NULL, error))
     return -1;
+  if (self->link != NULL)
+    {
+      g_set_error_literal (error, EIPC_ERROR, EIPC_ERROR_INVALID_ARGS,
+                           "The port was already used (started or posted to): "
+                           "its socket can no longer be taken out");
+      return -1;
+    }
   fd = g_steal_fd (&self->fd);
   if (server != NULL)
     *server = self->server;
@@ -1006,8 +1326,9 @@ eipc_message_port_steal_fd (EipcMessagePort  *self,
  *
  * Posts a message to the other end: Electron's
  * `port.postMessage(message, [transfer])`. The ports travel as file
- * descriptors and are unusable here afterwards; they must not have been
- * used (started, posted to) yet, and @self itself cannot be one of them.
+ * descriptors and are unusable here afterwards; a port that was used
+ * (started, posted to) takes along what was posted to it and not yet
+ * delivered here. @self itself and its other end cannot be among them.
  * Posting does not wait for the other end: the message waits until it
  * is started, within a bound (%EIPC_ERROR_LIMITS_EXCEEDED when the other
  * end reads too slowly).
@@ -1154,8 +1475,7 @@ eipc_message_port_post_bytes (EipcMessagePort  *self,
                               GError          **error)
 {
   g_autoptr(sd_bus_message) m = NULL;
-  const guint8 *data;
-  gsize size;
+  guint fds = 0;
   int r;
 
   g_return_val_if_fail (EIPC_IS_MESSAGE_PORT (self), FALSE);
@@ -1165,47 +1485,18 @@ eipc_message_port_post_bytes (EipcMessagePort  *self,
   if (!port_connect (self, error))
     return FALSE;
 
-  data = g_bytes_get_data (bytes, &size);
-  if (size <= EIPC_MESSAGE_PORT_INLINE_MAX)
+  r = link_new_bytes (self->link, bytes, &m, &fds);
+  if (r < 0)
     {
-      r = port_new_signal (self, "Bytes", &m);
-      if (r >= 0)
-        r = sd_bus_message_append_array (m, 'y', data, size);
-      if (r < 0)
-        {
-          eipc_set_error_from_errno (error, r, "Could not build the message");
-          return FALSE;
-        }
-      return port_send (self, m, size, 0, error);
+      if (r == -EOPNOTSUPP)
+        g_set_error_literal (error, EIPC_ERROR, EIPC_ERROR_FAILED,
+                             "The other end of the port does not accept "
+                             "file descriptors");
+      else
+        eipc_set_error_from_errno (error, r, "Could not build the message");
+      return FALSE;
     }
-  else
-    {
-      int fd = memfd_from_bytes (data, size);
-      uint64_t size64 = size;
-
-      if (fd < 0)
-        {
-          eipc_set_error_from_errno (error, fd, "Could not make a memfd");
-          return FALSE;
-        }
-      r = port_new_signal (self, "SealedBytes", &m);
-      if (r >= 0)
-        r = sd_bus_message_append_basic (m, 'h', &fd);
-      close (fd);   /* the message holds its own copy */
-      if (r >= 0)
-        r = sd_bus_message_append_basic (m, 't', &size64);
-      if (r < 0)
-        {
-          if (r == -EOPNOTSUPP)
-            g_set_error_literal (error, EIPC_ERROR, EIPC_ERROR_FAILED,
-                                 "The other end of the port does not accept "
-                                 "file descriptors");
-          else
-            eipc_set_error_from_errno (error, r, "Could not build the message");
-          return FALSE;
-        }
-      return port_send (self, m, size, 1, error);
-    }
+  return port_send (self, m, g_bytes_get_size (bytes), fds, error);
 }
 
 /**
@@ -1258,8 +1549,7 @@ eipc_message_port_close (EipcMessagePort *self)
   port_set_closed (self, "The port is closed");
   self->close_pending = FALSE;
   port_clear_incoming (self);
-  if (self->link != NULL)
-    link_release (g_steal_pointer (&self->link));
+  port_drop_links (self);
   if (self->fd >= 0)
     {
       shutdown (self->fd, SHUT_RDWR);
@@ -1351,11 +1641,17 @@ eipc_message_ports_check (GPtrArray        *ports,
                        "Port %u is closed", i);
           return FALSE;
         }
-      if (port->link != NULL || port->started || port->fd < 0)
+      if (port->old_link != NULL)
+        {
+          g_set_error (error, EIPC_ERROR, EIPC_ERROR_FAILED,
+                       "Port %u cannot be transferred while its other end "
+                       "is moving to another process", i);
+          return FALSE;
+        }
+      if (port->link == NULL && port->fd < 0)
         {
           g_set_error (error, EIPC_ERROR, EIPC_ERROR_INVALID_ARGS,
-                       "Port %u was already used (started or posted to) in "
-                       "this process and can no longer be transferred", i);
+                       "Port %u has no connection", i);
           return FALSE;
         }
     }
@@ -1413,6 +1709,22 @@ eipc_bus_check_fds (sd_bus     *bus,
   return TRUE;
 }
 
+/* A used port travels as a new socket pair: one end goes with the
+ * message, the other to the port's other end (see port_move_out()). */
+static int
+port_prepare_move (EipcMessagePort *port)
+{
+  int pair[2];
+
+  if (port->link == NULL || port->move_fd >= 0)
+    return 0;
+  if (socketpair (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0, pair) < 0)
+    return -errno;
+  port->fd = pair[0];
+  port->move_fd = pair[1];
+  return 0;
+}
+
 /* Appends @ports (checked with eipc_message_ports_check()) as a(hb); the
  * message holds copies of their sockets. */
 int
@@ -1429,7 +1741,9 @@ eipc_message_append_ports (sd_bus_message *m,
       EipcMessagePort *port = g_ptr_array_index (ports, i);
       int server = port->server;
 
-      r = sd_bus_message_open_container (m, 'r', "hb");
+      r = port_prepare_move (port);
+      if (r >= 0)
+        r = sd_bus_message_open_container (m, 'r', "hb");
       if (r >= 0)
         r = sd_bus_message_append_basic (m, 'h', &port->fd);
       if (r >= 0)
@@ -1455,6 +1769,9 @@ eipc_message_ports_transferred (GPtrArray *ports)
           close (port->fd);
           port->fd = -1;
         }
+      if (port->link != NULL)
+        port_move_out (port);
+      port->started = FALSE;
       port->transferred = TRUE;
     }
 }

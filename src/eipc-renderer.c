@@ -1955,8 +1955,8 @@ eipc_renderer_send_json (EipcRenderer  *self,
  * @message to the main process's listeners of @channel, which get it as
  * their one argument, with @ports in eipc_event_get_ports(). The ports
  * travel as file descriptors (org.eipc.Main1.PostMessage()) and can no
- * longer be used here; they must not have been used (started, posted to)
- * before. One-way, like eipc_renderer_send().
+ * longer be used here; messages posted to them and not yet delivered
+ * here go with them. One-way, like eipc_renderer_send().
  *
  * Returns: %TRUE if the message was queued; %FALSE with @error set when
  *   not attached, when @channel, @message or @ports is not valid, or when

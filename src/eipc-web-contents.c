@@ -606,8 +606,8 @@ eipc_web_contents_deliver (EipcWebContents  *self,
  * @message to the renderer's listeners of @channel, which get it as
  * their one argument, with @ports in eipc_event_get_ports(). The ports
  * travel as file descriptors (the signal `PostMessage` of
- * `org.eipc.WebContents1`) and can no longer be used here; they must not
- * have been used (started, posted to) before.
+ * `org.eipc.WebContents1`) and can no longer be used here; messages
+ * posted to them and not yet delivered here go with them.
  *
  * Returns: %TRUE if the message was queued; %FALSE with @error set when
  *   the renderer is gone, @channel, @message or @ports is not valid, or

@@ -317,7 +317,7 @@ test_transfer (void)
   g_autoptr(GPtrArray) ports = g_ptr_array_new ();
   g_autoptr(GError) error = NULL;
   EipcMessagePort *received;
-  Inbox in_a2, in_b1, in_received;
+  Inbox in_a1, in_a2, in_b1, in_received;
 
   inbox_init (&in_a2, eipc_message_channel_get_port2 (a));
   inbox_init (&in_b1, eipc_message_channel_get_port1 (b));
@@ -379,19 +379,36 @@ test_transfer (void)
   g_assert_cmpstr (inbox_json (&in_b1, 0), ==, "\"via\"");
   g_assert_cmpstr (inbox_json (&in_received, 0), ==, "\"back\"");
 
-  /* A port that was used cannot be transferred any more. */
+  /* A port that was used moves on, with its other end following it. */
   g_ptr_array_set_size (ports, 0);
   g_ptr_array_add (ports, received);
-  g_assert_false (eipc_message_port_post_message_json (eipc_message_channel_get_port2 (a),
-                                                       "0", ports, &error));
-  g_assert_error (error, EIPC_ERROR, EIPC_ERROR_INVALID_ARGS);
-  g_clear_error (&error);
+  g_assert_true (eipc_message_port_post_message_json (eipc_message_channel_get_port2 (a),
+                                                      "\"again\"", ports, &error));
+  g_assert_no_error (error);
+  g_assert_true (eipc_message_port_is_transferred (received));
+  inbox_clear (&in_received, received);
+  inbox_init (&in_a1, eipc_message_channel_get_port1 (a));
+  eipc_message_port_start (eipc_message_channel_get_port1 (a));
+  inbox_wait (&in_a1, 1);
+  g_assert_cmpstr (inbox_json (&in_a1, 0), ==, "\"again\"");
+  received = g_ptr_array_index (eipc_event_get_ports (g_ptr_array_index (in_a1.events, 0)), 0);
+  inbox_init (&in_received, received);
+  eipc_message_port_start (received);
+  g_assert_true (eipc_message_port_post_message_json (eipc_message_channel_get_port1 (b),
+                                                      "\"moved\"", NULL, &error));
+  g_assert_true (eipc_message_port_post_message_json (received, "\"here\"", NULL, &error));
+  g_assert_no_error (error);
+  inbox_wait (&in_received, 1);
+  inbox_wait (&in_b1, 2);
+  g_assert_cmpstr (inbox_json (&in_received, 0), ==, "\"moved\"");
+  g_assert_cmpstr (inbox_json (&in_b1, 1), ==, "\"here\"");
 
   /* Closing it is heard at the other end, though the event that brought
    * it (whose message holds a copy of the socket) is still alive. */
   eipc_message_port_close (received);
   inbox_wait_closed (&in_b1);
   inbox_clear (&in_received, received);
+  inbox_clear (&in_a1, eipc_message_channel_get_port1 (a));
   g_ptr_array_set_size (in_a2.events, 0);
 
   inbox_clear (&in_a2, eipc_message_channel_get_port2 (a));
@@ -513,6 +530,116 @@ test_process_port_through_port (void)
   g_assert_false (eipc_message_port_post_message_json (mine, "1", NULL, &error));
   g_assert_error (error, EIPC_ERROR, EIPC_ERROR_DISCONNECTED);
   inbox_clear (&in, mine);
+  peer_finish (&p);
+}
+
+/* Posts @n messages "0".."n-1" from @port. */
+static void
+post_numbers (EipcMessagePort *port,
+              guint            from,
+              guint            to)
+{
+  g_autoptr(GError) error = NULL;
+
+  for (guint i = from; i < to; i++)
+    {
+      g_autofree char *json = g_strdup_printf ("%u", i);
+
+      g_assert_true (eipc_message_port_post_message_json (port, json, NULL, &error));
+      g_assert_no_error (error);
+    }
+}
+
+/* @inbox holds @first, then the numbers @from..@to-1. */
+static void
+assert_numbers (Inbox      *inbox,
+                const char *first,
+                guint       from,
+                guint       to)
+{
+  g_assert_cmpuint (inbox->events->len, ==, 1 + to - from);
+  g_assert_cmpstr (inbox_json (inbox, 0), ==, first);
+  for (guint i = from; i < to; i++)
+    {
+      g_autofree char *json = g_strdup_printf ("%u", i);
+
+      g_assert_cmpstr (inbox_json (inbox, 1 + i - from), ==, json);
+    }
+}
+
+/* A port that was used here (started, posted to, received on) moves to
+ * another process as Electron's does: what was posted to it and not
+ * delivered here yet (in flight, or queued because it was not started)
+ * goes with it, in order, before what is posted after the move. */
+static void
+test_process_transfer_used (void)
+{
+  g_autoptr(EipcMessageChannel) a = eipc_message_channel_new ();
+  g_autoptr(EipcMessageChannel) d = eipc_message_channel_new ();
+  g_autoptr(GPtrArray) ports = g_ptr_array_new ();
+  g_autoptr(GError) error = NULL;
+  EipcMessagePort *a1 = eipc_message_channel_get_port1 (a);
+  EipcMessagePort *a2 = eipc_message_channel_get_port2 (a);
+  EipcMessagePort *d1 = eipc_message_channel_get_port1 (d);
+  EipcMessagePort *d2 = eipc_message_channel_get_port2 (d);
+  Inbox in_a1, in_a2, in_d1, in_d2;
+  Peer p;
+
+  peer_start (&p, "echo");
+  inbox_init (&in_a1, a1);
+  inbox_init (&in_a2, a2);
+  inbox_init (&in_d1, d1);
+  inbox_init (&in_d2, d2);
+
+  /* a1: started, received, posted; then 50 messages in flight to it. */
+  eipc_message_port_start (a1);
+  eipc_message_port_start (a2);
+  g_assert_true (eipc_message_port_post_message_json (a2, "\"first\"", NULL, &error));
+  inbox_wait (&in_a1, 1);
+  g_assert_true (eipc_message_port_post_message_json (a1, "\"from a1\"", NULL, &error));
+  inbox_wait (&in_a2, 1);
+  post_numbers (a2, 0, 50);
+  g_ptr_array_add (ports, a1);
+  g_assert_true (eipc_message_port_post_message_json (p.port, "\"take a1\"", ports, &error));
+  g_assert_no_error (error);
+  g_assert_true (eipc_message_port_is_transferred (a1));
+  g_assert_false (eipc_message_port_post_message_json (a1, "0", NULL, &error));
+  g_assert_error (error, EIPC_ERROR, EIPC_ERROR_INVALID_ARGS);
+  g_clear_error (&error);
+  post_numbers (a2, 50, 100);
+
+  /* d1: posted to but never started, with messages waiting for start(). */
+  g_assert_true (eipc_message_port_post_message_json (d1, "\"from d1\"", NULL, &error));
+  eipc_message_port_start (d2);
+  post_numbers (d2, 0, 20);
+  inbox_wait (&in_d2, 1);
+  test_spin (100);
+  g_ptr_array_set_size (ports, 0);
+  g_ptr_array_add (ports, d1);
+  g_assert_true (eipc_message_port_post_message_json (p.port, "\"take d1\"", ports, &error));
+  g_assert_no_error (error);
+  post_numbers (d2, 20, 40);
+
+  /* The child echoes all of it, from the new holder. */
+  inbox_wait (&in_a2, 101);
+  inbox_wait (&in_d2, 41);
+  assert_numbers (&in_a2, "\"from a1\"", 0, 100);
+  assert_numbers (&in_d2, "\"from d1\"", 0, 40);
+  g_assert_cmpuint (in_a1.events->len, ==, 1);
+  g_assert_cmpuint (in_d1.events->len, ==, 0);
+  inbox_wait (&p.inbox, 2);
+  g_assert_cmpstr (inbox_json (&p.inbox, 0), ==, "\"take a1\"");
+  g_assert_cmpstr (inbox_json (&p.inbox, 1), ==, "\"take d1\"");
+
+  /* The moved port closes there: heard here. */
+  g_assert_true (eipc_message_port_post_message_json (a2, "\"close\"", NULL, &error));
+  inbox_wait_closed (&in_a2);
+  g_assert_cmpuint (in_a1.n_closed, ==, 0);
+
+  inbox_clear (&in_a1, a1);
+  inbox_clear (&in_a2, a2);
+  inbox_clear (&in_d1, d1);
+  inbox_clear (&in_d2, d2);
   peer_finish (&p);
 }
 
@@ -754,6 +881,7 @@ main (int   argc,
   g_test_add_func ("/ipc/port/transfer", test_transfer);
   g_test_add_func ("/ipc/port/process/echo", test_process_echo);
   g_test_add_func ("/ipc/port/process/port-through-port", test_process_port_through_port);
+  g_test_add_func ("/ipc/port/process/transfer-used", test_process_transfer_used);
   g_test_add_func ("/ipc/port/process/killed", test_process_killed);
   g_test_add_func ("/ipc/port/process/closes", test_process_closes);
   g_test_add_func ("/ipc/port/process/slow-receiver", test_process_slow_receiver);
