@@ -1032,12 +1032,17 @@ on_renderer_message (sd_bus_message *m,
     }
 
   event = main_event_new (self, EIPC_EVENT_SEND, m, channel, args, wc);
+  /* A send's event does not keep the main process, and a listener may
+   * drop the application's last reference to it: the spare event is
+   * put back into a live object. */
+  g_object_ref (self);
   /* Electron's order: the webContents' ipc-message, its ipc's
    * listeners, then ipcMain's. */
   if (wc != NULL)
     eipc_web_contents_emit_message (wc, event);
   eipc_emitter_emit (EIPC_EMITTER (self), channel, event);
   eipc_event_release (&self->spare_event, g_steal_pointer (&event));
+  g_object_unref (self);
   /* Handled: sd-bus need not try the other match rules on it. */
   return 1;
 }

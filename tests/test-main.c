@@ -32,7 +32,8 @@ fixture_teardown (Fixture       *f,
                   gconstpointer  data)
 {
   g_ptr_array_unref (f->held);
-  g_assert_finalize_object (f->main);
+  if (f->main != NULL)
+    g_assert_finalize_object (f->main);
   g_string_free (f->log, TRUE);
 }
 
@@ -677,6 +678,36 @@ test_kept_events (Fixture       *f,
   g_assert_nonnull (eipc_event_get_sender_name (kept));
 }
 
+/* A listener may drop the last reference to the main process while a
+ * send is delivered: nothing touches the object after it is gone. */
+static void
+drop_main (EipcEvent *event,
+           gpointer   user_data)
+{
+  Fixture *f = user_data;
+
+  g_string_append (f->log, eipc_event_get_channel (event));
+  g_clear_object (&f->main);
+}
+
+static void
+test_drop_main_in_listener (Fixture       *f,
+                            gconstpointer  data)
+{
+  g_autofree char *out = NULL;
+  gpointer weak;
+  int status;
+
+  eipc_main_on (f->main, "bye", drop_main, f, NULL);
+  weak = f->main;
+  g_object_add_weak_pointer (G_OBJECT (f->main), &weak);
+  out = test_run_renderer (&status, "send:bye:[]", NULL);
+  g_assert_cmpint (status, ==, 0);
+  g_assert_cmpstr (f->log->str, ==, "bye");
+  g_assert_null (f->main);
+  g_assert_null (weak);
+}
+
 /* Both ways of running the context work: a GMainLoop here (the other
  * tests use g_main_context_iteration). */
 static gboolean
@@ -741,6 +772,7 @@ main (int   argc,
   ADD ("/ipc/main/order", test_order);
   ADD ("/ipc/main/event-sender", test_event_sender);
   ADD ("/ipc/main/kept-events", test_kept_events);
+  ADD ("/ipc/main/drop-main-in-listener", test_drop_main_in_listener);
   ADD ("/ipc/main/main-loop", test_main_loop);
 
   ret = g_test_run ();
