@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include <gio/gio.h>
+#include <gio/gunixfdlist.h>
 
 #define APP       "org.eipc.Fuzz"
 #define BASE      "/org/eipc/Fuzz"
@@ -115,6 +116,38 @@ error_reply (const char *sender,
   g_dbus_message_set_error_name (m, name);
   g_dbus_message_set_body (m, g_variant_new ("(s)", text));
   seed_add (m, sender, LIBRARY);
+}
+
+static GDBusMessage *
+call_new (const char *path,
+          const char *interface,
+          const char *member)
+{
+  return g_dbus_message_new_method_call (NULL, path, interface, member);
+}
+
+/* A postMessage with @n_ports ports, the first at index @first (an index
+ * past the descriptors is what a bad peer sends). */
+static void
+post_message (GDBusMessage *m,
+              const char   *sender,
+              const char   *destination,
+              guint         n_ports,
+              guint         first)
+{
+  g_autoptr(GUnixFDList) fds = g_unix_fd_list_new ();
+  GVariantBuilder b;
+
+  g_variant_builder_init (&b, G_VARIANT_TYPE ("a(hb)"));
+  for (guint i = 0; i < n_ports; i++)
+    {
+      g_unix_fd_list_append (fds, 0, NULL);
+      g_variant_builder_add (&b, "(hb)", first + i, i % 2 == 1);
+    }
+  g_dbus_message_set_body (m, g_variant_new ("(ssa(hb))", "ch", "{\"hi\":[1]}", &b));
+  if (n_ports > 0)
+    g_dbus_message_set_unix_fd_list (m, fds);
+  seed_add (m, sender, destination);
 }
 
 static void
@@ -253,17 +286,14 @@ main_seeds (const char *dir)
   call (":1.2", APP, BASE, "org.eipc.Main1", "Attach", g_variant_new ("(s)", "x"));
   seed_write (dir, "main-properties");
 
-  /* PostMessage with a port index but no descriptor. */
+  /* PostMessage with ports (the harness passes a socket for each
+   * descriptor the header asks for), and an index past them. */
   seed_begin (0);
-  {
-    GDBusMessage *m = g_dbus_message_new_method_call (NULL, BASE, "org.eipc.Main1", "PostMessage");
-    GVariantBuilder b;
-
-    g_variant_builder_init (&b, G_VARIANT_TYPE ("a(hb)"));
-    g_variant_builder_add (&b, "(hb)", 0, FALSE);
-    g_dbus_message_set_body (m, g_variant_new ("(ssa(hb))", "ch", "\"hi\"", &b));
-    seed_add (m, ":1.2", APP);
-  }
+  attach (":1.2", 0);
+  post_message (call_new (BASE, "org.eipc.Main1", "PostMessage"), ":1.2", APP, 1, 0);
+  post_message (call_new (BASE, "org.eipc.Main1", "PostMessage"), ":1.2", APP, 2, 0);
+  post_message (call_new (BASE, "org.eipc.Main1", "PostMessage"), ":1.2", APP, 1, 1);
+  post_message (call_new (BASE, "org.eipc.Main1", "PostMessage"), ":1.2", APP, 0, 0);
   call (":1.2", APP, BASE, "org.eipc.Main1", "PostMessage",
         g_variant_new ("(ssa(hb))", "ch", "{\"a\":1}", NULL));
   seed_write (dir, "main-post-message");
@@ -306,6 +336,16 @@ renderer_seeds (const char *dir)
   signal_ (MAIN_NAME, LIBRARY, path, "org.eipc.WebContents1", "Message",
            g_variant_new ("(sst)", "ch", "not json", (guint64) 0));
   seed_write (dir, "renderer-messages");
+
+  /* webContents.postMessage: ports for the renderer. */
+  seed_begin (1);
+  post_message (g_dbus_message_new_signal (path, "org.eipc.WebContents1", "PostMessage"),
+                MAIN_NAME, LIBRARY, 1, 0);
+  post_message (g_dbus_message_new_signal (path, "org.eipc.WebContents1", "PostMessage"),
+                MAIN_NAME, LIBRARY, 2, 0);
+  post_message (g_dbus_message_new_signal (path, "org.eipc.WebContents1", "PostMessage"),
+                MAIN_NAME, LIBRARY, 1, 3);
+  seed_write (dir, "renderer-post-message");
 
   /* A message the renderer answers with a send and an invoke (serials 8
    * and 13 here): the real answers, a late forged one, one left pending. */

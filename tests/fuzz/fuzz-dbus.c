@@ -19,6 +19,10 @@
  * FUZZ_INPUT_TIMEOUT_S. A fresh object and connection for every input, so
  * a crash replays from its input alone.
  *
+ * A message whose UNIX_FDS header field asks for descriptors gets that
+ * many (up to FUZZ_MAX_FDS), each one end of a socket pair, as a
+ * MessagePort is; the harness closes the other ends when the input ends.
+ *
  * The library is the bus client ":1.100". As the main process it owns the
  * app name org.eipc.Fuzz (base path /org/eipc/Fuzz); as a renderer it is
  * attached to ":1.1" as webContents 7 (/org/eipc/Fuzz/WebContents/7).
@@ -61,6 +65,7 @@ int LLVMFuzzerTestOneInput (const uint8_t *data,
 #define FUZZ_PING_SERIAL       0x7fff0000u
 #define FUZZ_INPUT_TIMEOUT_S   10
 #define FUZZ_CLOSE_TIMEOUT_S   10
+#define FUZZ_MAX_FDS           4
 
 /* One input's fake bus: the thread owns the socket. */
 typedef struct {
@@ -71,6 +76,11 @@ typedef struct {
 
   GMutex         lock;
   GByteArray    *to_write;       /* queued for the library */
+  int            fds[FUZZ_MAX_FDS];  /* sent with the bytes from fds_at on */
+  guint          n_fds;
+  gsize          fds_at;
+  int            peer_fds[FUZZ_MAX_FDS];  /* their other ends, the harness's */
+  guint          n_peer_fds;
   gboolean       stop;           /* give up (the library never closed) */
 
   gint           pinged;         /* atomic: the final ping was answered */
@@ -103,6 +113,39 @@ write_all (int           fd,
         return FALSE;
       *written += n;
     }
+  return TRUE;
+}
+
+/* Sends the bytes from @written on with the descriptors in one sendmsg(),
+ * so they travel with the message they belong to. */
+static gboolean
+send_with_fds (int           fd,
+               const guint8 *data,
+               gsize         length,
+               gsize        *written,
+               const int    *fds,
+               guint         n_fds)
+{
+  union {
+    struct cmsghdr header;
+    char buf[CMSG_SPACE (sizeof (int) * FUZZ_MAX_FDS)];
+  } control = { 0 };
+  struct iovec iov = { (void *) (data + *written), length - *written };
+  struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1,
+                       .msg_control = &control, .msg_controllen = CMSG_SPACE (sizeof (int) * n_fds) };
+  struct cmsghdr *c = CMSG_FIRSTHDR (&mh);
+  ssize_t n;
+
+  c->cmsg_level = SOL_SOCKET;
+  c->cmsg_type = SCM_RIGHTS;
+  c->cmsg_len = CMSG_LEN (sizeof (int) * n_fds);
+  memcpy (CMSG_DATA (c), fds, sizeof (int) * n_fds);
+  do
+    n = sendmsg (fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
+  while (n < 0 && errno == EINTR);
+  if (n < 0)
+    return errno == EAGAIN;
+  *written += n;
   return TRUE;
 }
 
@@ -311,7 +354,23 @@ bus_thread (gpointer data)
           gboolean ok;
 
           g_mutex_lock (&bus->lock);
-          ok = write_all (fd, bus->to_write->data, bus->to_write->len, &written);
+          if (bus->n_fds > 0 && written < bus->fds_at)
+            ok = write_all (fd, bus->to_write->data, bus->fds_at, &written);
+          else if (bus->n_fds > 0)
+            {
+              gsize before = written;
+
+              ok = send_with_fds (fd, bus->to_write->data, bus->to_write->len,
+                                  &written, bus->fds, bus->n_fds);
+              if (written > before)
+                {
+                  for (guint i = 0; i < bus->n_fds; i++)
+                    close (bus->fds[i]);
+                  bus->n_fds = 0;
+                }
+            }
+          if (ok && bus->n_fds == 0)
+            ok = write_all (fd, bus->to_write->data, bus->to_write->len, &written);
           if (written == bus->to_write->len)
             {
               g_byte_array_set_size (bus->to_write, 0);
@@ -416,6 +475,18 @@ iterate_until (FakeBus      *bus,
   return TRUE;
 }
 
+/* The UNIX_FDS header field of a message, 0 if none or unreadable. */
+static guint
+message_unix_fds (const guint8 *data,
+                  gsize         size)
+{
+  g_autoptr(GDBusMessage) m = NULL;
+
+  m = g_dbus_message_new_from_blob ((guchar *) data, size,
+                                    G_DBUS_CAPABILITY_FLAGS_UNIX_FD_PASSING, NULL);
+  return m != NULL ? MIN (g_dbus_message_get_num_unix_fds (m), FUZZ_MAX_FDS) : 0;
+}
+
 /* The fuzz input: each complete message in @data, as it is, then the
  * harness's ping; the next one when the library has answered the ping (so
  * what the library asked the bus on the way is answered first, as on a
@@ -427,6 +498,7 @@ bus_feed (FakeBus      *bus,
           gsize         size)
 {
   gsize used = 0;
+  guint n_fds;
 
   while (size - used >= 16 && !g_atomic_int_get (&bus->closed) &&
          !bus->disconnected)
@@ -435,7 +507,23 @@ bus_feed (FakeBus      *bus,
 
       if (needed <= 0 || (gsize) needed > size - used)
         break;
+      n_fds = message_unix_fds (data + used, needed);
       g_mutex_lock (&bus->lock);
+      if (n_fds > 0)
+        {
+          /* As many descriptors as the header asks for, up to a few: one
+           * end of a socket pair each (what a MessagePort is). */
+          bus->fds_at = bus->to_write->len;
+          for (guint i = 0; i < n_fds && bus->n_peer_fds < FUZZ_MAX_FDS; i++)
+            {
+              int pair[2];
+
+              if (socketpair (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) < 0)
+                g_error ("socketpair: %s", g_strerror (errno));
+              bus->fds[bus->n_fds++] = pair[0];
+              bus->peer_fds[bus->n_peer_fds++] = pair[1];
+            }
+        }
       g_byte_array_append (bus->to_write, data + used, needed);
       g_mutex_unlock (&bus->lock);
       used += needed;
@@ -472,6 +560,7 @@ read_args (EipcEvent *event)
   (void) eipc_event_get_channel (event);
   (void) eipc_event_get_sender_id (event);
   (void) eipc_event_get_sender_name (event);
+  (void) eipc_event_get_ports (event);
 }
 
 static void
@@ -675,9 +764,53 @@ setup_once (void)
   verbose = g_getenv ("FUZZ_DBUS_VERBOSE") != NULL;
 }
 
+static guint
+count_fds (void)
+{
+  g_autoptr(GDir) dir = g_dir_open ("/proc/self/fd", 0, NULL);
+  guint n = 0;
+
+  while (dir != NULL && g_dir_read_name (dir) != NULL)
+    n++;
+  return n;
+}
+
+static int fuzz_one (const guint8 *data, gsize size);
+
 int
 LLVMFuzzerTestOneInput (const uint8_t *data,
                         size_t         size)
+{
+  static guint baseline;
+  guint now;
+
+  /* Descriptors the library keeps past an input are a finding. GLib
+   * opens some once, for good (its worker thread's eventfd, say): an
+   * input that leaves more open runs again, and only one that leaves
+   * more again leaks. */
+  if (baseline == 0)
+    {
+      fuzz_one ((const guint8 *) "\0", 1);
+      fuzz_one ((const guint8 *) "\1", 1);
+      baseline = count_fds ();
+    }
+  fuzz_one (data, size);
+  now = count_fds ();
+  if (now > baseline)
+    {
+      baseline = now;
+      fuzz_one (data, size);
+      now = count_fds ();
+      if (now > baseline)
+        g_error ("the input leaves %u file descriptors open each time",
+                 now - baseline);
+    }
+  return 0;
+}
+
+static int
+fuzz_one (const guint8 *data,
+          gsize         size)
 {
   GMainContext *context = g_main_context_default ();
   g_autoptr(GObject) object = NULL;
@@ -707,8 +840,12 @@ LLVMFuzzerTestOneInput (const uint8_t *data,
   bus_feed (&bus, context, data + 1, size - 1);
   iterate_pending (context);
 
-  /* The calls the input left unanswered, as an application gives up on
-   * them; then dropping the object closes its connection. */
+  /* The ports' other ends go; the calls the input left unanswered are
+   * given up, as an application does; then dropping the object closes
+   * its connection. */
+  for (guint i = 0; i < bus.n_peer_fds; i++)
+    close (bus.peer_fds[i]);
+  iterate_pending (context);
   g_cancellable_cancel (cancellable);
   iterate_pending (context);
   g_clear_object (&cancellable);
@@ -726,6 +863,8 @@ LLVMFuzzerTestOneInput (const uint8_t *data,
   g_thread_join (thread);
   iterate_pending (context);
 
+  for (guint i = 0; i < bus.n_fds; i++)
+    close (bus.fds[i]);
   close (bus.wake[0]);
   close (bus.wake[1]);
   g_byte_array_unref (bus.to_write);
