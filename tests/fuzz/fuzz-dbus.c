@@ -351,7 +351,7 @@ bus_thread (gpointer data)
         }
       if (p[0].revents & POLLOUT)
         {
-          gboolean ok;
+          gboolean ok = TRUE;
 
           g_mutex_lock (&bus->lock);
           if (bus->n_fds > 0 && written < bus->fds_at)
