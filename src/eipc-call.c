@@ -563,17 +563,24 @@ calls_call_blocking (EipcCalls       *self,
    * takes the reply. */
   self->blocking_cookie = cookie;
   self->blocking_peer = peer;
-  for (;;)
+  /* The reply cannot have come yet: poll first (sd_bus_wait() returns at
+   * once if messages wait in sd-bus's queue), not a read that would only
+   * fail with EAGAIN. One syscall less per call. */
+  r = 0;
+  for (gboolean read_first = FALSE;; read_first = TRUE)
     {
       gint64 now;
 
-      r = sd_bus_process (self->bus, NULL);
-      if (self->blocking_reply != NULL || self->blocking_forger != NULL)
-        break;
-      if (r < 0)
-        break;
-      if (r > 0)
-        continue;
+      if (read_first)
+        {
+          r = sd_bus_process (self->bus, NULL);
+          if (self->blocking_reply != NULL || self->blocking_forger != NULL)
+            break;
+          if (r < 0)
+            break;
+          if (r > 0)
+            continue;
+        }
       now = g_get_monotonic_time ();
       if (now >= deadline)
         {
