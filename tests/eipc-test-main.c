@@ -18,6 +18,10 @@
  *                      "load-stats ..." when it quits
  *   broadcast:N:MS     broadcast [0] .. [N-1] on "bcast", one every MS ms
  *   exit-on-disconnect quit, printing "disconnected", when the bus goes
+ *   link-renderers     once two renderers attached, link them with a
+ *                      channel: webContents.postMessage("link", 1, [port1])
+ *                      to the first, ("link", 2, [port2]) to the second;
+ *                      prints "linked" (or "link ! MESSAGE")
  */
 
 #include <signal.h>
@@ -107,6 +111,33 @@ on_attached (EipcMain        *main,
   g_signal_connect (wc, "destroyed", G_CALLBACK (on_destroyed), NULL);
 }
 
+static GPtrArray *to_link;
+
+static void
+link_attached (EipcMain        *main,
+               EipcWebContents *wc,
+               gpointer         user_data)
+{
+  g_autoptr(EipcMessageChannel) channel = NULL;
+  g_autoptr(GPtrArray) one = g_ptr_array_new ();
+  g_autoptr(GPtrArray) two = g_ptr_array_new ();
+  g_autoptr(GError) error = NULL;
+
+  g_ptr_array_add (to_link, g_object_ref (wc));
+  if (to_link->len != 2)
+    return;
+  channel = eipc_message_channel_new ();
+  g_ptr_array_add (one, eipc_message_channel_get_port1 (channel));
+  g_ptr_array_add (two, eipc_message_channel_get_port2 (channel));
+  if (eipc_web_contents_post_message_json (g_ptr_array_index (to_link, 0), "link",
+                                           "1", one, &error) &&
+      eipc_web_contents_post_message_json (g_ptr_array_index (to_link, 1), "link",
+                                           "2", two, &error))
+    printf ("linked\n");
+  else
+    printf ("link ! %s\n", error->message);
+}
+
 static gboolean
 quit (gpointer user_data)
 {
@@ -181,6 +212,12 @@ main (int   argc,
             load_main_start_broadcast (load, (guint) g_ascii_strtoull (part[1], NULL, 10),
                                        1, (guint) g_ascii_strtoull (part[2], NULL, 10));
         }
+      else if (strcmp (part[0], "link-renderers") == 0)
+        {
+          to_link = g_ptr_array_new_with_free_func (g_object_unref);
+          g_signal_connect (main_process, "web-contents-attached",
+                            G_CALLBACK (link_attached), NULL);
+        }
       else if (strcmp (part[0], "exit-on-disconnect") == 0)
         g_signal_connect (main_process, "disconnected", G_CALLBACK (on_disconnected), loop);
       else
@@ -198,6 +235,7 @@ main (int   argc,
       printf ("load-stats %s\n", stats);
     }
   g_ptr_array_unref (held);
+  g_clear_pointer (&to_link, g_ptr_array_unref);
   printf ("bye\n");
   return 0;
 }

@@ -7,9 +7,13 @@
  * (eipc-test-renderer): event.ports on both sides, transferred ports
  * unusable by their sender, kill -9 of the renderer holding a port, and
  * two renderers linked by a channel the main process made, talking while
- * the main process does not run, with no message of theirs on the bus.
+ * the main process does not run (its thread blocked, or the main process
+ * a separate eipc-test-main stopped with SIGSTOP), with no message of
+ * theirs on the bus.
  */
 
+#include <signal.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <glib/gstdio.h>
@@ -415,6 +419,105 @@ test_renderer_to_renderer (void)
   g_free (link.name2);
 }
 
+/* The state letter of process @pid ('T' when stopped). */
+static char
+process_state (const char *pid)
+{
+  g_autofree char *path = g_strdup_printf ("/proc/%s/stat", pid);
+  g_autofree char *text = NULL;
+  const char *end;
+
+  if (!g_file_get_contents (path, &text, NULL, NULL))
+    return '?';
+  end = strrchr (text, ')');
+  return end != NULL && end[1] == ' ' ? end[2] : '?';
+}
+
+static void
+wait_process_state (const char *pid,
+                    char        state)
+{
+  gint64 end = g_get_monotonic_time () + 30 * G_USEC_PER_SEC;
+
+  while (process_state (pid) != state)
+    {
+      if (g_get_monotonic_time () > end)
+        g_error ("process %s is in state %c, not %c", pid, process_state (pid), state);
+      g_usleep (1000);
+    }
+}
+
+/* The main process is a separate process (eipc-test-main) that links two
+ * renderers, then is stopped with SIGSTOP: the renderers go on talking
+ * through their port, a burst there and back; after SIGCONT the main
+ * process serves again. */
+static void
+test_renderer_to_renderer_main_stopped (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *dir = NULL, *go = NULL, *go2 = NULL;
+  g_autofree char *wait_go = NULL, *wait_go2 = NULL, *burst_arg = NULL;
+  g_autofree char *want = NULL, *line = NULL;
+  guint n_burst = test_scale () < 1 ? 20 : 500;
+  TestChild *main_child, *r1, *r2;
+  const char *main_pid;
+  int status;
+
+  dir = g_dir_make_tmp ("eipc-ports-XXXXXX", &error);
+  g_assert_no_error (error);
+  go = g_build_filename (dir, "go", NULL);
+  go2 = g_build_filename (dir, "go2", NULL);
+  wait_go = g_strdup_printf ("wait-file:%s", go);
+  wait_go2 = g_strdup_printf ("wait-file:%s", go2);
+  burst_arg = g_strdup_printf ("port-burst:%u", n_burst);
+
+  main_child = test_main_child_spawn ("link-renderers", "handle:ping:\"pong\"", NULL);
+  g_free (test_child_expect (main_child, "ready"));
+  main_pid = test_child_pid (main_child);
+  r1 = test_child_spawn ("port-listen:link:count", "id", wait_go, burst_arg,
+                         wait_go2, "invoke:ping:[]", NULL);
+  g_free (test_child_expect (r1, "id "));
+  r2 = test_child_spawn ("port-listen:link:echo", "id", "port-wait-closed", NULL);
+  g_free (test_child_expect (r2, "id "));
+  g_free (test_child_expect (main_child, "linked"));
+  line = test_child_expect (r1, "posted ");
+  g_assert_cmpstr (line, ==, "posted link [1] ports=1");
+  g_clear_pointer (&line, g_free);
+  line = test_child_expect (r2, "posted ");
+  g_assert_cmpstr (line, ==, "posted link [2] ports=1");
+  g_clear_pointer (&line, g_free);
+
+  /* The main process stops; the renderers talk all the same. */
+  g_assert_cmpint (kill (atoi (main_pid), SIGSTOP), ==, 0);
+  wait_process_state (main_pid, 'T');
+  g_assert_true (g_file_set_contents (go, "", 0, NULL));
+  line = test_child_expect (r1, "burst ");
+  want = g_strdup_printf ("burst %u ok ", n_burst);
+  g_assert_true (g_str_has_prefix (line, want));
+  g_assert_cmpint (process_state (main_pid), ==, 'T');
+
+  /* It goes on, and serves as before. */
+  g_assert_cmpint (kill (atoi (main_pid), SIGCONT), ==, 0);
+  g_assert_true (g_file_set_contents (go2, "", 0, NULL));
+  g_clear_pointer (&line, g_free);
+  line = test_child_expect (r1, "invoke ping");
+  g_assert_cmpstr (line, ==, "invoke ping = \"pong\"");
+
+  /* r1 exits, closing its port: r2 hears it. */
+  g_free (test_child_finish (r1, &status));
+  g_assert_true (WIFEXITED (status) && WEXITSTATUS (status) == 0);
+  g_free (test_child_expect (r2, "port-closed"));
+  g_free (test_child_finish (r2, &status));
+  g_assert_true (WIFEXITED (status) && WEXITSTATUS (status) == 0);
+  test_child_terminate (main_child);
+  g_free (test_child_finish (main_child, &status));
+  g_assert_true (WIFEXITED (status) && WEXITSTATUS (status) == 0);
+
+  g_unlink (go);
+  g_unlink (go2);
+  g_rmdir (dir);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -427,6 +530,8 @@ main (int   argc,
   g_test_add_func ("/ipc/port/bus/main-to-renderer", test_main_to_renderer);
   g_test_add_func ("/ipc/port/bus/renderer-to-main", test_renderer_to_main);
   g_test_add_func ("/ipc/port/bus/renderer-to-renderer", test_renderer_to_renderer);
+  g_test_add_func ("/ipc/port/bus/renderer-to-renderer-main-stopped",
+                   test_renderer_to_renderer_main_stopped);
 
   ret = g_test_run ();
   test_bus_down ();
