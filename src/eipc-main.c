@@ -58,6 +58,7 @@ typedef struct {
   sd_bus_message *call;
   sd_bus_slot    *slot;
   guint64         host_id;
+  gboolean        no_fds;      /* its connection cannot take file descriptors */
   GPtrArray      *more_calls;  /* later Attach calls of the same client */
 } PendingAttach;
 
@@ -324,6 +325,7 @@ main_reply_no_such_web_contents (sd_bus_message *m,
 static int
 read_attach_options (sd_bus_message  *m,
                      guint64         *host_id,
+                     gboolean        *no_fds,
                      const char     **bad_host_type)
 {
   int r;
@@ -353,6 +355,16 @@ read_attach_options (sd_bus_message  *m,
           r = sd_bus_message_read (m, "v", "t", host_id);
           if (r < 0)
             return r;
+        }
+      else if (strcmp (key, "unix-fds") == 0 &&
+               sd_bus_message_verify_type (m, 'v', "b") > 0)
+        {
+          int can = 1;
+
+          r = sd_bus_message_read (m, "v", "b", &can);
+          if (r < 0)
+            return r;
+          *no_fds = !can;
         }
       else
         {
@@ -505,6 +517,8 @@ attach_credentials_done (sd_bus_message *reply,
     {
       wc = eipc_web_contents_new (self->bus, self->calls, self->path, ++self->last_id,
                                   sender, pid, uid, pending->host_id);
+      if (pending->no_fds)
+        eipc_web_contents_set_no_fds (wc);
       g_hash_table_insert (self->by_id, g_memdup2 (&self->last_id, sizeof (guint64)), wc);
       g_hash_table_insert (self->by_name, g_strdup (sender), g_object_ref (wc));
       g_debug ("eipc: %s attached as webContents %" G_GUINT64_FORMAT " (pid %u)",
@@ -555,9 +569,10 @@ method_attach (sd_bus_message *m,
   PendingAttach *pending;
   const char *bad_host_type = NULL;
   guint64 host_id = 0;
+  gboolean no_fds = FALSE;
   int r;
 
-  r = read_attach_options (m, &host_id, &bad_host_type);
+  r = read_attach_options (m, &host_id, &no_fds, &bad_host_type);
   if (r < 0 && bad_host_type != NULL)
     return eipc_reply_error (m, EIPC_ERROR_INVALID_ARGS,
                              "The attach option 'host' must be a webContents "
@@ -597,6 +612,7 @@ method_attach (sd_bus_message *m,
   pending->main = self;
   pending->call = sd_bus_message_ref (m);
   pending->host_id = host_id;
+  pending->no_fds = no_fds;
   r = sd_bus_call_method_async (self->bus, &pending->slot, DBUS_SERVICE,
                                 DBUS_PATH, DBUS_INTERFACE,
                                 "GetConnectionCredentials",

@@ -361,6 +361,7 @@ EipcWebContents *eipc_web_contents_new        (sd_bus              *bus,
                                                guint32              pid,
                                                guint32              uid,
                                                guint64              host_id);
+void          eipc_web_contents_set_no_fds    (EipcWebContents     *self);
 void          eipc_web_contents_destroy       (EipcWebContents     *self,
                                                const char          *reason);
 gboolean      eipc_web_contents_deliver       (EipcWebContents     *self,

@@ -358,10 +358,14 @@ renderer_new_attach_call (EipcRenderer    *self,
                                       "Attach");
   if (r < 0)
     return r;
-  if (self->host_id != 0)
-    r = sd_bus_message_append (m, "a{sv}", 1, "host", "t", self->host_id);
-  else
-    r = sd_bus_message_append (m, "a{sv}", 0);
+  r = sd_bus_message_open_container (m, 'a', "{sv}");
+  if (r >= 0 && self->host_id != 0)
+    r = sd_bus_message_append (m, "{sv}", "host", "t", self->host_id);
+  /* Without descriptors, the main process must not post ports here. */
+  if (r >= 0 && sd_bus_can_send (self->bus, SD_BUS_TYPE_UNIX_FD) <= 0)
+    r = sd_bus_message_append (m, "{sv}", "unix-fds", "b", 0);
+  if (r >= 0)
+    r = sd_bus_message_close_container (m);
   if (r < 0)
     return r;
   *ret = g_steal_pointer (&m);

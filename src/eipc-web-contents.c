@@ -25,6 +25,7 @@ struct _EipcWebContents
   guint32     uid;
   guint64     host_id;
   gboolean    allow_guests;
+  gboolean    no_fds;     /* the renderer's connection cannot take fds */
   gboolean    destroyed;
   guint       invoke_timeout;   /* msec, 0 = none */
   GHashTable *pending;    /* main-to-renderer invokes in flight */
@@ -593,6 +594,28 @@ eipc_web_contents_deliver (EipcWebContents  *self,
   return TRUE;
 }
 
+/* The renderer said at Attach that its bus connection cannot pass file
+ * descriptors: the bus would drop a signal carrying them, unseen. */
+static gboolean
+web_contents_check_fds (EipcWebContents  *self,
+                        GPtrArray        *ports,
+                        GError          **error)
+{
+  if (ports == NULL || ports->len == 0 || !self->no_fds)
+    return TRUE;
+  g_set_error (error, EIPC_ERROR, EIPC_ERROR_FAILED,
+               "The bus connection of webContents %" G_GUINT64_FORMAT " cannot "
+               "pass file descriptors, so it cannot take message ports",
+               self->id);
+  return FALSE;
+}
+
+void
+eipc_web_contents_set_no_fds (EipcWebContents *self)
+{
+  self->no_fds = TRUE;
+}
+
 /**
  * eipc_web_contents_post_message:
  * @self: an #EipcWebContents
@@ -662,6 +685,7 @@ eipc_web_contents_post_message_json (EipcWebContents  *self,
   if (!web_contents_check_alive (self, error) ||
       !eipc_message_check_posted (channel, message_json, ports, error) ||
       !eipc_bus_check_fds (self->bus, ports, error) ||
+      !web_contents_check_fds (self, ports, error) ||
       !eipc_bus_check_queue (self->bus, error))
     return FALSE;
   r = sd_bus_message_new_signal (self->bus, &m, self->path,

@@ -12,9 +12,16 @@
  * theirs on the bus.
  */
 
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
 
 #include <glib/gstdio.h>
 
@@ -419,6 +426,332 @@ test_renderer_to_renderer (void)
   g_free (link.name2);
 }
 
+/* ---- a bus connection that cannot pass file descriptors ----
+ *
+ * A proxy between a client and the test bus that answers the client's
+ * NEGOTIATE_UNIX_FD with ERROR (as a bus over TCP, or one that does not
+ * take descriptors, would) and relays everything else: the client's
+ * connection then cannot pass file descriptors, while the bus and every
+ * other connection can. It runs in a thread of its own. */
+
+typedef struct {
+  int      client;
+  int      bus;
+  gboolean begun;       /* the client sent BEGIN */
+  GString *from_client; /* lines of the authentication */
+  GString *from_bus;
+  GQueue   answers;     /* who answers each command: 'B' the bus, 'P' us */
+} ProxyPair;
+
+typedef struct {
+  char      *dir;
+  char      *path;
+  char      *address;
+  char      *bus_path;
+  gboolean   bus_abstract;
+  int        listener;
+  int        wake[2];
+  GPtrArray *pairs;
+  GThread   *thread;
+} NoFdsProxy;
+
+static void
+write_all (int         fd,
+           const char *data,
+           gsize       size)
+{
+  while (size > 0)
+    {
+      ssize_t n = write (fd, data, size);
+
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n <= 0)
+        return;
+      data += n;
+      size -= n;
+    }
+}
+
+static void
+proxy_pair_free (gpointer data)
+{
+  ProxyPair *pair = data;
+
+  close (pair->client);
+  close (pair->bus);
+  g_string_free (pair->from_client, TRUE);
+  g_string_free (pair->from_bus, TRUE);
+  g_queue_clear (&pair->answers);
+  g_free (pair);
+}
+
+/* Authentication lines from the client: NEGOTIATE_UNIX_FD is ours to
+ * refuse, in its turn among the bus's answers. */
+static void
+proxy_client_lines (ProxyPair *pair)
+{
+  char *end;
+
+  /* The credentials byte before the first command. */
+  if (!pair->begun && pair->from_client->len > 0 && pair->from_client->str[0] == '\0')
+    {
+      write_all (pair->bus, pair->from_client->str, 1);
+      g_string_erase (pair->from_client, 0, 1);
+    }
+  while (!pair->begun && (end = strstr (pair->from_client->str, "\r\n")) != NULL)
+    {
+      gsize len = end - pair->from_client->str + 2;
+      const char *line = pair->from_client->str;
+
+      if (g_str_has_prefix (line, "NEGOTIATE_UNIX_FD\r\n"))
+        {
+          if (g_queue_is_empty (&pair->answers))
+            write_all (pair->client, "ERROR\r\n", 7);
+          else
+            g_queue_push_tail (&pair->answers, GINT_TO_POINTER ('P'));
+        }
+      else
+        {
+          write_all (pair->bus, line, len);
+          if (g_str_has_prefix (line, "BEGIN\r\n"))
+            pair->begun = TRUE;
+          else
+            g_queue_push_tail (&pair->answers, GINT_TO_POINTER ('B'));
+        }
+      g_string_erase (pair->from_client, 0, len);
+    }
+  if (pair->begun && pair->from_client->len > 0)
+    {
+      write_all (pair->bus, pair->from_client->str, pair->from_client->len);
+      g_string_truncate (pair->from_client, 0);
+    }
+}
+
+static void
+proxy_bus_lines (ProxyPair *pair)
+{
+  char *end;
+
+  while (!g_queue_is_empty (&pair->answers) &&
+         (end = strstr (pair->from_bus->str, "\r\n")) != NULL)
+    {
+      gsize len = end - pair->from_bus->str + 2;
+
+      write_all (pair->client, pair->from_bus->str, len);
+      g_string_erase (pair->from_bus, 0, len);
+      g_queue_pop_head (&pair->answers);
+      while (GPOINTER_TO_INT (g_queue_peek_head (&pair->answers)) == 'P')
+        {
+          g_queue_pop_head (&pair->answers);
+          write_all (pair->client, "ERROR\r\n", 7);
+        }
+    }
+  if (g_queue_is_empty (&pair->answers) && pair->begun && pair->from_bus->len > 0)
+    {
+      write_all (pair->client, pair->from_bus->str, pair->from_bus->len);
+      g_string_truncate (pair->from_bus, 0);
+    }
+}
+
+static int
+proxy_connect_bus (NoFdsProxy *proxy)
+{
+  struct sockaddr_un sa = { .sun_family = AF_UNIX };
+  gsize len = strlen (proxy->bus_path);
+  int fd = socket (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+  g_assert_cmpint (fd, >=, 0);
+  g_assert_cmpuint (len + 1, <, sizeof sa.sun_path);
+  memcpy (sa.sun_path + (proxy->bus_abstract ? 1 : 0), proxy->bus_path, len);
+  if (connect (fd, (struct sockaddr *) &sa,
+               offsetof (struct sockaddr_un, sun_path) + len +
+               (proxy->bus_abstract ? 1 : 0)) < 0)
+    g_error ("proxy: cannot connect to the bus: %s", g_strerror (errno));
+  return fd;
+}
+
+static gpointer
+proxy_run (gpointer data)
+{
+  NoFdsProxy *proxy = data;
+
+  for (;;)
+    {
+      g_autofree struct pollfd *fds = g_new0 (struct pollfd, 2 + 2 * proxy->pairs->len);
+      guint n = 0;
+
+      fds[n++] = (struct pollfd) { .fd = proxy->wake[0], .events = POLLIN };
+      fds[n++] = (struct pollfd) { .fd = proxy->listener, .events = POLLIN };
+      for (guint i = 0; i < proxy->pairs->len; i++)
+        {
+          ProxyPair *pair = g_ptr_array_index (proxy->pairs, i);
+
+          fds[n++] = (struct pollfd) { .fd = pair->client, .events = POLLIN };
+          fds[n++] = (struct pollfd) { .fd = pair->bus, .events = POLLIN };
+        }
+      if (poll (fds, n, -1) < 0)
+        {
+          if (errno == EINTR)
+            continue;
+          g_error ("proxy: poll: %s", g_strerror (errno));
+        }
+      if (fds[0].revents != 0)
+        return NULL;
+      if (fds[1].revents & POLLIN)
+        {
+          int client = accept4 (proxy->listener, NULL, NULL, SOCK_CLOEXEC);
+
+          if (client >= 0)
+            {
+              ProxyPair *pair = g_new0 (ProxyPair, 1);
+
+              pair->client = client;
+              pair->bus = proxy_connect_bus (proxy);
+              pair->from_client = g_string_new (NULL);
+              pair->from_bus = g_string_new (NULL);
+              g_queue_init (&pair->answers);
+              g_ptr_array_add (proxy->pairs, pair);
+            }
+        }
+      for (guint i = 0, k = 2; i < proxy->pairs->len && k < n; k += 2)
+        {
+          ProxyPair *pair = g_ptr_array_index (proxy->pairs, i);
+          gboolean gone = FALSE;
+          char buf[65536];
+
+          if (fds[k].revents != 0)
+            {
+              ssize_t got = read (pair->client, buf, sizeof buf);
+
+              if (got <= 0)
+                gone = TRUE;
+              else
+                {
+                  g_string_append_len (pair->from_client, buf, got);
+                  proxy_client_lines (pair);
+                }
+            }
+          if (!gone && fds[k + 1].revents != 0)
+            {
+              ssize_t got = read (pair->bus, buf, sizeof buf);
+
+              if (got <= 0)
+                gone = TRUE;
+              else
+                {
+                  g_string_append_len (pair->from_bus, buf, got);
+                  proxy_bus_lines (pair);
+                }
+            }
+          if (gone)
+            g_ptr_array_remove_index (proxy->pairs, i);
+          else
+            i++;
+        }
+    }
+}
+
+static NoFdsProxy *
+no_fds_proxy_start (const char *bus_address)
+{
+  NoFdsProxy *proxy = g_new0 (NoFdsProxy, 1);
+  struct sockaddr_un sa = { .sun_family = AF_UNIX };
+  g_autoptr(GError) error = NULL;
+  const char *key;
+
+  if ((key = strstr (bus_address, "path=")) != NULL)
+    proxy->bus_path = g_strndup (key + 5, strcspn (key + 5, ","));
+  else if ((key = strstr (bus_address, "abstract=")) != NULL)
+    {
+      proxy->bus_path = g_strndup (key + 9, strcspn (key + 9, ","));
+      proxy->bus_abstract = TRUE;
+    }
+  else
+    g_error ("proxy: no unix path in %s", bus_address);
+  proxy->dir = g_dir_make_tmp ("eipc-nofds-XXXXXX", &error);
+  g_assert_no_error (error);
+  proxy->path = g_build_filename (proxy->dir, "bus", NULL);
+  proxy->address = g_strdup_printf ("unix:path=%s", proxy->path);
+  proxy->listener = socket (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  g_strlcpy (sa.sun_path, proxy->path, sizeof sa.sun_path);
+  g_assert_cmpint (bind (proxy->listener, (struct sockaddr *) &sa, sizeof sa), ==, 0);
+  g_assert_cmpint (listen (proxy->listener, 16), ==, 0);
+  g_assert_cmpint (pipe2 (proxy->wake, O_CLOEXEC), ==, 0);
+  proxy->pairs = g_ptr_array_new_with_free_func (proxy_pair_free);
+  proxy->thread = g_thread_new ("no-fds-proxy", proxy_run, proxy);
+  return proxy;
+}
+
+static void
+no_fds_proxy_stop (NoFdsProxy *proxy)
+{
+  write_all (proxy->wake[1], "x", 1);
+  g_thread_join (proxy->thread);
+  g_ptr_array_unref (proxy->pairs);
+  close (proxy->wake[0]);
+  close (proxy->wake[1]);
+  close (proxy->listener);
+  g_unlink (proxy->path);
+  g_rmdir (proxy->dir);
+  g_free (proxy->path);
+  g_free (proxy->dir);
+  g_free (proxy->address);
+  g_free (proxy->bus_path);
+  g_free (proxy);
+}
+
+/* A renderer whose bus connection cannot pass file descriptors: posting
+ * ports fails with a clear error on both sides, main process to renderer
+ * and renderer to main process; nothing is dropped silently. The same
+ * renderer still gets a post without ports. */
+static void
+test_no_fds (void)
+{
+  g_autofree char *saved = g_strdup (g_getenv ("DBUS_SESSION_BUS_ADDRESS"));
+  g_autofree char *line = NULL;
+  NoFdsProxy *proxy = no_fds_proxy_start (test_bus_address ());
+  TestChild *main_child, *r1, *r2;
+  int status;
+
+  main_child = test_main_child_spawn ("link-renderers", "count:posted", NULL);
+  g_free (test_child_expect (main_child, "ready"));
+
+  /* r1 through the proxy: no descriptors. */
+  g_setenv ("DBUS_SESSION_BUS_ADDRESS", proxy->address, TRUE);
+  r1 = test_child_spawn ("port-listen:link:print", "id", "post-channel:posted",
+                         "send:posted:[]", "sync:count:[]", "port-wait:1", NULL);
+  g_setenv ("DBUS_SESSION_BUS_ADDRESS", saved, TRUE);
+  g_free (test_child_expect (r1, "id "));
+
+  /* Renderer to main process: refused at once, and said why. */
+  line = test_child_expect (r1, "post-channel");
+  g_assert_true (g_str_has_prefix (line, "post-channel ! "));
+  g_assert_nonnull (strstr (line, "file descriptors"));
+  g_clear_pointer (&line, g_free);
+  /* The send after it arrives, and the refused post did not. */
+  line = test_child_expect (r1, "sync count");
+  g_assert_cmpstr (line, ==, "sync count = 1");
+  g_clear_pointer (&line, g_free);
+
+  /* Main process to renderer: the second renderer attaches, the main
+   * process posts a port to each, and is told r1 cannot take it. */
+  r2 = test_child_spawn ("port-listen:link:echo", "id", "port-wait-closed", NULL);
+  g_free (test_child_expect (r2, "id "));
+  line = test_child_expect (main_child, "link");
+  g_assert_true (g_str_has_prefix (line, "link ! "));
+  g_assert_nonnull (strstr (line, "file descriptors"));
+  g_clear_pointer (&line, g_free);
+
+  test_child_kill (r1);
+  g_free (test_child_finish (r1, &status));
+  test_child_kill (r2);
+  g_free (test_child_finish (r2, &status));
+  test_child_terminate (main_child);
+  g_free (test_child_finish (main_child, &status));
+  no_fds_proxy_stop (proxy);
+}
+
 /* The state letter of process @pid ('T' when stopped). */
 static char
 process_state (const char *pid)
@@ -530,6 +863,7 @@ main (int   argc,
   g_test_add_func ("/ipc/port/bus/main-to-renderer", test_main_to_renderer);
   g_test_add_func ("/ipc/port/bus/renderer-to-main", test_renderer_to_main);
   g_test_add_func ("/ipc/port/bus/renderer-to-renderer", test_renderer_to_renderer);
+  g_test_add_func ("/ipc/port/bus/no-fds", test_no_fds);
   g_test_add_func ("/ipc/port/bus/renderer-to-renderer-main-stopped",
                    test_renderer_to_renderer_main_stopped);
 
