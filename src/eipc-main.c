@@ -898,6 +898,20 @@ property_get_strict (sd_bus         *bus,
   return sd_bus_message_append (reply, "b", self->strict);
 }
 
+/* ipcRenderer.postMessage is one-way: a renderer that wants no reply
+ * cannot hear why its message was refused, so it is reported like a
+ * rejected send; the ports that came with it close here, and the ends
+ * the renderer kept emit close. */
+static int
+main_refuse_post (EipcMain       *self,
+                  sd_bus_message *m,
+                  const GError   *error)
+{
+  if (!sd_bus_message_get_expect_reply (m))
+    main_reject (self, m, error);
+  return eipc_reply_gerror (m, error);
+}
+
 /* org.eipc.Main1.PostMessage: ipcRenderer.postMessage, a message with
  * ports for the listeners of the channel. */
 static int
@@ -917,17 +931,20 @@ method_post_message (sd_bus_message *m,
   if (r < 0)
     return r;
   if (!main_check_sender (self, m, &wc, &error))
-    return eipc_reply_gerror (m, error);
+    return main_refuse_post (self, m, error);
   if (strnlen (message, self->max_args_size + 1) > self->max_args_size)
-    return eipc_reply_error (m, EIPC_ERROR_LIMITS_EXCEEDED,
-                             "The message is larger than the limit of %"
-                             G_GSIZE_FORMAT " bytes", self->max_args_size);
+    {
+      g_set_error (&error, EIPC_ERROR, EIPC_ERROR_LIMITS_EXCEEDED,
+                   "The message is larger than the limit of %" G_GSIZE_FORMAT
+                   " bytes", self->max_args_size);
+      return main_refuse_post (self, m, error);
+    }
   if (!eipc_channel_check (channel, &error) ||
       !eipc_json_check (message, FALSE, &error))
-    return eipc_reply_gerror (m, error);
+    return main_refuse_post (self, m, error);
   ports = eipc_message_read_ports (m, g_source_get_context (self->source), &error);
   if (ports == NULL)
-    return eipc_reply_gerror (m, error);
+    return main_refuse_post (self, m, error);
 
   event = main_event_new (self, EIPC_EVENT_SEND, m, channel, message, wc);
   eipc_event_set_posted (event, eipc_message_posted_args (message),
@@ -1330,7 +1347,10 @@ eipc_main_class_init (EipcMainClass *klass)
    * bad JSON, a bad channel, a path that is not the sender's own, a
    * broadcast instead of a unicast. Method calls get a D-Bus error
    * instead; signals cannot, so they are logged (at debug level) and
-   * reported here.
+   * reported here. So is a renderer's one-way postMessage that was
+   * refused (larger than the limit of eipc_main_set_limits(), from a
+   * sender not attached, bad ports): its ports are closed, and the
+   * renderer's ends of them emit #EipcMessagePort::close.
    *
    * Since: 1.0
    */

@@ -1960,7 +1960,12 @@ eipc_renderer_send_json (EipcRenderer  *self,
  * their one argument, with @ports in eipc_event_get_ports(). The ports
  * travel as file descriptors (org.eipc.Main1.PostMessage()) and can no
  * longer be used here; messages posted to them and not yet delivered
- * here go with them. One-way, like eipc_renderer_send().
+ * here go with them. One-way, like eipc_renderer_send() and Electron's
+ * `ipcRenderer.postMessage`: what only the main process can refuse (a
+ * message over its eipc_main_set_limits() size, a sender it does not
+ * know) cannot fail this call; the main process reports it with
+ * #EipcMain::message-rejected and closes the ports, so the ends kept
+ * here emit #EipcMessagePort::close.
  *
  * Returns: %TRUE if the message was queued; %FALSE with @error set when
  *   not attached, when @channel, @message or @ports is not valid, or when

@@ -212,6 +212,56 @@ test_renderer_to_main (void)
   g_ptr_array_unref (in.events);
 }
 
+static void
+on_rejected (EipcMain     *main,
+             const char   *sender,
+             const GError *error,
+             gpointer      user_data)
+{
+  GError **rejected = user_data;
+
+  g_assert_null (*rejected);
+  *rejected = g_error_copy (error);
+}
+
+/* ipcRenderer.postMessage that the main process refuses (here: larger
+ * than its limit; the renderer cannot know it): one-way, as in Electron,
+ * so the renderer's call cannot fail; the main process reports it with
+ * message-rejected, no listener runs, and the port that came is closed,
+ * so the renderer's end of the channel emits close. */
+static void
+test_renderer_to_main_refused (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GError) rejected = NULL;
+  g_autoptr(EipcMain) main = eipc_main_new (TEST_APP_ID, &error);
+  g_autofree char *line = NULL;
+  Posted posted = { NULL };
+  TestChild *child;
+  gint64 end;
+  int status;
+
+  g_assert_no_error (error);
+  eipc_main_set_limits (main, 0, 3);
+  eipc_main_on (main, "port", on_posted, &posted, NULL);
+  g_signal_connect (main, "message-rejected", G_CALLBACK (on_rejected), &rejected);
+  /* "hi" is 4 bytes. */
+  child = test_child_spawn ("post-channel:port", "port-wait-closed", NULL);
+  line = test_child_expect (child, "port-closed");
+  g_free (test_child_finish (child, &status));
+  g_assert_true (WIFEXITED (status) && WEXITSTATUS (status) == 0);
+  end = g_get_monotonic_time () + 30 * G_USEC_PER_SEC;
+  while (rejected == NULL)
+    {
+      if (g_get_monotonic_time () > end)
+        g_error ("waited 30 s for message-rejected");
+      g_main_context_iteration (NULL, FALSE);
+      g_usleep (1000);
+    }
+  g_assert_error (rejected, EIPC_ERROR, EIPC_ERROR_LIMITS_EXCEEDED);
+  g_assert_null (posted.event);
+}
+
 /* ---- renderer to renderer ---- */
 
 typedef struct {
@@ -863,6 +913,7 @@ main (int   argc,
   g_test_add_func ("/ipc/port/bus/main-to-renderer", test_main_to_renderer);
   g_test_add_func ("/ipc/port/bus/renderer-to-main", test_renderer_to_main);
   g_test_add_func ("/ipc/port/bus/renderer-to-renderer", test_renderer_to_renderer);
+  g_test_add_func ("/ipc/port/bus/renderer-to-main-refused", test_renderer_to_main_refused);
   g_test_add_func ("/ipc/port/bus/no-fds", test_no_fds);
   g_test_add_func ("/ipc/port/bus/renderer-to-renderer-main-stopped",
                    test_renderer_to_renderer_main_stopped);
