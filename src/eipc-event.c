@@ -11,6 +11,8 @@
 
 #include "config.h"
 
+#include <string.h>
+
 #include "eipc-private.h"
 
 struct _EipcEvent
@@ -580,12 +582,19 @@ static gboolean
 event_answer_text (EipcEvent  *self,
                    const char *text)
 {
+  g_autoptr(GError) refused = NULL;
   int r;
 
   if (self->answered)
     return FALSE;
   self->answered = TRUE;
-  r = eipc_reply_string (self->message, text);
+  /* The creator may refuse an answer the caller has no room for (it
+   * gets LimitsExceeded instead). */
+  if (self->funcs != NULL && self->funcs->may_answer != NULL &&
+      !self->funcs->may_answer (self, strlen (text), self->data, &refused))
+    r = eipc_reply_gerror (self->message, refused);
+  else
+    r = eipc_reply_string (self->message, text);
   event_done (self, TRUE);
   if (r < 0)
     g_debug ("eipc: could not answer '%s': %s", self->channel, g_strerror (-r));

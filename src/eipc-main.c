@@ -42,7 +42,8 @@ struct _EipcMain
   /* Limits, settable; see eipc_main_set_limits(). */
   guint             max_pending_calls;
   gsize             max_args_size;
-  GHashTable       *in_flight;      /* unique name -> guint *: unanswered calls */
+  GHashTable       *in_flight;      /* unique name -> ClientUse */
+  EipcBudget        budget;         /* bytes held; see eipc_main_set_memory_limits() */
   EipcProcesses    *processes;      /* renderers launched here */
   EipcEvent        *spare_event;    /* see eipc_event_release() */
 
@@ -52,6 +53,16 @@ struct _EipcMain
   GError           *init_error;
   sd_bus_slot      *name_slot;      /* an async RequestName in flight */
 };
+
+/* A client with calls in flight, or an attached renderer (its entry
+ * stays, at 0 calls, while it is attached), or a client that never
+ * attached and was answered (until it leaves the bus). */
+typedef struct {
+  guint     calls;      /* unanswered invokes and sendSyncs */
+  EipcFlow *flow;       /* a client that never attached: its own; else NULL
+                         * (the webContents' flow counts) */
+  gboolean  gone;       /* it left the bus */
+} ClientUse;
 
 typedef struct {
   EipcMain       *main;
@@ -79,6 +90,8 @@ enum {
   PROP_ADDRESS,
   PROP_STRICT,
   PROP_OBJECT_PATH,
+  PROP_MAX_CLIENT_BYTES,
+  PROP_MAX_TOTAL_BYTES,
   N_PROPS
 };
 
@@ -97,6 +110,15 @@ static void
 message_unref (gpointer data)
 {
   sd_bus_message_unref (data);
+}
+
+static void
+client_use_free (gpointer data)
+{
+  ClientUse *use = data;
+
+  eipc_flow_free (use->flow);
+  g_free (use);
 }
 
 static void
@@ -206,42 +228,106 @@ main_check_message (EipcMain    *self,
          eipc_json_check (args, TRUE, error);
 }
 
-/* Counts a call the sender waits on; refuses one past the limit. */
+/* The entry of @sender, made if @create. */
+static ClientUse *
+main_client_use (EipcMain   *self,
+                 const char *sender,
+                 gboolean    create)
+{
+  ClientUse *use = g_hash_table_lookup (self->in_flight, sender);
+
+  if (use == NULL && create)
+    {
+      use = g_new0 (ClientUse, 1);
+      g_hash_table_insert (self->in_flight, g_strdup (sender), use);
+    }
+  return use;
+}
+
+/* The flow that counts the bytes of @event's call (see main_track_call()):
+ * the webContents of its sender may have gone since. */
+static EipcFlow *
+main_call_flow (EipcMain  *self,
+                EipcEvent *event)
+{
+  ClientUse *use;
+  EipcWebContents *wc = eipc_event_get_sender (event);
+
+  if (wc != NULL)
+    return eipc_web_contents_get_flow (wc);
+  use = main_client_use (self, eipc_event_get_sender_name (event), FALSE);
+  g_assert (use != NULL && use->flow != NULL);
+  return use->flow;
+}
+
+/* Counts a call the sender waits on, and the bytes it holds; refuses one
+ * past a limit. */
 static gboolean
-main_track_call (EipcMain        *self,
-                 sd_bus_message  *m,
-                 GError         **error)
+main_track_call (EipcMain         *self,
+                 sd_bus_message   *m,
+                 EipcWebContents  *wc,
+                 const char       *channel,
+                 const char       *args,
+                 GError          **error)
 {
   const char *sender = sd_bus_message_get_sender (m);
-  guint *count = g_hash_table_lookup (self->in_flight, sender);
+  ClientUse *use = main_client_use (self, sender, FALSE);
+  EipcFlow *flow;
+  gsize size;
 
-  if (count != NULL && *count >= self->max_pending_calls)
+  if (use != NULL && use->calls >= self->max_pending_calls)
     {
       g_set_error (error, EIPC_ERROR, EIPC_ERROR_LIMITS_EXCEEDED,
                    "Too many calls in flight from %s (the limit is %u)",
                    sender, self->max_pending_calls);
       return FALSE;
     }
-  if (count == NULL)
+  use = main_client_use (self, sender, TRUE);
+  /* The same flow as main_call_flow() finds for the event. */
+  if (wc != NULL)
+    flow = eipc_web_contents_get_flow (wc);
+  else
     {
-      count = g_new0 (guint, 1);
-      g_hash_table_insert (self->in_flight, g_strdup (sender), count);
+      if (use->flow == NULL)
+        use->flow = eipc_flow_new (self->bus, sender, &self->budget,
+                                   g_source_get_context (self->source), NULL, NULL);
+      flow = use->flow;
     }
-  (*count)++;
+  size = eipc_flow_message_size (channel, args);
+  if (!eipc_flow_hold (flow, size))
+    {
+      g_set_error (error, EIPC_ERROR, EIPC_ERROR_LIMITS_EXCEEDED,
+                   "The calls of %s hold too much (%" G_GUINT64_FORMAT " bytes, "
+                   "%" G_GSIZE_FORMAT " more; the limit is %" G_GUINT64_FORMAT
+                   " per client, %" G_GUINT64_FORMAT " in all)", sender,
+                   eipc_flow_get_client_bytes (flow),
+                   size, self->budget.max_client, self->budget.max_total);
+      if (use->calls == 0 && !g_hash_table_contains (self->by_name, sender) &&
+          (use->flow == NULL || eipc_flow_get_client_bytes (use->flow) == 0))
+        g_hash_table_remove (self->in_flight, sender);
+      return FALSE;
+    }
+  use->calls++;
   return TRUE;
 }
 
 /* Called by an event once its call is answered (or dropped). An attached
  * renderer keeps its entry at 0 until it goes, so its calls cost no
- * copy of its name; a client that never attached loses it. */
+ * copy of its name; a client that never attached keeps it while its
+ * answers may wait in the bus for it (until it leaves the bus). */
 static void
 main_call_done (EipcMain   *self,
-                const char *sender)
+                EipcEvent  *event)
 {
-  guint *count = g_hash_table_lookup (self->in_flight, sender);
+  const char *sender = eipc_event_get_sender_name (event);
+  ClientUse *use = main_client_use (self, sender, FALSE);
 
-  g_assert (count != NULL && *count > 0);
-  if (--*count == 0 && !g_hash_table_contains (self->by_name, sender))
+  g_assert (use != NULL && use->calls > 0);
+  eipc_flow_hold (main_call_flow (self, event),
+                  -(gint64) eipc_flow_message_size (eipc_event_get_channel (event),
+                                                    eipc_event_get_args_json (event)));
+  if (--use->calls == 0 && !g_hash_table_contains (self->by_name, sender) &&
+      (use->flow == NULL || use->gone || eipc_flow_get_client_bytes (use->flow) == 0))
     g_hash_table_remove (self->in_flight, sender);
 }
 
@@ -278,11 +364,33 @@ main_event_done (EipcEvent *event,
                  gboolean   answered,
                  gpointer   data)
 {
-  main_call_done (data, eipc_event_get_sender_name (event));
+  main_call_done (data, event);
 }
 
-static const EipcEventFuncs main_send_funcs = { main_event_reply, NULL };
-static const EipcEventFuncs main_call_funcs = { main_event_reply, main_event_done };
+/* An answer goes to the caller at once (never behind the one-way
+ * messages that wait for it) if its budget has room, counting the bytes
+ * its call releases; else the caller gets LimitsExceeded. */
+static gboolean
+main_event_may_answer (EipcEvent  *event,
+                       gsize       size,
+                       gpointer    data,
+                       GError    **error)
+{
+  EipcFlow *flow = main_call_flow (data, event);
+
+  size += EIPC_FLOW_MESSAGE_OVERHEAD;
+  if (!eipc_flow_check_direct (flow, size,
+                               eipc_flow_message_size (eipc_event_get_channel (event),
+                                                       eipc_event_get_args_json (event)),
+                               error))
+    return FALSE;
+  eipc_flow_count (flow, size);
+  return TRUE;
+}
+
+static const EipcEventFuncs main_send_funcs = { main_event_reply, NULL, NULL };
+static const EipcEventFuncs main_call_funcs = { main_event_reply, main_event_done,
+                                                main_event_may_answer };
 
 /* An event from @wc (NULL: a client that never attached). A call's event
  * keeps the main process, whose count of calls in flight it updates. */
@@ -515,8 +623,9 @@ attach_credentials_done (sd_bus_message *reply,
     }
   else
     {
-      wc = eipc_web_contents_new (self->bus, self->calls, self->path, ++self->last_id,
-                                  sender, pid, uid, pending->host_id);
+      wc = eipc_web_contents_new (self->bus, self->calls, &self->budget,
+                                  g_source_get_context (self->source), self->path,
+                                  ++self->last_id, sender, pid, uid, pending->host_id);
       if (pending->no_fds)
         eipc_web_contents_set_no_fds (wc);
       g_hash_table_insert (self->by_id, g_memdup2 (&self->last_id, sizeof (guint64)), wc);
@@ -652,10 +761,10 @@ main_remove_web_contents (EipcMain        *self,
   /* Its entry stayed at 0 calls in flight while it was attached; with
    * calls still in flight, the last one to end removes it. */
   {
-    guint *count = g_hash_table_lookup (self->in_flight,
-                                        eipc_web_contents_get_unique_name (wc));
+    ClientUse *use = g_hash_table_lookup (self->in_flight,
+                                          eipc_web_contents_get_unique_name (wc));
 
-    if (count != NULL && *count == 0)
+    if (use != NULL && use->calls == 0)
       g_hash_table_remove (self->in_flight, eipc_web_contents_get_unique_name (wc));
   }
   main_web_contents_changed (self, wc, FALSE);
@@ -699,7 +808,7 @@ method_invoke (sd_bus_message *m,
       !main_check_message (self, channel, args, &error))
     return eipc_reply_gerror (m, error);
 
-  if (!main_track_call (self, m, &error))
+  if (!main_track_call (self, m, wc, channel, args, &error))
     return eipc_reply_gerror (m, error);
 
   event = main_event_new (self, EIPC_EVENT_INVOKE, m, channel, args, wc);
@@ -742,7 +851,7 @@ method_send_sync (sd_bus_message *m,
                              "No listener registered for sendSync on '%s'",
                              channel);
 
-  if (!main_track_call (self, m, &error))
+  if (!main_track_call (self, m, wc, channel, args, &error))
     return eipc_reply_gerror (m, error);
 
   event = main_event_new (self, EIPC_EVENT_SEND_SYNC, m, channel, args, wc);
@@ -1101,6 +1210,17 @@ on_name_owner_changed (sd_bus_message *m,
   wc = g_hash_table_lookup (self->by_name, name);
   if (wc != NULL)
     main_remove_web_contents (self, wc, GONE_VANISHED, "the renderer left the bus");
+  else
+    {
+      /* A client that never attached: what was counted for it goes (its
+       * calls still in flight keep the entry until they end). */
+      ClientUse *use = g_hash_table_lookup (self->in_flight, name);
+
+      if (use != NULL && use->calls == 0)
+        g_hash_table_remove (self->in_flight, name);
+      else if (use != NULL)
+        use->gone = TRUE;
+    }
   return 0;
 }
 
@@ -1204,6 +1324,12 @@ eipc_main_get_property (GObject    *object,
     case PROP_OBJECT_PATH:
       g_value_set_string (value, self->path);
       break;
+    case PROP_MAX_CLIENT_BYTES:
+      g_value_set_uint64 (value, self->budget.max_client);
+      break;
+    case PROP_MAX_TOTAL_BYTES:
+      g_value_set_uint64 (value, self->budget.max_total);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
@@ -1229,6 +1355,14 @@ eipc_main_set_property (GObject      *object,
       break;
     case PROP_STRICT:
       eipc_main_set_strict (self, g_value_get_boolean (value));
+      break;
+    case PROP_MAX_CLIENT_BYTES:
+      eipc_main_set_memory_limits (self, g_value_get_uint64 (value),
+                                   self->budget.max_total);
+      break;
+    case PROP_MAX_TOTAL_BYTES:
+      eipc_main_set_memory_limits (self, self->budget.max_client,
+                                   g_value_get_uint64 (value));
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -1297,6 +1431,35 @@ eipc_main_class_init (EipcMainClass *klass)
   props[PROP_OBJECT_PATH] =
     g_param_spec_string ("object-path", NULL, NULL, NULL,
                          G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * EipcMain:max-client-bytes:
+   *
+   * The bytes one client may make the main process hold (its calls in
+   * flight, the messages waiting for it, and what is on its way to it in
+   * the bus); 0 sets the default. See eipc_main_set_memory_limits().
+   *
+   * Since: 1.0
+   */
+  props[PROP_MAX_CLIENT_BYTES] =
+    g_param_spec_uint64 ("max-client-bytes", NULL, NULL, 0, G_MAXUINT64,
+                         EIPC_DEFAULT_MAX_CLIENT_BYTES,
+                         G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY |
+                         G_PARAM_STATIC_STRINGS);
+
+  /**
+   * EipcMain:max-total-bytes:
+   *
+   * The bytes all clients together may make the main process hold; 0
+   * sets the default. See eipc_main_set_memory_limits().
+   *
+   * Since: 1.0
+   */
+  props[PROP_MAX_TOTAL_BYTES] =
+    g_param_spec_uint64 ("max-total-bytes", NULL, NULL, 0, G_MAXUINT64,
+                         EIPC_DEFAULT_MAX_TOTAL_BYTES,
+                         G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY |
+                         G_PARAM_STATIC_STRINGS);
 
   g_object_class_install_properties (object_class, N_PROPS, props);
 
@@ -1419,7 +1582,10 @@ eipc_main_init (EipcMain *self)
                                          g_object_unref);
   self->attaching = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
                                            pending_attach_free);
-  self->in_flight = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  self->in_flight = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+                                          client_use_free);
+  self->budget.max_client = EIPC_DEFAULT_MAX_CLIENT_BYTES;
+  self->budget.max_total = EIPC_DEFAULT_MAX_TOTAL_BYTES;
   self->max_pending_calls = EIPC_DEFAULT_MAX_PENDING_CALLS;
   self->max_args_size = EIPC_DEFAULT_MAX_ARGS_SIZE;
 }
@@ -2191,7 +2357,16 @@ eipc_main_list_web_contents (EipcMain *self)
  * `BASE/WebContents` with no destination, which every renderer matches.
  * Renderers see it with eipc_event_get_kind() = %EIPC_EVENT_BROADCAST.
  *
- * Returns: %TRUE if the signal was queued; %FALSE with @error set otherwise
+ * While some renderer is behind (it has not read what was sent to it,
+ * see #EipcWebContents::unresponsive), the broadcast goes instead as one
+ * copy per attached renderer, on the same path, unicast: the copies of a
+ * renderer that is behind wait in the main process, in order, and a
+ * copy past the limits of eipc_main_set_memory_limits() is dropped and
+ * reported by #EipcWebContents::messages-dropped. Clients that did not
+ * attach (a `dbus-monitor`) see only the broadcasts sent as one signal.
+ *
+ * Returns: %TRUE if the message was queued (a renderer's copy may have
+ *   been dropped, see above); %FALSE with @error set otherwise
  *
  * Since: 1.0
  */
@@ -2208,6 +2383,28 @@ eipc_main_broadcast (EipcMain    *self,
 
   text = eipc_json_array_to_string (args);
   return eipc_main_broadcast_json (self, channel, text, error);
+}
+
+static int
+main_broadcast_message_new (EipcMain        *self,
+                            const char      *channel,
+                            const char      *args_json,
+                            sd_bus_message **ret)
+{
+  g_autoptr(sd_bus_message) m = NULL;
+  const guint64 no_sender = 0;   /* 0: from the main process */
+  int r;
+
+  r = sd_bus_message_new_signal (self->bus, &m, self->broadcast_path,
+                                 EIPC_WEB_CONTENTS_INTERFACE, "Message");
+  if (r >= 0)
+    r = eipc_message_append_strings (m, channel, args_json);
+  if (r >= 0)
+    r = sd_bus_message_append_basic (m, 't', &no_sender);
+  if (r < 0)
+    return r;
+  *ret = g_steal_pointer (&m);
+  return 0;
 }
 
 /**
@@ -2230,7 +2427,10 @@ eipc_main_broadcast_json (EipcMain    *self,
                           GError     **error)
 {
   g_autoptr(sd_bus_message) m = NULL;
-  const guint64 no_sender = 0;   /* 0: from the main process */
+  GHashTableIter iter;
+  gpointer value;
+  gboolean one_signal = TRUE;
+  gsize size;
   int r;
 
   g_return_val_if_fail (EIPC_IS_MAIN (self), FALSE);
@@ -2241,18 +2441,46 @@ eipc_main_broadcast_json (EipcMain    *self,
       !eipc_bus_check_queue (self->bus, error))
     return FALSE;
 
-  r = sd_bus_message_new_signal (self->bus, &m, self->broadcast_path,
-                                 EIPC_WEB_CONTENTS_INTERFACE, "Message");
-  if (r >= 0)
-    r = eipc_message_append_strings (m, channel, args_json);
-  if (r >= 0)
-    r = sd_bus_message_append_basic (m, 't', &no_sender);
-  if (r >= 0)
-    r = sd_bus_send (self->bus, m, NULL);
-  if (r < 0)
+  /* One signal for all while every renderer has room in its window and
+   * nothing waiting; else a copy each, so that what a renderer that is
+   * behind does not read waits here, in its order, not in the bus. */
+  size = eipc_flow_queued_size (channel, args_json);
+  g_hash_table_iter_init (&iter, self->by_id);
+  while (one_signal && g_hash_table_iter_next (&iter, NULL, &value))
+    one_signal = eipc_flow_can_send (eipc_web_contents_get_flow (value), size);
+
+  if (one_signal)
     {
-      eipc_set_error_from_errno (error, r, "Cannot broadcast");
-      return FALSE;
+      r = main_broadcast_message_new (self, channel, args_json, &m);
+      if (r >= 0)
+        r = sd_bus_send (self->bus, m, NULL);
+      if (r < 0)
+        {
+          eipc_set_error_from_errno (error, r, "Cannot broadcast");
+          return FALSE;
+        }
+      g_hash_table_iter_init (&iter, self->by_id);
+      while (g_hash_table_iter_next (&iter, NULL, &value))
+        eipc_flow_count (eipc_web_contents_get_flow (value), size);
+      return TRUE;
+    }
+
+  /* A copy that cannot be kept is dropped and reported by its
+   * webContents (messages-dropped); the others go. */
+  g_hash_table_iter_init (&iter, self->by_id);
+  while (g_hash_table_iter_next (&iter, NULL, &value))
+    {
+      g_autoptr(sd_bus_message) copy = NULL;
+      g_autoptr(GError) local_error = NULL;
+
+      r = main_broadcast_message_new (self, channel, args_json, &copy);
+      if (r < 0)
+        {
+          eipc_set_error_from_errno (error, r, "Cannot broadcast");
+          return FALSE;
+        }
+      if (!eipc_flow_send (eipc_web_contents_get_flow (value), copy, size, &local_error))
+        g_debug ("eipc: broadcast: %s", local_error->message);
     }
   return TRUE;
 }
@@ -2285,6 +2513,106 @@ eipc_main_set_limits (EipcMain *self,
                                                    : EIPC_DEFAULT_MAX_PENDING_CALLS;
   self->max_args_size = max_args_size != 0 ? max_args_size
                                            : EIPC_DEFAULT_MAX_ARGS_SIZE;
+}
+
+/**
+ * eipc_main_set_memory_limits:
+ * @self: an #EipcMain
+ * @per_client_bytes: the bytes one client may make the main process hold,
+ *   0 for the default (%EIPC_DEFAULT_MAX_CLIENT_BYTES)
+ * @total_bytes: the bytes all clients together may make it hold, 0 for
+ *   the default (%EIPC_DEFAULT_MAX_TOTAL_BYTES)
+ *
+ * Bounds in bytes what clients can make the main process hold: the
+ * arguments of their calls in flight (invokes and sendSyncs not answered
+ * yet), the messages that wait for a renderer that is behind, and, per
+ * client, what is on its way to it in the bus (answers and
+ * main-to-renderer invokes included). Past a limit: a new call gets
+ * %EIPC_ERROR_LIMITS_EXCEEDED (`org.eipc.Error.LimitsExceeded`) at once,
+ * an answer that does not fit is replaced by that error, a main-to-
+ * renderer invoke fails with it, and a one-way message (send, sendTo,
+ * broadcast copy) is dropped: eipc_web_contents_send() returns %FALSE
+ * with that error and #EipcWebContents::messages-dropped reports the
+ * episode. The other clients are served as before. See
+ * docs/security.md for what this bounds and the measured figures.
+ *
+ * Since: 1.0
+ */
+void
+eipc_main_set_memory_limits (EipcMain *self,
+                             guint64   per_client_bytes,
+                             guint64   total_bytes)
+{
+  g_return_if_fail (EIPC_IS_MAIN (self));
+
+  per_client_bytes = per_client_bytes != 0 ? per_client_bytes
+                                           : EIPC_DEFAULT_MAX_CLIENT_BYTES;
+  total_bytes = total_bytes != 0 ? total_bytes : EIPC_DEFAULT_MAX_TOTAL_BYTES;
+  if (self->budget.max_client != per_client_bytes)
+    {
+      self->budget.max_client = per_client_bytes;
+      g_object_notify_by_pspec (G_OBJECT (self), props[PROP_MAX_CLIENT_BYTES]);
+    }
+  if (self->budget.max_total != total_bytes)
+    {
+      self->budget.max_total = total_bytes;
+      g_object_notify_by_pspec (G_OBJECT (self), props[PROP_MAX_TOTAL_BYTES]);
+    }
+}
+
+/**
+ * eipc_main_get_max_client_bytes:
+ * @self: an #EipcMain
+ *
+ * Gets the bytes one client may make the main process hold (see
+ * eipc_main_set_memory_limits()).
+ *
+ * Returns: the limit in bytes
+ *
+ * Since: 1.0
+ */
+guint64
+eipc_main_get_max_client_bytes (EipcMain *self)
+{
+  g_return_val_if_fail (EIPC_IS_MAIN (self), 0);
+  return self->budget.max_client;
+}
+
+/**
+ * eipc_main_get_max_total_bytes:
+ * @self: an #EipcMain
+ *
+ * Gets the bytes all clients together may make the main process hold
+ * (see eipc_main_set_memory_limits()).
+ *
+ * Returns: the limit in bytes
+ *
+ * Since: 1.0
+ */
+guint64
+eipc_main_get_max_total_bytes (EipcMain *self)
+{
+  g_return_val_if_fail (EIPC_IS_MAIN (self), 0);
+  return self->budget.max_total;
+}
+
+/**
+ * eipc_main_get_held_bytes:
+ * @self: an #EipcMain
+ *
+ * Gets what clients make the main process hold now, as the limits of
+ * eipc_main_set_memory_limits() count it: the arguments of calls in
+ * flight and the messages waiting for renderers that are behind.
+ *
+ * Returns: the bytes held
+ *
+ * Since: 1.0
+ */
+guint64
+eipc_main_get_held_bytes (EipcMain *self)
+{
+  g_return_val_if_fail (EIPC_IS_MAIN (self), 0);
+  return self->budget.used;
 }
 
 /**

@@ -53,6 +53,27 @@ G_DECLARE_FINAL_TYPE (EipcMain, eipc_main, EIPC, MAIN, EipcEmitter)
  */
 #define EIPC_DEFAULT_MAX_ARGS_SIZE (16 * 1024 * 1024)
 
+/**
+ * EIPC_DEFAULT_MAX_CLIENT_BYTES:
+ *
+ * The bytes one client may make the main process hold, unless
+ * eipc_main_set_memory_limits() says otherwise: 32 MiB (room for a call
+ * with the largest arguments and its answer).
+ *
+ * Since: 1.0
+ */
+#define EIPC_DEFAULT_MAX_CLIENT_BYTES (G_GUINT64_CONSTANT (32) * 1024 * 1024)
+
+/**
+ * EIPC_DEFAULT_MAX_TOTAL_BYTES:
+ *
+ * The bytes all clients together may make the main process hold, unless
+ * eipc_main_set_memory_limits() says otherwise: 256 MiB.
+ *
+ * Since: 1.0
+ */
+#define EIPC_DEFAULT_MAX_TOTAL_BYTES (G_GUINT64_CONSTANT (256) * 1024 * 1024)
+
 EIPC_AVAILABLE_IN_1_0
 EipcMain        *eipc_main_new                    (const char       *app_id,
                                                    GError          **error);
@@ -85,6 +106,16 @@ void             eipc_main_set_limits             (EipcMain         *self,
                                                    gsize             max_args_size);
 EIPC_AVAILABLE_IN_1_0
 guint            eipc_main_get_max_pending_calls  (EipcMain         *self);
+EIPC_AVAILABLE_IN_1_0
+void             eipc_main_set_memory_limits      (EipcMain         *self,
+                                                   guint64           per_client_bytes,
+                                                   guint64           total_bytes);
+EIPC_AVAILABLE_IN_1_0
+guint64          eipc_main_get_max_client_bytes   (EipcMain         *self);
+EIPC_AVAILABLE_IN_1_0
+guint64          eipc_main_get_max_total_bytes    (EipcMain         *self);
+EIPC_AVAILABLE_IN_1_0
+guint64          eipc_main_get_held_bytes         (EipcMain         *self);
 EIPC_AVAILABLE_IN_1_0
 gsize            eipc_main_get_max_args_size      (EipcMain         *self);
 

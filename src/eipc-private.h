@@ -10,7 +10,7 @@
  * layer 0: eipc-error.c eipc-render-process-gone.c
  * layer 1: eipc-json.c
  * layer 2: eipc-bus.c
- * layer 3: eipc-emitter.c eipc-call.c
+ * layer 3: eipc-emitter.c eipc-call.c eipc-flow.c
  * layer 4: eipc-event.c
  * layer 5: eipc-message-port.c
  * layer 6: eipc-message-channel.c eipc-web-contents.c
@@ -55,6 +55,14 @@ G_BEGIN_DECLS
 #define EIPC_SEND_WINDOW             4096
 #define EIPC_SEND_WINDOW_BYTES       (16 * 1024 * 1024)
 #define EIPC_SEND_WINDOW_TIMEOUT_MS  5000
+/* The main process's window per peer (see eipc-flow.c): messages and
+ * bytes the bus may hold for one peer before the rest wait here. */
+#define EIPC_FLOW_WINDOW             1024
+#define EIPC_FLOW_WINDOW_BYTES       (256 * 1024)
+/* What one queued message costs beyond its texts (header, sd-bus's
+ * message object, the queue's entry). */
+#define EIPC_FLOW_MESSAGE_OVERHEAD   256
+#define EIPC_FLOW_DEFAULT_TIMEOUT_MS 5000
 /* Decoding JSON text of N bytes may take EIPC_DECODE_FACTOR * N +
  * EIPC_DECODE_SLACK bytes at most (eipc-json.c). */
 #define EIPC_DECODE_FACTOR           6
@@ -200,6 +208,60 @@ gboolean      eipc_emitter_dispatch           (EipcEmitter         *self,
                                                EipcEvent           *event);
 char        **eipc_emitter_handler_channels   (EipcEmitter         *self);
 
+/* eipc-flow.c: what the main process sends to one peer, acknowledged;
+ * the bytes one client makes it hold, against its budget. */
+typedef struct {
+  guint64 used;         /* held for all clients: backlogs, calls */
+  guint64 max_client;   /* per client: held for it, and in the bus for it */
+  guint64 max_total;    /* for all clients together */
+} EipcBudget;
+
+typedef struct _EipcFlow EipcFlow;
+
+typedef struct {
+  void (*responsive_changed) (EipcFlow *flow,
+                              gboolean  responsive,
+                              gpointer  data);
+  /* Messages were dropped in an episode that just ended (the backlog
+   * drained, or the peer went). */
+  void (*dropped)            (EipcFlow *flow,
+                              guint64   messages,
+                              guint64   bytes,
+                              gpointer  data);
+} EipcFlowFuncs;
+
+EipcFlow     *eipc_flow_new                   (sd_bus              *bus,
+                                               const char          *peer,
+                                               EipcBudget          *budget,
+                                               GMainContext        *context,
+                                               const EipcFlowFuncs *funcs,
+                                               gpointer             data);
+void          eipc_flow_close                 (EipcFlow            *self);
+void          eipc_flow_free                  (EipcFlow            *self);
+gboolean      eipc_flow_send                  (EipcFlow            *self,
+                                               sd_bus_message      *m,
+                                               gsize                size,
+                                               GError             **error);
+gboolean      eipc_flow_can_send              (EipcFlow            *self,
+                                               gsize                size);
+void          eipc_flow_count                 (EipcFlow            *self,
+                                               gsize                size);
+gboolean      eipc_flow_check_direct          (EipcFlow            *self,
+                                               gsize                size,
+                                               gsize                own,
+                                               GError             **error);
+gboolean      eipc_flow_hold                  (EipcFlow            *self,
+                                               gint64               delta);
+guint64       eipc_flow_get_client_bytes      (EipcFlow            *self);
+gboolean      eipc_flow_is_unresponsive       (EipcFlow            *self);
+void          eipc_flow_set_timeout           (EipcFlow            *self,
+                                               guint                timeout_ms);
+guint         eipc_flow_get_timeout           (EipcFlow            *self);
+gsize         eipc_flow_message_size          (const char          *first,
+                                               const char          *second);
+gsize         eipc_flow_queued_size           (const char          *first,
+                                               const char          *second);
+
 /* eipc-event.c: an event answers through what its creator hands it. */
 typedef struct {
   /* event.reply: sends @args_json on @channel back to the sender. NULL:
@@ -215,6 +277,12 @@ typedef struct {
   void     (*done)  (EipcEvent   *event,
                      gboolean     answered,
                      gpointer     data);
+  /* An answer of @size bytes is about to go to the caller: FALSE with
+   * @error set sends that error instead. NULL: every answer goes. */
+  gboolean (*may_answer) (EipcEvent   *event,
+                          gsize        size,
+                          gpointer     data,
+                          GError     **error);
 } EipcEventFuncs;
 
 EipcEvent    *eipc_event_new                  (EipcEventKind        kind,
@@ -355,6 +423,8 @@ void          eipc_message_port_set_partner   (EipcMessagePort     *self,
 /* eipc-web-contents.c */
 EipcWebContents *eipc_web_contents_new        (sd_bus              *bus,
                                                EipcCalls           *calls,
+                                               EipcBudget          *budget,
+                                               GMainContext        *context,
                                                const char          *base_path,
                                                guint64              id,
                                                const char          *unique_name,
@@ -364,6 +434,7 @@ EipcWebContents *eipc_web_contents_new        (sd_bus              *bus,
 void          eipc_web_contents_set_no_fds    (EipcWebContents     *self);
 void          eipc_web_contents_destroy       (EipcWebContents     *self,
                                                const char          *reason);
+EipcFlow     *eipc_web_contents_get_flow      (EipcWebContents     *self);
 gboolean      eipc_web_contents_deliver       (EipcWebContents     *self,
                                                const char          *member,
                                                const char          *channel,

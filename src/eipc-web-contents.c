@@ -29,6 +29,7 @@ struct _EipcWebContents
   gboolean    destroyed;
   guint       invoke_timeout;   /* msec, 0 = none */
   GHashTable *pending;    /* main-to-renderer invokes in flight */
+  EipcFlow   *flow;       /* what goes to the renderer, acknowledged */
 };
 
 enum {
@@ -36,6 +37,9 @@ enum {
   SIGNAL_RENDER_PROCESS_GONE,
   SIGNAL_IPC_MESSAGE,
   SIGNAL_IPC_MESSAGE_SYNC,
+  SIGNAL_UNRESPONSIVE,
+  SIGNAL_RESPONSIVE,
+  SIGNAL_MESSAGES_DROPPED,
   N_SIGNALS
 };
 
@@ -48,6 +52,8 @@ enum {
   PROP_UNIQUE_NAME,
   PROP_HOST_ID,
   PROP_DESTROYED,
+  PROP_RESPONDING,
+  PROP_UNRESPONSIVE_TIMEOUT,
   N_PROPS
 };
 
@@ -62,6 +68,7 @@ eipc_web_contents_finalize (GObject *object)
 
   g_assert (g_hash_table_size (self->pending) == 0);
   g_hash_table_unref (self->pending);
+  g_clear_pointer (&self->flow, eipc_flow_free);
   g_clear_pointer (&self->bus, sd_bus_unref);
   g_free (self->unique_name);
   g_free (self->path);
@@ -94,6 +101,30 @@ eipc_web_contents_get_property (GObject    *object,
     case PROP_DESTROYED:
       g_value_set_boolean (value, self->destroyed);
       break;
+    case PROP_RESPONDING:
+      g_value_set_boolean (value, eipc_web_contents_is_responding (self));
+      break;
+    case PROP_UNRESPONSIVE_TIMEOUT:
+      g_value_set_uint (value, eipc_web_contents_get_unresponsive_timeout (self));
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+eipc_web_contents_set_property (GObject      *object,
+                                guint         prop_id,
+                                const GValue *value,
+                                GParamSpec   *pspec)
+{
+  EipcWebContents *self = EIPC_WEB_CONTENTS (object);
+
+  switch (prop_id)
+    {
+    case PROP_UNRESPONSIVE_TIMEOUT:
+      eipc_web_contents_set_unresponsive_timeout (self, g_value_get_uint (value));
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
@@ -106,6 +137,7 @@ eipc_web_contents_class_init (EipcWebContentsClass *klass)
 
   object_class->finalize = eipc_web_contents_finalize;
   object_class->get_property = eipc_web_contents_get_property;
+  object_class->set_property = eipc_web_contents_set_property;
 
   /**
    * EipcWebContents:id:
@@ -166,7 +198,88 @@ eipc_web_contents_class_init (EipcWebContentsClass *klass)
                           G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY |
                           G_PARAM_STATIC_STRINGS);
 
+  /**
+   * EipcWebContents:responding:
+   *
+   * %FALSE while the renderer does not read what the main process sends
+   * it: from #EipcWebContents::unresponsive to
+   * #EipcWebContents::responsive.
+   *
+   * Since: 1.0
+   */
+  props[PROP_RESPONDING] =
+    g_param_spec_boolean ("responding", NULL, NULL, TRUE,
+                          G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY |
+                          G_PARAM_STATIC_STRINGS);
+
+  /**
+   * EipcWebContents:unresponsive-timeout:
+   *
+   * How long, in milliseconds, the renderer may leave the main process's
+   * messages unread before it is unresponsive; 0: never. See
+   * eipc_web_contents_set_unresponsive_timeout().
+   *
+   * Since: 1.0
+   */
+  props[PROP_UNRESPONSIVE_TIMEOUT] =
+    g_param_spec_uint ("unresponsive-timeout", NULL, NULL, 0, G_MAXUINT,
+                       EIPC_FLOW_DEFAULT_TIMEOUT_MS,
+                       G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY |
+                       G_PARAM_STATIC_STRINGS);
+
   g_object_class_install_properties (object_class, N_PROPS, props);
+
+  /**
+   * EipcWebContents::unresponsive:
+   * @self: the #EipcWebContents
+   *
+   * Electron's `unresponsive` event: the renderer stopped processing.
+   * Emitted when messages the main process sent it have stayed unread
+   * for longer than #EipcWebContents:unresponsive-timeout (the main
+   * process asks every renderer to acknowledge what it read, see
+   * docs/security.md). Meanwhile its one-way messages wait in the main
+   * process, up to the limit set with eipc_main_set_memory_limits(),
+   * and the other renderers are served as before.
+   *
+   * Since: 1.0
+   */
+  signals[SIGNAL_UNRESPONSIVE] =
+    g_signal_new ("unresponsive", G_TYPE_FROM_CLASS (klass),
+                  G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL, G_TYPE_NONE, 0);
+
+  /**
+   * EipcWebContents::responsive:
+   * @self: the #EipcWebContents
+   *
+   * Electron's `responsive` event: an unresponsive renderer processes
+   * again (it read what was sent to it); what waited for it follows.
+   *
+   * Since: 1.0
+   */
+  signals[SIGNAL_RESPONSIVE] =
+    g_signal_new ("responsive", G_TYPE_FROM_CLASS (klass),
+                  G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL, G_TYPE_NONE, 0);
+
+  /**
+   * EipcWebContents::messages-dropped:
+   * @self: the #EipcWebContents
+   * @messages: how many messages were dropped
+   * @bytes: their size in bytes, as the main process counts them
+   *
+   * Messages for this renderer were dropped because it did not read
+   * them and what waited for it passed the limit set with
+   * eipc_main_set_memory_limits(): the sends that were dropped returned
+   * %FALSE with %EIPC_ERROR_LIMITS_EXCEEDED (a broadcast still reaches
+   * the other renderers). Emitted once per episode, with its counts,
+   * when it ends: once what waited for the renderer has gone to it, or
+   * when the renderer is gone.
+   *
+   * Since: 1.0
+   */
+  signals[SIGNAL_MESSAGES_DROPPED] =
+    g_signal_new ("messages-dropped", G_TYPE_FROM_CLASS (klass),
+                  G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL, G_TYPE_NONE, 2,
+                  G_TYPE_UINT64, G_TYPE_UINT64);
 
   /**
    * EipcWebContents::destroyed:
@@ -287,18 +400,54 @@ eipc_web_contents_init (EipcWebContents *self)
   self->pending = eipc_call_pending_new ();
 }
 
+static void
+web_contents_responsive_changed (EipcFlow *flow,
+                                 gboolean  responsive,
+                                 gpointer  data)
+{
+  EipcWebContents *self = data;
+  g_autoptr(EipcWebContents) hold = g_object_ref (self);
+
+  g_object_notify_by_pspec (G_OBJECT (self), props[PROP_RESPONDING]);
+  g_signal_emit (self, signals[responsive ? SIGNAL_RESPONSIVE : SIGNAL_UNRESPONSIVE], 0);
+}
+
+static void
+web_contents_dropped (EipcFlow *flow,
+                      guint64   messages,
+                      guint64   bytes,
+                      gpointer  data)
+{
+  EipcWebContents *self = data;
+  g_autoptr(EipcWebContents) hold = g_object_ref (self);
+
+  g_debug ("eipc: %" G_GUINT64_FORMAT " messages (%" G_GUINT64_FORMAT " bytes) "
+           "for webContents %" G_GUINT64_FORMAT " were dropped", messages, bytes,
+           self->id);
+  g_signal_emit (self, signals[SIGNAL_MESSAGES_DROPPED], 0, messages, bytes);
+}
+
+static const EipcFlowFuncs web_contents_flow_funcs = {
+  web_contents_responsive_changed,
+  web_contents_dropped,
+};
+
 EipcWebContents *
-eipc_web_contents_new (sd_bus     *bus,
-                       EipcCalls  *calls,
-                       const char *base_path,
-                       guint64     id,
-                       const char *unique_name,
-                       guint32     pid,
-                       guint32     uid,
-                       guint64     host_id)
+eipc_web_contents_new (sd_bus       *bus,
+                       EipcCalls    *calls,
+                       EipcBudget   *budget,
+                       GMainContext *context,
+                       const char   *base_path,
+                       guint64       id,
+                       const char   *unique_name,
+                       guint32       pid,
+                       guint32       uid,
+                       guint64       host_id)
 {
   EipcWebContents *self = g_object_new (EIPC_TYPE_WEB_CONTENTS, NULL);
 
+  self->flow = eipc_flow_new (bus, unique_name, budget, context,
+                              &web_contents_flow_funcs, self);
   self->bus = sd_bus_ref (bus);
   self->calls = calls;
   self->id = id;
@@ -329,6 +478,14 @@ eipc_web_contents_destroy (EipcWebContents *self,
   eipc_call_fail_all (self->pending, error);
   g_object_notify_by_pspec (G_OBJECT (self), props[PROP_DESTROYED]);
   g_signal_emit (self, signals[SIGNAL_DESTROYED], 0, reason);
+  /* What waited for it is dropped (and reported) after destroyed. */
+  eipc_flow_close (self->flow);
+}
+
+EipcFlow *
+eipc_web_contents_get_flow (EipcWebContents *self)
+{
+  return self->flow;
 }
 
 /**
@@ -584,14 +741,14 @@ eipc_web_contents_deliver (EipcWebContents  *self,
     r = eipc_message_append_strings (m, channel, args_json);
   if (r >= 0)
     r = sd_bus_message_append_basic (m, 't', &sender_id);
-  if (r >= 0)
-    r = sd_bus_send_to (self->bus, m, self->unique_name, NULL);
   if (r < 0)
     {
       eipc_set_error_from_errno (error, r, "Cannot send to the renderer");
       return FALSE;
     }
-  return TRUE;
+  /* Into the bus, or into the renderer's backlog while it is behind. */
+  return eipc_flow_send (self->flow, m, eipc_flow_queued_size (channel, args_json),
+                         error);
 }
 
 /* The renderer said at Attach that its bus connection cannot pass file
@@ -694,13 +851,14 @@ eipc_web_contents_post_message_json (EipcWebContents  *self,
     r = eipc_message_append_strings (m, channel, message_json);
   if (r >= 0)
     r = eipc_message_append_ports (m, ports);
-  if (r >= 0)
-    r = sd_bus_send_to (self->bus, m, self->unique_name, NULL);
   if (r < 0)
     {
       eipc_set_error_from_errno (error, r, "Cannot post to the renderer");
       return FALSE;
     }
+  if (!eipc_flow_send (self->flow, m, eipc_flow_queued_size (channel, message_json),
+                       error))
+    return FALSE;
   eipc_message_ports_transferred (ports);
   return TRUE;
 }
@@ -764,6 +922,7 @@ eipc_web_contents_invoke_json (EipcWebContents     *self,
   g_autoptr(GTask) task = NULL;
   g_autoptr(GError) error = NULL;
   g_autoptr(sd_bus_message) m = NULL;
+  gsize size;
   int r;
 
   g_return_if_fail (EIPC_IS_WEB_CONTENTS (self));
@@ -780,6 +939,14 @@ eipc_web_contents_invoke_json (EipcWebContents     *self,
       return;
     }
 
+  /* A call goes at once, past the backlog of one-way messages, if the
+   * renderer's budget has room for it (see docs/security.md). */
+  size = eipc_flow_message_size (channel, args_json);
+  if (!eipc_flow_check_direct (self->flow, size, 0, &error))
+    {
+      g_task_return_error (task, g_steal_pointer (&error));
+      return;
+    }
   r = sd_bus_message_new_method_call (self->bus, &m, self->unique_name, self->path,
                                       EIPC_RENDERER_INTERFACE, "Invoke");
   if (r >= 0)
@@ -792,6 +959,7 @@ eipc_web_contents_invoke_json (EipcWebContents     *self,
     }
   eipc_call_start (self->calls, m, task, EIPC_CALL_RESULT_JSON,
                    EIPC_CALL_TIMEOUT_USEC (self->invoke_timeout), self->pending);
+  eipc_flow_count (self->flow, size);
 }
 
 /**
@@ -1124,4 +1292,65 @@ eipc_web_contents_get_invoke_timeout (EipcWebContents *self)
 {
   g_return_val_if_fail (EIPC_IS_WEB_CONTENTS (self), 0);
   return self->invoke_timeout;
+}
+
+/**
+ * eipc_web_contents_is_responding:
+ * @self: an #EipcWebContents
+ *
+ * Tells whether the renderer reads what the main process sends it: it is
+ * not responding once it has left that unread for longer than
+ * #EipcWebContents:unresponsive-timeout (see
+ * #EipcWebContents::unresponsive).
+ *
+ * Returns: %FALSE from #EipcWebContents::unresponsive to
+ *   #EipcWebContents::responsive, %TRUE otherwise
+ *
+ * Since: 1.0
+ */
+gboolean
+eipc_web_contents_is_responding (EipcWebContents *self)
+{
+  g_return_val_if_fail (EIPC_IS_WEB_CONTENTS (self), TRUE);
+  return !eipc_flow_is_unresponsive (self->flow);
+}
+
+/**
+ * eipc_web_contents_set_unresponsive_timeout:
+ * @self: an #EipcWebContents
+ * @timeout_msec: the time in milliseconds, 0 for never
+ *
+ * Sets how long the renderer may leave the main process's messages
+ * unread before #EipcWebContents::unresponsive (5000 ms by default).
+ * The main process notices only while it has sent the renderer
+ * something; a renderer that is sent nothing is never unresponsive.
+ *
+ * Since: 1.0
+ */
+void
+eipc_web_contents_set_unresponsive_timeout (EipcWebContents *self,
+                                            guint            timeout_msec)
+{
+  g_return_if_fail (EIPC_IS_WEB_CONTENTS (self));
+  if (eipc_flow_get_timeout (self->flow) == timeout_msec)
+    return;
+  eipc_flow_set_timeout (self->flow, timeout_msec);
+  g_object_notify_by_pspec (G_OBJECT (self), props[PROP_UNRESPONSIVE_TIMEOUT]);
+}
+
+/**
+ * eipc_web_contents_get_unresponsive_timeout:
+ * @self: an #EipcWebContents
+ *
+ * Gets what eipc_web_contents_set_unresponsive_timeout() set.
+ *
+ * Returns: the time in milliseconds, 0 for never
+ *
+ * Since: 1.0
+ */
+guint
+eipc_web_contents_get_unresponsive_timeout (EipcWebContents *self)
+{
+  g_return_val_if_fail (EIPC_IS_WEB_CONTENTS (self), 0);
+  return eipc_flow_get_timeout (self->flow);
 }

@@ -58,6 +58,13 @@ void         eipc_web_contents_set_invoke_timeout (EipcWebContents   *self,
 EIPC_AVAILABLE_IN_1_0
 guint        eipc_web_contents_get_invoke_timeout (EipcWebContents   *self);
 EIPC_AVAILABLE_IN_1_0
+gboolean     eipc_web_contents_is_responding    (EipcWebContents     *self);
+EIPC_AVAILABLE_IN_1_0
+void         eipc_web_contents_set_unresponsive_timeout (EipcWebContents *self,
+                                                         guint            timeout_msec);
+EIPC_AVAILABLE_IN_1_0
+guint        eipc_web_contents_get_unresponsive_timeout (EipcWebContents *self);
+EIPC_AVAILABLE_IN_1_0
 gboolean     eipc_web_contents_send             (EipcWebContents     *self,
                                                  const char          *channel,
                                                  JsonArray           *args,

@@ -16,6 +16,9 @@
  *   invoke:CH:ARGS            invoke and wait: "invoke CH = R" / "invoke CH ! CODE MSG"
  *   invoke-async:CH:ARGS      invoke without waiting (printed when done)
  *   invoken:CH:N              N invokes of [i] in flight at once, then wait
+ *   ping:CH:MS                invoke CH with [] one after the other for MS
+ *                             milliseconds, measuring each round trip:
+ *                             "ping n=N failed=N p50=US p99=US max=US"
  *   pending                   wait for every invoke in flight
  *   sync:CH:ARGS              sendSync: "sync CH = R" / "sync CH ! CODE MSG"
  *   timeout:MS                set the sendSync timeout
@@ -231,6 +234,39 @@ iterate_until (gboolean (*done) (gpointer), gpointer data)
     g_main_context_iteration (NULL, TRUE);
   while (!done (data) && g_main_context_pending (NULL))
     g_main_context_iteration (NULL, FALSE);
+}
+
+typedef struct {
+  gboolean done;
+  gboolean failed;
+} PingCall;
+
+static void
+ping_done (GObject      *source,
+           GAsyncResult *result,
+           gpointer      user_data)
+{
+  PingCall *call = user_data;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonNode) node = eipc_renderer_invoke_finish (renderer, result, &error);
+
+  call->failed = node == NULL;
+  call->done = TRUE;
+}
+
+static gboolean
+ping_finished (gpointer data)
+{
+  return ((PingCall *) data)->done;
+}
+
+static int
+compare_gint64 (gconstpointer a,
+                gconstpointer b)
+{
+  gint64 x = *(const gint64 *) a, y = *(const gint64 *) b;
+
+  return x < y ? -1 : x > y;
 }
 
 static gboolean
@@ -620,6 +656,34 @@ run_command (const char *command)
                                  g_strdup (part[1]));
       if (strcmp (verb, "invoke") == 0)
         iterate_until (no_invoke_in_flight, NULL);
+    }
+  else if (strcmp (verb, "ping") == 0)
+    {
+      g_autoptr(GArray) times = g_array_new (FALSE, FALSE, sizeof (gint64));
+      gint64 end = g_get_monotonic_time () +
+                   (gint64) g_ascii_strtoull (part[2], NULL, 10) * 1000;
+      guint failed = 0, n;
+
+      while (g_get_monotonic_time () < end && !disconnected)
+        {
+          PingCall call = { FALSE, FALSE };
+          gint64 t0 = g_get_monotonic_time (), rtt;
+
+          eipc_renderer_invoke_json (renderer, part[1], "[]", NULL, ping_done, &call);
+          iterate_until (ping_finished, &call);
+          rtt = g_get_monotonic_time () - t0;
+          if (!call.done || call.failed)
+            failed++;
+          else
+            g_array_append_val (times, rtt);
+        }
+      g_array_sort (times, compare_gint64);
+      n = times->len;
+      printf ("ping n=%u failed=%u p50=%" G_GINT64_FORMAT " p99=%" G_GINT64_FORMAT
+              " max=%" G_GINT64_FORMAT "\n", n, failed,
+              n > 0 ? g_array_index (times, gint64, n / 2) : -1,
+              n > 0 ? g_array_index (times, gint64, MIN (n - 1, n * 99 / 100)) : -1,
+              n > 0 ? g_array_index (times, gint64, n - 1) : -1);
     }
   else if (strcmp (verb, "invoken") == 0)
     {

@@ -1,0 +1,450 @@
+/* test-flow.c: one renderer that stops reading does not delay the others;
+ * what a client can make the main process hold is bounded in bytes
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * The cases of issue 8, with real processes: a renderer under SIGSTOP
+ * while the main process broadcasts 1 KB messages as fast as it can
+ * (unresponsive / responsive, the backlog's bound and the drop report,
+ * a healthy renderer's invoke round trip, the main process's RSS); 8 MiB
+ * invokes a handler keeps; 8 MB sendSyncs whose answers the caller never
+ * reads. On both buses. Under valgrind (EIPC_TEST_SCALE) the runs are
+ * shorter and the time and memory bounds are reported, not checked.
+ */
+
+#include <signal.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <glib/gstdio.h>
+#include <systemd/sd-bus.h>
+
+#include "test-common.h"
+
+/* The bounds hold for a plain build: AddressSanitizer's shadow and
+ * quarantine, or valgrind, take more memory and time; there the numbers
+ * are reported only. */
+static gboolean
+run_is_plain (void)
+{
+#if defined(__SANITIZE_ADDRESS__)
+  return FALSE;
+#else
+  return g_getenv ("EIPC_TEST_SCALE") == NULL;
+#endif
+}
+
+static guint64
+rss_of (const char *pid)
+{
+  g_autofree char *path = g_strdup_printf ("/proc/%s/status", pid);
+  g_autofree char *text = NULL;
+  const char *line;
+
+  if (!g_file_get_contents (path, &text, NULL, NULL))
+    return 0;
+  line = strstr (text, "VmRSS:");
+  if (line == NULL)
+    return 0;
+  return g_ascii_strtoull (line + strlen ("VmRSS:"), NULL, 10) * 1024;
+}
+
+static guint64
+child_id (TestChild *child)
+{
+  g_autofree char *line = test_child_expect (child, "id ");
+
+  return g_ascii_strtoull (line + 3, NULL, 10);
+}
+
+typedef struct {
+  guint    unresponsive;
+  guint    responsive;
+  guint64  dropped;
+  guint64  dropped_bytes;
+  guint    dropped_reports;
+} WcEvents;
+
+static void
+on_unresponsive (EipcWebContents *wc,
+                 WcEvents        *ev)
+{
+  ev->unresponsive++;
+}
+
+static void
+on_responsive (EipcWebContents *wc,
+               WcEvents        *ev)
+{
+  ev->responsive++;
+}
+
+static void
+on_dropped (EipcWebContents *wc,
+            guint64          messages,
+            guint64          bytes,
+            WcEvents        *ev)
+{
+  ev->dropped += messages;
+  ev->dropped_bytes += bytes;
+  ev->dropped_reports++;
+}
+
+static void
+watch (EipcWebContents *wc,
+       WcEvents        *ev)
+{
+  g_signal_connect (wc, "unresponsive", G_CALLBACK (on_unresponsive), ev);
+  g_signal_connect (wc, "responsive", G_CALLBACK (on_responsive), ev);
+  g_signal_connect (wc, "messages-dropped", G_CALLBACK (on_dropped), ev);
+}
+
+static void
+ping_handler (EipcEvent *event,
+              gpointer   user_data)
+{
+  eipc_event_resolve_json (event, "null", NULL);
+}
+
+static void
+parse_bcast (const char *out,
+             guint      *got,
+             guint      *dup,
+             guint      *reorder)
+{
+  const char *line = strstr (out, "bcast got=");
+
+  g_assert_nonnull (line);
+  g_assert_cmpint (sscanf (line, "bcast got=%u dup=%u reorder=%u", got, dup, reorder), ==, 3);
+}
+
+/* One renderer under SIGSTOP, the main process broadcasting 1 KB as fast
+ * as it can (iterating its main context), a healthy renderer invoking
+ * the main process throughout. */
+static void
+test_stopped_renderer (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(EipcMain) main_process = NULL;
+  g_autofree char *trigger = g_build_filename (g_get_tmp_dir (), "flow-go", NULL);
+  g_autofree char *wait_go = g_strdup_printf ("wait-file:%s", trigger);
+  guint seconds = run_is_plain () ? 10 : 3;
+  g_autofree char *ping = g_strdup_printf ("ping:ping:%u", seconds * 1000);
+  g_autofree char *self_pid = g_strdup_printf ("%d", getpid ());
+  g_autofree char *ping_line = NULL, *stopped_out = NULL, *healthy_out = NULL;
+  g_autofree char *filler = g_strnfill (1000, 'x');
+  TestChild *stopped, *healthy;
+  EipcWebContents *stopped_wc, *healthy_wc;
+  WcEvents s_ev = { 0 }, h_ev = { 0 };
+  guint64 rss_start, rss_peak, sent = 0, refused_sends = 0;
+  guint64 p99, max_rtt;
+  guint n_pings, failed_pings, got, dup, reorder;
+  gint64 end;
+  gboolean send_refused = FALSE;
+
+  main_process = eipc_main_new (TEST_APP_ID, &error);
+  g_assert_no_error (error);
+  g_assert_true (eipc_main_handle (main_process, "ping", ping_handler, NULL, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (eipc_main_get_max_client_bytes (main_process), ==,
+                    EIPC_DEFAULT_MAX_CLIENT_BYTES);
+  /* Both renderers may fall behind a main process that sends as fast as
+   * it can (the healthy one reads slower than that): each may make it
+   * hold its limit. */
+  eipc_main_set_memory_limits (main_process, 16 * 1024 * 1024, 0);
+  g_assert_cmpuint (eipc_main_get_max_client_bytes (main_process), ==, 16 * 1024 * 1024);
+
+  stopped = test_child_spawn ("bcast-listen:b", "listen:quit", "id", "wait:quit:1", "bcast-wait:0:1", NULL);
+  healthy = test_child_spawn ("bcast-listen:b", "listen:quit", "id", wait_go, ping, "wait:quit:1",
+                              "bcast-wait:0:1", NULL);
+  stopped_wc = eipc_main_get_web_contents (main_process, child_id (stopped));
+  healthy_wc = eipc_main_get_web_contents (main_process, child_id (healthy));
+  g_assert_nonnull (stopped_wc);
+  g_assert_nonnull (healthy_wc);
+  watch (stopped_wc, &s_ev);
+  watch (healthy_wc, &h_ev);
+  eipc_web_contents_set_unresponsive_timeout (stopped_wc, 1000);
+  g_assert_cmpuint (eipc_web_contents_get_unresponsive_timeout (stopped_wc), ==, 1000);
+  g_assert_true (eipc_web_contents_is_responding (stopped_wc));
+
+  kill (atoi (test_child_pid (stopped)), SIGSTOP);
+  test_spin (100);
+  rss_start = rss_of (self_pid);
+  rss_peak = rss_start;
+  g_assert_true (g_file_set_contents (trigger, "", 0, NULL));
+
+  end = g_get_monotonic_time () + (gint64) seconds * G_USEC_PER_SEC;
+  while (g_get_monotonic_time () < end)
+    {
+      for (guint i = 0; i < 32; i++)
+        {
+          g_autofree char *args = g_strdup_printf ("[%" G_GUINT64_FORMAT ",\"%s\"]",
+                                                   sent, filler);
+
+          g_assert_true (eipc_main_broadcast_json (main_process, "b", args, &error));
+          g_assert_no_error (error);
+          sent++;
+        }
+      for (guint i = 0; i < 64 && g_main_context_iteration (NULL, FALSE); i++)
+        ;
+      if (sent % 1024 == 0)
+        rss_peak = MAX (rss_peak, rss_of (self_pid));
+      /* Once its backlog is full, webContents.send to it is refused. */
+      if (!send_refused && s_ev.unresponsive > 0 && sent % 4096 == 0)
+        {
+          if (!eipc_web_contents_send_json (stopped_wc, "b", "[\"direct\"]", &error))
+            {
+              g_assert_error (error, EIPC_ERROR, EIPC_ERROR_LIMITS_EXCEEDED);
+              g_test_message ("send to the stopped renderer: %s", error->message);
+              g_clear_error (&error);
+              send_refused = TRUE;
+              refused_sends++;
+            }
+        }
+    }
+  rss_peak = MAX (rss_peak, rss_of (self_pid));
+
+  ping_line = test_child_expect (healthy, "ping ");
+  g_assert_cmpint (sscanf (ping_line, "ping n=%u failed=%u p50=%*d p99=%" G_GUINT64_FORMAT
+                           " max=%" G_GUINT64_FORMAT, &n_pings, &failed_pings, &p99,
+                           &max_rtt), ==, 4);
+  g_test_message ("on %s, %" G_GUINT64_FORMAT " broadcasts of 1 KB in %u s with one "
+                  "renderer stopped: %s; main RSS %" G_GUINT64_FORMAT " -> peak %"
+                  G_GUINT64_FORMAT " KiB (+%" G_GUINT64_FORMAT " KiB); held %"
+                  G_GUINT64_FORMAT " bytes", test_bus_name (), sent, seconds, ping_line,
+                  rss_start / 1024, rss_peak / 1024, (rss_peak - rss_start) / 1024,
+                  eipc_main_get_held_bytes (main_process));
+
+  g_assert_cmpuint (failed_pings, ==, 0);
+  g_assert_cmpuint (n_pings, >, 0);
+  g_assert_cmpuint (s_ev.unresponsive, ==, 1);
+  g_assert_false (eipc_web_contents_is_responding (stopped_wc));
+  g_assert_true (send_refused);
+  /* What waits for it is bounded by the per-client limit. */
+  g_assert_cmpuint (eipc_main_get_held_bytes (main_process), <=,
+                    2 * 16 * 1024 * 1024);
+  if (run_is_plain ())
+    {
+      g_assert_cmpuint (p99, <, 50 * 1000);
+      g_assert_cmpuint (rss_peak - rss_start, <, 64 * 1024 * 1024);
+    }
+
+  /* It reads again: responsive, what waited for it goes, and the drops
+   * are reported once. */
+  kill (atoi (test_child_pid (stopped)), SIGCONT);
+  while (s_ev.responsive == 0 || s_ev.dropped_reports == 0)
+    g_main_context_iteration (NULL, TRUE);
+  g_assert_cmpuint (s_ev.responsive, ==, 1);
+  g_assert_cmpuint (s_ev.dropped_reports, ==, 1);
+  g_assert_true (eipc_web_contents_is_responding (stopped_wc));
+  g_assert_true (eipc_web_contents_send_json (stopped_wc, "quit", "[]", &error));
+  g_assert_no_error (error);
+  g_assert_true (eipc_web_contents_send_json (healthy_wc, "quit", "[]", &error));
+  g_assert_no_error (error);
+  stopped_out = test_child_finish (stopped, NULL);
+  healthy_out = test_child_finish (healthy, NULL);
+
+  /* The stopped one got the first messages, in order, and the rest were
+   * reported dropped (with the refused send). */
+  parse_bcast (stopped_out, &got, &dup, &reorder);
+  g_test_message ("stopped renderer: got %u, %" G_GUINT64_FORMAT " dropped (%"
+                  G_GUINT64_FORMAT " bytes) in %u report", got, s_ev.dropped,
+                  s_ev.dropped_bytes, s_ev.dropped_reports);
+  g_assert_cmpuint (dup, ==, 0);
+  g_assert_cmpuint (reorder, ==, 0);
+  g_assert_cmpuint (s_ev.dropped, >, 0);
+  g_assert_cmpuint (got + s_ev.dropped, ==, sent + refused_sends);
+
+  parse_bcast (healthy_out, &got, &dup, &reorder);
+  g_test_message ("healthy renderer: got %u, %" G_GUINT64_FORMAT " dropped, "
+                  "unresponsive %u times", got, h_ev.dropped, h_ev.unresponsive);
+  g_assert_cmpuint (dup, ==, 0);
+  g_assert_cmpuint (got + h_ev.dropped, ==, sent);
+  if (h_ev.dropped == 0)
+    g_assert_cmpuint (reorder, ==, 0);
+
+  g_unlink (trigger);
+}
+
+/* A raw sd-bus client on the test bus that never reads what comes to it. */
+static sd_bus *
+raw_client_new (void)
+{
+  sd_bus *bus = NULL;
+  int r;
+
+  r = sd_bus_new (&bus);
+  g_assert_cmpint (r, >=, 0);
+  g_assert_cmpint (sd_bus_set_address (bus, test_bus_address ()), >=, 0);
+  g_assert_cmpint (sd_bus_set_bus_client (bus, 1), >=, 0);
+  g_assert_cmpint (sd_bus_start (bus), >=, 0);
+  return bus;
+}
+
+static char *
+big_args (gsize size)
+{
+  GString *s = g_string_sized_new (size + 8);
+
+  g_string_append (s, "[\"");
+  while (s->len < size - 2)
+    g_string_append_c (s, 'x');
+  g_string_append (s, "\"]");
+  return g_string_free (s, FALSE);
+}
+
+static int
+count_reply (sd_bus_message *reply,
+             void           *userdata,
+             sd_bus_error   *ret_error)
+{
+  guint *counts = userdata;   /* [0] answers, [1] LimitsExceeded, [2] other errors */
+  const sd_bus_error *e = sd_bus_message_get_error (reply);
+
+  if (e == NULL)
+    counts[0]++;
+  else if (sd_bus_error_has_name (e, "org.eipc.Error.LimitsExceeded"))
+    counts[1]++;
+  else
+    {
+      g_test_message ("error: %s %s", e->name, e->message);
+      counts[2]++;
+    }
+  return 1;
+}
+
+/* Another client is answered at once. */
+static void
+assert_served (void)
+{
+  g_autofree char *out = test_run_renderer (NULL, "invoke:ping:[]", NULL);
+
+  g_assert_nonnull (strstr (out, "invoke ping = 1"));
+}
+
+/* 48 invokes of 8 MiB that the handler keeps: a few are held, the rest
+ * refused with LimitsExceeded; the main process's RSS grows by about
+ * the per-client limit; another client is served. */
+static void
+test_held_invokes (void)
+{
+  const guint n = run_is_plain () ? 48 : 8;
+  const gsize size = 8 * 1024 * 1024;
+  g_autofree char *args = big_args (size);
+  g_autofree char *ready = NULL;
+  sd_bus *raw;
+  TestChild *main_child;
+  guint counts[3] = { 0, 0, 0 };
+  guint64 start, after;
+  const char *pid;
+
+  main_child = test_main_child_spawn ("hold:big", "handle:ping:1", NULL);
+  ready = test_child_expect (main_child, "ready");
+  pid = test_child_pid (main_child);
+  start = rss_of (pid);
+
+  raw = raw_client_new ();
+  for (guint i = 0; i < n; i++)
+    {
+      sd_bus_message *m = NULL;
+
+      g_assert_cmpint (sd_bus_message_new_method_call (raw, &m, TEST_APP_ID,
+                                                       "/org/eipc/Test",
+                                                       "org.eipc.Main1", "Invoke"), >=, 0);
+      g_assert_cmpint (sd_bus_message_append (m, "ss", "big", args), >=, 0);
+      g_assert_cmpint (sd_bus_call_async (raw, NULL, m, count_reply, counts,
+                                          G_MAXUINT64), >=, 0);
+      sd_bus_message_unref (m);
+    }
+  /* 4 x (8 MiB and a little) pass the 32 MiB limit: 3 are held. */
+  while (counts[1] + counts[2] < n - 3)
+    {
+      g_assert_cmpint (sd_bus_process (raw, NULL), >=, 0);
+      g_assert_cmpint (sd_bus_wait (raw, 100 * 1000), >=, 0);
+    }
+  test_spin (200);
+  after = rss_of (pid);
+  g_test_message ("on %s, %u invokes of 8 MiB held by the handler: %u refused with "
+                  "LimitsExceeded; main RSS %" G_GUINT64_FORMAT " -> %" G_GUINT64_FORMAT
+                  " KiB (+%" G_GUINT64_FORMAT " KiB)", test_bus_name (), n, counts[1],
+                  start / 1024, after / 1024, (after - start) / 1024);
+  g_assert_cmpuint (counts[2], ==, 0);
+  g_assert_cmpuint (counts[0], ==, 0);
+  g_assert_cmpuint (counts[1], ==, n - 3);
+  assert_served ();
+  if (run_is_plain ())
+    g_assert_cmpuint (after - start, <, 64 * 1024 * 1024);
+
+  sd_bus_flush_close_unref (raw);
+  test_child_terminate (main_child);
+  g_free (test_child_finish (main_child, NULL));
+}
+
+/* 60 sendSyncs of 8 MB whose answers the caller never reads: a few
+ * answers go, the rest are LimitsExceeded; another client is answered;
+ * the main process's RSS stays bounded. */
+static void
+test_unread_answers (void)
+{
+  const guint n = run_is_plain () ? 60 : 8;
+  const gsize size = 8 * 1000 * 1000;
+  g_autofree char *args = big_args (size);
+  g_autofree char *ready = NULL;
+  sd_bus *raw;
+  TestChild *main_child;
+  guint64 start, after;
+  const char *pid;
+  gint64 t0;
+
+  main_child = test_main_child_spawn ("echo-sync:big", "handle:ping:1", NULL);
+  ready = test_child_expect (main_child, "ready");
+  pid = test_child_pid (main_child);
+  start = rss_of (pid);
+
+  raw = raw_client_new ();
+  for (guint i = 0; i < n; i++)
+    {
+      sd_bus_message *m = NULL;
+
+      g_assert_cmpint (sd_bus_message_new_method_call (raw, &m, TEST_APP_ID,
+                                                       "/org/eipc/Test",
+                                                       "org.eipc.Main1", "SendSync"), >=, 0);
+      g_assert_cmpint (sd_bus_message_append (m, "ss", "big", args), >=, 0);
+      g_assert_cmpint (sd_bus_send (raw, m, NULL), >=, 0);
+      sd_bus_message_unref (m);
+    }
+  /* Written out; the answers are never read. */
+  g_assert_cmpint (sd_bus_flush (raw), >=, 0);
+  t0 = g_get_monotonic_time ();
+  assert_served ();
+  after = rss_of (pid);
+  g_test_message ("on %s, %u sendSyncs of 8 MB never read: another client answered "
+                  "in %" G_GINT64_FORMAT " ms; main RSS %" G_GUINT64_FORMAT " -> %"
+                  G_GUINT64_FORMAT " KiB (+%" G_GUINT64_FORMAT " KiB)", test_bus_name (),
+                  n, (g_get_monotonic_time () - t0) / 1000, start / 1024, after / 1024,
+                  (after - start) / 1024);
+  if (run_is_plain ())
+    g_assert_cmpuint (after - start, <, 64 * 1024 * 1024);
+
+  sd_bus_flush_close_unref (raw);
+  test_child_terminate (main_child);
+  g_free (test_child_finish (main_child, NULL));
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  int ret;
+
+  g_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
+  test_bus_up ();
+
+  g_test_add_func ("/ipc/flow/stopped-renderer", test_stopped_renderer);
+  g_test_add_func ("/ipc/flow/held-invokes", test_held_invokes);
+  g_test_add_func ("/ipc/flow/unread-answers", test_unread_answers);
+
+  ret = g_test_run ();
+  test_bus_down ();
+  return ret;
+}
