@@ -56,7 +56,9 @@ typedef struct {
   gsize           size;
 } FlowItem;
 
-static void flow_drain (EipcFlow *self);
+static void  flow_drain       (EipcFlow *self);
+static void  flow_ping        (EipcFlow *self);
+static gsize flow_queued_cost (gsize     size);
 
 static void
 flow_item_free (FlowItem *item)
@@ -145,9 +147,9 @@ eipc_flow_close (EipcFlow *self)
   while ((item = g_queue_pop_head (&self->backlog)) != NULL)
     {
       self->dropped++;
+      self->dropped_bytes += item->size;
       flow_item_free (item);
     }
-  self->dropped_bytes += self->backlog_bytes;
   self->budget->used -= self->backlog_bytes;
   self->backlog_bytes = 0;
   g_source_set_ready_time (self->timer, -1);
@@ -198,6 +200,10 @@ flow_ping_done (sd_bus_message *reply,
   self->acked_bytes = MAX (self->acked_bytes, self->mark_bytes);
   self->unresponsive = FALSE;
   flow_drain (self);
+  /* More is unread than a quarter window: ask again now. */
+  if (self->sent - self->acked >= EIPC_FLOW_WINDOW / 4 ||
+      self->sent_bytes - self->acked_bytes >= EIPC_FLOW_WINDOW_BYTES / 4)
+    flow_ping (self);
   if (self->backlog.length == 0)
     flow_report_dropped (self);
   if (was_unresponsive && self->funcs != NULL &&
@@ -280,8 +286,8 @@ flow_drain (EipcFlow *self)
       if (!flow_window_has_room (self, size))
         break;
       g_queue_pop_head (&self->backlog);
-      self->backlog_bytes -= size;
-      self->budget->used -= size;
+      self->backlog_bytes -= flow_queued_cost (size);
+      self->budget->used -= flow_queued_cost (size);
       r = sd_bus_send_to (self->bus, item->message, self->peer, NULL);
       flow_item_free (item);
       if (r < 0)
@@ -335,8 +341,8 @@ eipc_flow_send (EipcFlow        *self,
       return TRUE;
     }
 
-  if (self->backlog_bytes + size > self->budget->max_client ||
-      self->budget->used + size > self->budget->max_total)
+  if (self->backlog_bytes + flow_queued_cost (size) > self->budget->max_client ||
+      self->budget->used + flow_queued_cost (size) > self->budget->max_total)
     {
       self->dropped++;
       self->dropped_bytes += size;
@@ -352,8 +358,8 @@ eipc_flow_send (EipcFlow        *self,
   item->message = sd_bus_message_ref (m);
   item->size = size;
   g_queue_push_tail (&self->backlog, item);
-  self->backlog_bytes += size;
-  self->budget->used += size;
+  self->backlog_bytes += flow_queued_cost (size);
+  self->budget->used += flow_queued_cost (size);
   if (self->ping_slot == NULL)
     flow_ping (self);
   return TRUE;
@@ -428,8 +434,8 @@ eipc_flow_get_timeout (EipcFlow *self)
   return self->timeout_ms;
 }
 
-/* What a message with these texts costs as it arrived: the texts, its
- * header, and its sd_bus_message. */
+/* What a message with these texts takes in the bus: the texts and a
+ * header (and, for a call a client sent, about what it takes here). */
 gsize
 eipc_flow_message_size (const char *first,
                         const char *second)
@@ -437,14 +443,12 @@ eipc_flow_message_size (const char *first,
   return EIPC_FLOW_MESSAGE_OVERHEAD + strlen (first) + (second != NULL ? strlen (second) : 0);
 }
 
-/* What a message built here costs while it waits: sd-bus grows a body
- * it builds by doubling, so up to twice its texts, plus its header, its
- * sd_bus_message and the queue's entry (measured: about 3 KB for 1 KB of
- * text). */
-gsize
-eipc_flow_queued_size (const char *first,
-                       const char *second)
+/* What a message of @size bytes built here costs while it waits in the
+ * backlog: sd-bus grows a body it builds by doubling, so up to twice its
+ * size, plus its sd_bus_message and the queue's entry (measured: about
+ * 3 KB for 1 KB of text). */
+static gsize
+flow_queued_cost (gsize size)
 {
-  return 4 * EIPC_FLOW_MESSAGE_OVERHEAD +
-         2 * (strlen (first) + (second != NULL ? strlen (second) : 0));
+  return 2 * size + 1024;
 }

@@ -2444,7 +2444,7 @@ eipc_main_broadcast_json (EipcMain    *self,
   /* One signal for all while every renderer has room in its window and
    * nothing waiting; else a copy each, so that what a renderer that is
    * behind does not read waits here, in its order, not in the bus. */
-  size = eipc_flow_queued_size (channel, args_json);
+  size = eipc_flow_message_size (channel, args_json);
   g_hash_table_iter_init (&iter, self->by_id);
   while (one_signal && g_hash_table_iter_next (&iter, NULL, &value))
     one_signal = eipc_flow_can_send (eipc_web_contents_get_flow (value), size);

@@ -59,9 +59,8 @@ G_BEGIN_DECLS
  * bytes the bus may hold for one peer before the rest wait here. */
 #define EIPC_FLOW_WINDOW             1024
 #define EIPC_FLOW_WINDOW_BYTES       (256 * 1024)
-/* What one queued message costs beyond its texts (header, sd-bus's
- * message object, the queue's entry). */
-#define EIPC_FLOW_MESSAGE_OVERHEAD   256
+/* What a message takes beyond its texts (its header). */
+#define EIPC_FLOW_MESSAGE_OVERHEAD   128
 #define EIPC_FLOW_DEFAULT_TIMEOUT_MS 5000
 /* Decoding JSON text of N bytes may take EIPC_DECODE_FACTOR * N +
  * EIPC_DECODE_SLACK bytes at most (eipc-json.c). */
@@ -258,8 +257,6 @@ void          eipc_flow_set_timeout           (EipcFlow            *self,
                                                guint                timeout_ms);
 guint         eipc_flow_get_timeout           (EipcFlow            *self);
 gsize         eipc_flow_message_size          (const char          *first,
-                                               const char          *second);
-gsize         eipc_flow_queued_size           (const char          *first,
                                                const char          *second);
 
 /* eipc-event.c: an event answers through what its creator hands it. */

@@ -747,7 +747,7 @@ eipc_web_contents_deliver (EipcWebContents  *self,
       return FALSE;
     }
   /* Into the bus, or into the renderer's backlog while it is behind. */
-  return eipc_flow_send (self->flow, m, eipc_flow_queued_size (channel, args_json),
+  return eipc_flow_send (self->flow, m, eipc_flow_message_size (channel, args_json),
                          error);
 }
 
@@ -856,7 +856,7 @@ eipc_web_contents_post_message_json (EipcWebContents  *self,
       eipc_set_error_from_errno (error, r, "Cannot post to the renderer");
       return FALSE;
     }
-  if (!eipc_flow_send (self->flow, m, eipc_flow_queued_size (channel, message_json),
+  if (!eipc_flow_send (self->flow, m, eipc_flow_message_size (channel, message_json),
                        error))
     return FALSE;
   eipc_message_ports_transferred (ports);
