@@ -142,7 +142,9 @@ test_stopped_renderer (void)
   guint64 p99, max_rtt;
   guint n_pings, failed_pings, got, dup, reorder;
   gint64 end;
-  gboolean send_refused = FALSE;
+  gboolean send_refused = FALSE, was_responding;
+  guint was_unresponsive;
+  guint64 held;
 
   main_process = eipc_main_new (TEST_APP_ID, &error);
   g_assert_no_error (error);
@@ -217,23 +219,22 @@ test_stopped_renderer (void)
                   rss_start / 1024, rss_peak / 1024, (rss_peak - rss_start) / 1024,
                   eipc_main_get_held_bytes (main_process));
 
-  g_assert_cmpuint (failed_pings, ==, 0);
-  g_assert_cmpuint (n_pings, >, 0);
-  g_assert_cmpuint (s_ev.unresponsive, ==, 1);
-  g_assert_false (eipc_web_contents_is_responding (stopped_wc));
-  g_assert_true (send_refused);
-  /* What waits for it is bounded by the per-client limit. */
-  g_assert_cmpuint (eipc_main_get_held_bytes (main_process), <=,
-                    2 * limit);
-  if (run_is_plain ())
-    {
-      g_assert_cmpuint (p99, <, 50 * 1000);
-      g_assert_cmpuint (rss_peak - rss_start, <, 64 * 1024 * 1024);
-    }
+  /* What held while it was stopped; checked once it runs again, so that
+   * a failure does not leave a stopped process behind. */
+  was_unresponsive = s_ev.unresponsive;
+  was_responding = eipc_web_contents_is_responding (stopped_wc);
+  held = eipc_main_get_held_bytes (main_process);
 
   /* It reads again: responsive, what waited for it goes, and the drops
    * are reported once. */
   kill (atoi (test_child_pid (stopped)), SIGCONT);
+  g_assert_cmpuint (failed_pings, ==, 0);
+  g_assert_cmpuint (n_pings, >, 0);
+  g_assert_cmpuint (was_unresponsive, ==, 1);
+  g_assert_false (was_responding);
+  g_assert_true (send_refused);
+  /* What waits for the renderers is bounded by the per-client limit. */
+  g_assert_cmpuint (held, <=, 2 * limit);
   while (s_ev.responsive == 0 || s_ev.dropped_reports == 0)
     g_main_context_iteration (NULL, TRUE);
   g_assert_cmpuint (s_ev.responsive, ==, 1);
@@ -266,6 +267,14 @@ test_stopped_renderer (void)
     g_assert_cmpuint (reorder, ==, 0);
 
   g_unlink (trigger);
+
+  /* The time and memory bounds, last: a loaded machine may miss one,
+   * and then nothing is left behind. */
+  if (run_is_plain ())
+    {
+      g_assert_cmpuint (p99, <, 50 * 1000);
+      g_assert_cmpuint (rss_peak - rss_start, <, 64 * 1024 * 1024);
+    }
 }
 
 /* A raw sd-bus client on the test bus that never reads what comes to it. */
