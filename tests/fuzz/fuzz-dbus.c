@@ -477,10 +477,25 @@ iterate_until (FakeBus      *bus,
   return TRUE;
 }
 
+/* A bus name as sd-bus takes it: GLib also lets ":.12" through. */
+static gboolean
+bus_name_ok (const char *name)
+{
+  const char *p;
+
+  if (name == NULL)
+    return TRUE;
+  if (!g_dbus_is_name (name))
+    return FALSE;
+  p = name[0] == ':' ? name + 1 : name;
+  return p[0] != '.' && strstr (p, "..") == NULL && !g_str_has_suffix (p, ".");
+}
+
 /* How many descriptors to send with a message: what its UNIX_FDS header
  * field asks for, if the message is well-formed (GDBus writes it back
  * byte for byte), else none. libsystemd 252 drops a message whose header
- * it refuses (a string with a NUL inside, say) without closing the
+ * it refuses (a string with a NUL inside, a sender that is not a bus
+ * name, ...) without closing the
  * descriptors that came with it; that is sd-bus's leak, not eipc's, and
  * no bus delivers such a message (both check headers). */
 static guint
@@ -496,6 +511,16 @@ message_unix_fds (const guint8 *data,
   m = g_dbus_message_new_from_blob ((guchar *) data, size,
                                     G_DBUS_CAPABILITY_FLAGS_UNIX_FD_PASSING, NULL);
   if (m == NULL || (n = g_dbus_message_get_num_unix_fds (m)) == 0 || n > FUZZ_MAX_FDS)
+    return 0;
+  /* The names sd-bus checks and GDBus does not when it reads. */
+  if (!bus_name_ok (g_dbus_message_get_sender (m)) ||
+      !bus_name_ok (g_dbus_message_get_destination (m)) ||
+      (g_dbus_message_get_interface (m) != NULL &&
+       !g_dbus_is_interface_name (g_dbus_message_get_interface (m))) ||
+      (g_dbus_message_get_member (m) != NULL &&
+       !g_dbus_is_member_name (g_dbus_message_get_member (m))) ||
+      (g_dbus_message_get_error_name (m) != NULL &&
+       !g_dbus_is_interface_name (g_dbus_message_get_error_name (m))))
     return 0;
   fds = g_unix_fd_list_new ();
   for (guint i = 0; i < n; i++)
