@@ -34,7 +34,7 @@ struct _EipcCalls {
   sd_bus          *bus;
   sd_bus_slot     *filter_slot;
   GSource         *source;         /* completions are deferred to it, or NULL */
-  GHashTable      *by_cookie;      /* guint64 * -> GTask (unowned) */
+  GHashTable      *by_cookie;      /* guint64 * -> GTask or EipcAsync (unowned) */
 
   /* The blocking call in progress (0 = none). */
   guint64          blocking_cookie;
@@ -62,13 +62,362 @@ call_free (gpointer data)
   g_free (call);
 }
 
+/* --- EipcAsync: the GAsyncResult of a renderer's invoke -----------------
+ *
+ * What GTask does for a call, without what a call does not use: no
+ * properties (GTask notifies "completed" on every return, a property
+ * lookup by name), no threads, no priority, and one object made again
+ * and again in place of one GObject made and finalized per call (about
+ * 2.6k instructions and an allocation of qdata for g_object_unref()
+ * alone). The guarantees GTask gives the caller stay: the callback runs
+ * from the thread-default main context of the call's start (an idle
+ * source when the result comes elsewhere or in the iteration the call
+ * started in), never from inside the _async function; a cancelled
+ * GCancellable makes _finish fail with G_IO_ERROR_CANCELLED; the source
+ * object is held while the call is in flight; is_tagged() answers with
+ * the source tag. */
+
+struct _EipcAsync {
+  GObject              parent_instance;
+  GObject             *source_object;
+  GCancellable        *cancellable;
+  GAsyncReadyCallback  callback;
+  gpointer             user_data;
+  gpointer             source_tag;
+  GMainContext        *context;        /* thread-default at the start */
+  gint64               creation_time;  /* its current source's time, or 0 */
+  EipcCall            *call;
+  sd_bus_message      *reply;          /* the result, when not an error */
+  GError              *error;
+  gboolean             returned;
+  EipcAsync          **spare;          /* where it waits to be reused */
+};
+
+static void eipc_async_iface_init (GAsyncResultIface *iface);
+
+G_DEFINE_FINAL_TYPE_WITH_CODE (EipcAsync, eipc_async, G_TYPE_OBJECT,
+                               G_IMPLEMENT_INTERFACE (G_TYPE_ASYNC_RESULT,
+                                                      eipc_async_iface_init))
+
+/* Everything but the source object, as finalize would. */
+static void
+async_clear (EipcAsync *self)
+{
+  g_clear_object (&self->cancellable);
+  g_clear_pointer (&self->context, g_main_context_unref);
+  g_clear_pointer (&self->call, call_free);
+  g_clear_pointer (&self->reply, sd_bus_message_unref);
+  g_clear_error (&self->error);
+  self->callback = NULL;
+  self->user_data = NULL;
+  self->source_tag = NULL;
+  self->creation_time = 0;
+  self->returned = FALSE;
+  self->spare = NULL;
+}
+
+static void
+eipc_async_finalize (GObject *object)
+{
+  EipcAsync *self = EIPC_ASYNC (object);
+
+  async_clear (self);
+  g_clear_object (&self->source_object);
+  G_OBJECT_CLASS (eipc_async_parent_class)->finalize (object);
+}
+
+static void
+eipc_async_class_init (EipcAsyncClass *klass)
+{
+  G_OBJECT_CLASS (klass)->finalize = eipc_async_finalize;
+}
+
+static void
+eipc_async_init (EipcAsync *self)
+{
+}
+
+static gpointer
+async_get_user_data (GAsyncResult *result)
+{
+  return EIPC_ASYNC (result)->user_data;
+}
+
+static GObject *
+async_get_source_object (GAsyncResult *result)
+{
+  EipcAsync *self = EIPC_ASYNC (result);
+
+  return self->source_object != NULL ? g_object_ref (self->source_object) : NULL;
+}
+
+static gboolean
+async_is_tagged (GAsyncResult *result,
+                 gpointer      source_tag)
+{
+  return EIPC_ASYNC (result)->source_tag == source_tag;
+}
+
+static void
+eipc_async_iface_init (GAsyncResultIface *iface)
+{
+  iface->get_user_data = async_get_user_data;
+  iface->get_source_object = async_get_source_object;
+  iface->is_tagged = async_is_tagged;
+}
+
+/* g_task_new() and g_task_set_source_tag() in one. With @spare, the
+ * object kept there by the last call that nobody else held is used
+ * again; the object must not outlive *@spare's owner, which the source
+ * object it holds ensures when that owner is @source_object. */
+EipcAsync *
+eipc_async_new (gpointer              source_object,
+                GCancellable         *cancellable,
+                GAsyncReadyCallback   callback,
+                gpointer              user_data,
+                gpointer              source_tag,
+                EipcAsync           **spare)
+{
+  EipcAsync *self = NULL;
+  GSource *current;
+
+  if (spare != NULL)
+    self = g_steal_pointer (spare);
+  if (self == NULL)
+    self = g_object_new (EIPC_TYPE_ASYNC, NULL);
+  self->spare = spare;
+  self->source_object = source_object != NULL ? g_object_ref (source_object) : NULL;
+  self->cancellable = cancellable != NULL ? g_object_ref (cancellable) : NULL;
+  self->callback = callback;
+  self->user_data = user_data;
+  self->source_tag = source_tag;
+  self->context = g_main_context_ref_thread_default ();
+  current = g_main_current_source ();
+  if (current != NULL)
+    self->creation_time = g_source_get_time (current);
+  return self;
+}
+
+/* g_task_is_valid() and the source tag check of a _finish. */
+gboolean
+eipc_async_is_valid (gpointer  result,
+                     gpointer  source_object,
+                     gpointer  source_tag)
+{
+  EipcAsync *self;
+
+  if (!EIPC_IS_ASYNC (result))
+    return FALSE;
+  self = result;
+  return self->source_object == source_object && self->source_tag == source_tag;
+}
+
+static void
+async_return_now (EipcAsync *self)
+{
+  GMainContext *current = g_main_context_get_thread_default ();
+  gboolean push;
+
+  /* GTask makes the task's context the thread-default one around the
+   * callback; when it is already (the usual case), pushing it again
+   * changes nothing but costs two GQueue operations and a lock. */
+  if (current == NULL)
+    current = g_main_context_default ();
+  push = current != self->context;
+  if (push)
+    g_main_context_push_thread_default (self->context);
+  if (self->callback != NULL)
+    self->callback (self->source_object, G_ASYNC_RESULT (self), self->user_data);
+  if (push)
+    g_main_context_pop_thread_default (self->context);
+}
+
+static gboolean
+async_return_idle (gpointer data)
+{
+  async_return_now (data);
+  return G_SOURCE_REMOVE;
+}
+
+/* Runs the callback now if that is what GTask would do: from a source of
+ * the call's context, in a later iteration than the start, not
+ * cancelled; else from an idle source of that context. */
+static void
+async_return (EipcAsync *self)
+{
+  GSource *current = g_main_current_source ();
+  GSource *idle;
+
+  g_return_if_fail (!self->returned);
+  self->returned = TRUE;
+  if (current != NULL && g_source_get_context (current) == self->context &&
+      g_source_get_time (current) > self->creation_time &&
+      !g_cancellable_is_cancelled (self->cancellable))
+    {
+      g_object_ref (self);
+      async_return_now (self);
+      g_object_unref (self);
+      return;
+    }
+
+  idle = g_idle_source_new ();
+  g_source_set_priority (idle, G_PRIORITY_DEFAULT);
+  g_source_set_static_name (idle, "[eipc] call return");
+  g_source_set_callback (idle, async_return_idle, g_object_ref (self),
+                         g_object_unref);
+  g_source_attach (idle, self->context);
+  g_source_unref (idle);
+}
+
+/* Drops the caller's reference to @self (taken). If that was the only
+ * one and nothing hangs on the object (no qdata: weak references, toggle
+ * references, set_data), it is cleared and kept in its spare slot for
+ * the next call, if that is empty; else unreffed. */
+static void
+async_release (EipcAsync *self)
+{
+  GObject *object = G_OBJECT (self);
+  GObject *source_object;
+
+  if (self->spare == NULL || *self->spare != NULL ||
+      g_atomic_int_get (&object->ref_count) != 1 || object->qdata != NULL)
+    {
+      g_object_unref (self);
+      return;
+    }
+  /* The slot belongs to the source object, held until the last line:
+   * dropping it may finalize the owner, which unrefs the spare. */
+  source_object = g_steal_pointer (&self->source_object);
+  *self->spare = self;
+  async_clear (self);
+  g_clear_object (&source_object);
+}
+
+/* The result, once: the reply, or NULL with @error set. A cancelled
+ * cancellable wins over a result, as with GTask. */
+static sd_bus_message *
+async_propagate_reply (EipcAsync  *self,
+                       GError    **error)
+{
+  g_return_val_if_fail (self->returned, NULL);
+  if (g_cancellable_set_error_if_cancelled (self->cancellable, error))
+    return NULL;
+  if (self->error != NULL)
+    {
+      g_propagate_error (error, g_steal_pointer (&self->error));
+      return NULL;
+    }
+  return g_steal_pointer (&self->reply);
+}
+
+/* --- A call's task: a GTask or an EipcAsync ----------------------------- */
+
+static inline gboolean
+task_is_async (gpointer task)
+{
+  return G_TYPE_FROM_INSTANCE (task) == EIPC_TYPE_ASYNC;
+}
+
+static EipcCall *
+task_get_call (gpointer task)
+{
+  if (task_is_async (task))
+    return ((EipcAsync *) task)->call;
+  return g_task_get_task_data (task);
+}
+
+static void
+task_set_call (gpointer  task,
+               EipcCall *call)
+{
+  if (task_is_async (task))
+    {
+      g_assert (((EipcAsync *) task)->call == NULL);
+      ((EipcAsync *) task)->call = call;
+    }
+  else
+    g_task_set_task_data (task, call, call_free);
+}
+
+static GCancellable *
+task_get_cancellable (gpointer task)
+{
+  if (task_is_async (task))
+    return ((EipcAsync *) task)->cancellable;
+  return g_task_get_cancellable (task);
+}
+
+static GMainContext *
+task_get_context (gpointer task)
+{
+  if (task_is_async (task))
+    return ((EipcAsync *) task)->context;
+  return g_task_get_context (task);
+}
+
+static void
+message_unref (gpointer data)
+{
+  sd_bus_message_unref (data);
+}
+
+/* g_task_return_error() */
+void
+eipc_call_return_error (gpointer  task,
+                        GError   *error)
+{
+  if (task_is_async (task))
+    {
+      EipcAsync *self = task;
+
+      g_assert (self->error == NULL && self->reply == NULL);
+      self->error = error;
+      async_return (self);
+    }
+  else
+    g_task_return_error (task, error);
+}
+
+/* g_task_return_pointer() of a reply (taken), or g_task_return_boolean()
+ * with none. */
+static void
+task_return_reply (gpointer        task,
+                   sd_bus_message *reply)
+{
+  if (task_is_async (task))
+    {
+      EipcAsync *self = task;
+
+      g_assert (self->error == NULL && self->reply == NULL);
+      self->reply = reply;
+      async_return (self);
+    }
+  else if (reply == NULL)
+    g_task_return_boolean (task, TRUE);
+  else
+    g_task_return_pointer (task, reply, message_unref);
+}
+
+static gboolean
+task_return_error_if_cancelled (gpointer task)
+{
+  GError *error = NULL;
+
+  if (!task_is_async (task))
+    return g_task_return_error_if_cancelled (task);
+  if (!g_cancellable_set_error_if_cancelled (task_get_cancellable (task), &error))
+    return FALSE;
+  eipc_call_return_error (task, error);
+  return TRUE;
+}
+
 /* Ends the call: forgets its serial, timer and pending entry; the caller
  * then returns the task. Returns FALSE if the call had ended already. */
 static gboolean
-call_end (GTask *task)
+call_end (gpointer task)
 {
-  EipcCall *call = g_task_get_task_data (task);
-  GCancellable *cancellable = g_task_get_cancellable (task);
+  EipcCall *call = task_get_call (task);
+  GCancellable *cancellable = task_get_cancellable (task);
 
   if (call->cookie == 0)
     return FALSE;
@@ -163,18 +512,12 @@ log_forged (sd_bus_message *reply,
              (guint64) cookie, peer);
 }
 
-static void
-message_unref (gpointer data)
-{
-  sd_bus_message_unref (data);
-}
-
 /* Returns @task with what @reply says; the call has ended. */
 static void
-call_return (GTask          *task,
+call_return (gpointer        task,
              sd_bus_message *reply)
 {
-  EipcCall *call = g_task_get_task_data (task);
+  EipcCall *call = task_get_call (task);
   const sd_bus_error *error = sd_bus_message_get_error (reply);
   g_autoptr(GError) local_error = NULL;
 
@@ -182,23 +525,23 @@ call_return (GTask          *task,
     {
       set_forged_error (&local_error, sd_bus_message_get_sender (reply),
                         call->peer);
-      g_task_return_error (task, g_steal_pointer (&local_error));
+      eipc_call_return_error (task, g_steal_pointer (&local_error));
       return;
     }
   if (error != NULL)
     {
       eipc_set_error_from_bus_error (&local_error, error, -EIO);
-      g_task_return_error (task, g_steal_pointer (&local_error));
+      eipc_call_return_error (task, g_steal_pointer (&local_error));
       return;
     }
 
   switch (call->result)
     {
     case EIPC_CALL_RESULT_NONE:
-      g_task_return_boolean (task, TRUE);
+      task_return_reply (task, NULL);
       return;
     case EIPC_CALL_RESULT_MESSAGE:
-      g_task_return_pointer (task, sd_bus_message_ref (reply), message_unref);
+      task_return_reply (task, sd_bus_message_ref (reply));
       return;
     case EIPC_CALL_RESULT_JSON:
     default:
@@ -207,25 +550,28 @@ call_return (GTask          *task,
 
   if (sd_bus_message_has_signature (reply, "s") <= 0)
     {
-      g_task_return_new_error (task, EIPC_ERROR, EIPC_ERROR_INVALID_ARGS,
-                               "The reply is not (s) but (%s)",
-                               sd_bus_message_get_signature (reply, TRUE));
+      eipc_call_return_error (task, g_error_new (EIPC_ERROR, EIPC_ERROR_INVALID_ARGS,
+                                                 "The reply is not (s) but (%s)",
+                                                 sd_bus_message_get_signature (reply, TRUE)));
       return;
     }
   /* The task holds the reply; the caller's _finish reads it once and
    * decides whether the text becomes a JsonNode tree or stays text, and
    * checks it once. */
-  g_task_return_pointer (task, sd_bus_message_ref (reply), message_unref);
+  task_return_reply (task, sd_bus_message_ref (reply));
 }
 
-/* A deferred completion: the GSource runs it after sd_bus_process(). */
+/* A deferred completion: the GSource runs it after sd_bus_process(). An
+ * EipcAsync that nobody kept is reused by the next call. */
 static void
 call_return_deferred (gpointer        data,
                       sd_bus_message *reply)
 {
-  g_autoptr(GTask) task = data;
-
-  call_return (task, reply);
+  call_return (data, reply);
+  if (task_is_async (data))
+    async_release (data);
+  else
+    g_object_unref (data);
 }
 
 static void
@@ -241,10 +587,10 @@ calls_fail_all_tasks (EipcCalls    *self,
     g_ptr_array_add (tasks, g_object_ref (value));
   for (guint i = 0; i < tasks->len; i++)
     {
-      GTask *task = g_ptr_array_index (tasks, i);
+      gpointer task = g_ptr_array_index (tasks, i);
 
       if (call_end (task))
-        g_task_return_error (task, g_error_copy (error));
+        eipc_call_return_error (task, g_error_copy (error));
     }
 }
 
@@ -256,7 +602,7 @@ calls_filter (sd_bus_message *m,
   EipcCalls *self = userdata;
   const char *destination, *unique_name = NULL;
   uint64_t cookie = 0;
-  GTask *task;
+  gpointer task;
   EipcCall *call;
 
   uint8_t type = 0;
@@ -305,7 +651,7 @@ calls_filter (sd_bus_message *m,
   task = g_hash_table_lookup (self->by_cookie, &cookie);
   if (task == NULL)
     return 0;
-  call = g_task_get_task_data (task);
+  call = task_get_call (task);
   if (!reply_is_from (m, call->peer))
     log_forged (m, call->peer);
 
@@ -365,24 +711,24 @@ static void
 call_cancelled (GCancellable *cancellable,
                 gpointer      user_data)
 {
-  g_autoptr(GTask) task = g_object_ref (user_data);
+  g_autoptr(GObject) task = g_object_ref (user_data);
 
   /* The handler id is cleared first: disconnecting from inside the
    * handler would deadlock. A reply that still comes finds no call. */
-  ((EipcCall *) g_task_get_task_data (task))->cancelled_id = 0;
+  task_get_call (task)->cancelled_id = 0;
   if (call_end (task))
-    g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_CANCELLED,
-                             "The call was cancelled");
+    eipc_call_return_error (task, g_error_new_literal (G_IO_ERROR, G_IO_ERROR_CANCELLED,
+                                                       "The call was cancelled"));
 }
 
 static gboolean
 call_timed_out (gpointer user_data)
 {
-  g_autoptr(GTask) task = g_object_ref (user_data);
+  g_autoptr(GObject) task = g_object_ref (user_data);
 
   if (call_end (task))
-    g_task_return_new_error (task, EIPC_ERROR, EIPC_ERROR_TIMEOUT,
-                             "Method call timed out");
+    eipc_call_return_error (task, g_error_new_literal (EIPC_ERROR, EIPC_ERROR_TIMEOUT,
+                                                       "Method call timed out"));
   return G_SOURCE_REMOVE;
 }
 
@@ -410,12 +756,12 @@ calls_default_timeout (EipcCalls *self)
 void
 eipc_call_start (EipcCalls       *calls,
                  sd_bus_message  *message,
-                 GTask           *task,
+                 gpointer         task,
                  EipcCallResult   result,
                  guint64          timeout_usec,
                  GHashTable      *pending)
 {
-  GCancellable *cancellable = g_task_get_cancellable (task);
+  GCancellable *cancellable = task_get_cancellable (task);
   const char *peer = sd_bus_message_get_destination (message);
   EipcCall *call;
   uint64_t cookie = 0;
@@ -425,7 +771,7 @@ eipc_call_start (EipcCalls       *calls,
   g_assert (peer != NULL &&
             (g_dbus_is_unique_name (peer) || strcmp (peer, DBUS_DRIVER) == 0));
 
-  if (g_task_return_error_if_cancelled (task))
+  if (task_return_error_if_cancelled (task))
     return;
 
   /* The call and a copy of its peer in one block (sending may move the
@@ -441,7 +787,7 @@ eipc_call_start (EipcCalls       *calls,
 
       g_free (call);
       eipc_set_error_from_errno (&error, r, "Cannot send the call");
-      g_task_return_error (task, g_steal_pointer (&error));
+      eipc_call_return_error (task, g_steal_pointer (&error));
       return;
     }
 
@@ -449,7 +795,7 @@ eipc_call_start (EipcCalls       *calls,
   call->cookie = cookie;
   call->pending = pending;
   call->result = result;
-  g_task_set_task_data (task, call, call_free);
+  task_set_call (task, call);
 
   g_hash_table_insert (calls->by_cookie, &call->cookie, task);
   g_hash_table_add (pending, g_object_ref (task));
@@ -462,7 +808,7 @@ eipc_call_start (EipcCalls       *calls,
                                                          G_MAXUINT));
       g_source_set_static_name (call->timeout, "[eipc] call timeout");
       g_source_set_callback (call->timeout, call_timed_out, task, NULL);
-      g_source_attach (call->timeout, g_task_get_context (task));
+      g_source_attach (call->timeout, task_get_context (task));
     }
 
   if (cancellable != NULL)
@@ -482,10 +828,10 @@ eipc_call_fail_all (GHashTable   *pending,
   tasks = g_hash_table_get_keys_as_array (pending, &n);
   for (guint i = 0; i < n; i++)
     {
-      g_autoptr(GTask) task = g_object_ref (tasks[i]);
+      g_autoptr(GObject) task = g_object_ref (tasks[i]);
 
       if (call_end (task))
-        g_task_return_error (task, g_error_copy (error));
+        eipc_call_return_error (task, g_error_copy (error));
     }
 }
 
@@ -673,12 +1019,17 @@ eipc_calls_call_blocking (EipcCalls       *self,
 /* The reply of a finished EIPC_CALL_RESULT_JSON call, and its text:
  * read here, once, not when it came (call_done() checked its signature). */
 static sd_bus_message *
-call_propagate_reply (GTask       *task,
+call_propagate_reply (gpointer     task,
                       const char **text,
                       GError     **error)
 {
-  g_autoptr(sd_bus_message) reply = g_task_propagate_pointer (task, error);
+  g_autoptr(sd_bus_message) reply = NULL;
   int r;
+
+  if (task_is_async (task))
+    reply = async_propagate_reply (task, error);
+  else
+    reply = g_task_propagate_pointer (task, error);
 
   if (reply == NULL)
     return NULL;
@@ -697,8 +1048,8 @@ call_propagate_reply (GTask       *task,
  * pass checks and parses it; the tree is the caller's alone, so it is not
  * sealed. */
 JsonNode *
-eipc_call_finish_node (GTask   *task,
-                       GError **error)
+eipc_call_finish_node (gpointer  task,
+                       GError  **error)
 {
   g_autoptr(sd_bus_message) reply = NULL;
   const char *text = NULL;
@@ -712,8 +1063,8 @@ eipc_call_finish_node (GTask   *task,
 /* Finishes an EIPC_CALL_RESULT_JSON call with its result as text: it is
  * checked, never parsed into a tree. */
 char *
-eipc_call_finish_text (GTask   *task,
-                       GError **error)
+eipc_call_finish_text (gpointer  task,
+                       GError  **error)
 {
   g_autoptr(sd_bus_message) reply = NULL;
   GError *local_error = NULL;

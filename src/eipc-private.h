@@ -379,7 +379,7 @@ gboolean      eipc_calls_call_blocking        (EipcCalls           *calls,
                                                GError             **error);
 void          eipc_call_start                 (EipcCalls           *calls,
                                                sd_bus_message      *call,
-                                               GTask               *task,
+                                               gpointer             task,
                                                EipcCallResult       result,
                                                guint64              timeout_usec,
                                                GHashTable          *pending);
@@ -388,10 +388,26 @@ JsonNode     *eipc_result_parse               (const char          *text,
 void          eipc_call_fail_all              (GHashTable          *pending,
                                                const GError        *error);
 GHashTable   *eipc_call_pending_new           (void);
-JsonNode     *eipc_call_finish_node           (GTask               *task,
+JsonNode     *eipc_call_finish_node           (gpointer             task,
                                                GError             **error);
-char         *eipc_call_finish_text           (GTask               *task,
+char         *eipc_call_finish_text           (gpointer             task,
                                                GError             **error);
+/* A call's task is a GTask, or an EipcAsync (a GAsyncResult of its own
+ * that costs less, see eipc-call.c); eipc_call_return_error() returns
+ * either with @error (taken). */
+void          eipc_call_return_error          (gpointer             task,
+                                               GError              *error);
+#define EIPC_TYPE_ASYNC (eipc_async_get_type ())
+G_DECLARE_FINAL_TYPE (EipcAsync, eipc_async, EIPC, ASYNC, GObject)
+EipcAsync    *eipc_async_new                  (gpointer             source_object,
+                                               GCancellable        *cancellable,
+                                               GAsyncReadyCallback  callback,
+                                               gpointer             user_data,
+                                               gpointer             source_tag,
+                                               EipcAsync          **spare);
+gboolean      eipc_async_is_valid             (gpointer             result,
+                                               gpointer             source_object,
+                                               gpointer             source_tag);
 
 /* eipc-message-port.c: ports that travel with a message, as a(hb) */
 gboolean      eipc_message_ports_check        (GPtrArray           *ports,

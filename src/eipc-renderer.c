@@ -48,6 +48,7 @@ struct _EipcRenderer
   GHashTable       *pending;         /* calls in flight to the main process */
   EipcSendWindow    send_window;     /* sends to the main process */
   EipcEvent        *spare_event;     /* see eipc_event_release() */
+  EipcAsync        *spare_invoke;    /* the last invoke's result, nobody kept it */
 };
 
 enum {
@@ -748,6 +749,7 @@ eipc_renderer_dispose (GObject *object)
   if (self->reattach != NULL)
     g_cancellable_cancel (self->reattach);
   g_clear_object (&self->spare_event);
+  g_clear_object (&self->spare_invoke);
 
   G_OBJECT_CLASS (eipc_renderer_parent_class)->dispose (object);
 }
@@ -762,6 +764,7 @@ eipc_renderer_finalize (GObject *object)
   g_clear_pointer (&self->vtable_slot, sd_bus_slot_unref);
   eipc_send_window_clear (&self->send_window);
   g_clear_object (&self->spare_event);
+  g_clear_object (&self->spare_invoke);
   g_clear_object (&self->reattach);
   if (self->source != NULL)
     {
@@ -2045,7 +2048,7 @@ eipc_renderer_post_message_json (EipcRenderer  *self,
 
 static void
 renderer_call_main (EipcRenderer   *self,
-                    GTask          *task,
+                    gpointer        task,
                     guint64         timeout_usec,
                     const char     *member,
                     guint64         id,
@@ -2061,7 +2064,7 @@ renderer_call_main (EipcRenderer   *self,
       !eipc_channel_check (channel, &error) ||
       !eipc_args_check (args_json, &error))
     {
-      g_task_return_error (task, g_steal_pointer (&error));
+      eipc_call_return_error (task, g_steal_pointer (&error));
       return;
     }
 
@@ -2075,7 +2078,7 @@ renderer_call_main (EipcRenderer   *self,
   if (r < 0)
     {
       eipc_set_error_from_errno (&error, r, "Cannot build the call");
-      g_task_return_error (task, g_steal_pointer (&error));
+      eipc_call_return_error (task, g_steal_pointer (&error));
       return;
     }
   eipc_call_start (self->calls, m, task, result, timeout_usec, self->pending);
@@ -2138,13 +2141,15 @@ eipc_renderer_invoke_json (EipcRenderer        *self,
                            GAsyncReadyCallback  callback,
                            gpointer             user_data)
 {
-  g_autoptr(GTask) task = NULL;
+  g_autoptr(EipcAsync) task = NULL;
 
   g_return_if_fail (EIPC_IS_RENDERER (self));
   g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
 
-  task = g_task_new (self, cancellable, callback, user_data);
-  eipc_task_set_source_tag (task, eipc_renderer_invoke_json);
+  /* Not a GTask: an EipcAsync costs less per call (eipc-call.c), and
+   * the one of the last invoke that nobody kept is used again. */
+  task = eipc_async_new (self, cancellable, callback, user_data,
+                         eipc_renderer_invoke_json, &self->spare_invoke);
   renderer_call_main (self, task, EIPC_CALL_TIMEOUT_USEC (self->invoke_timeout),
                       "Invoke", 0, channel, args_json,
                       EIPC_CALL_RESULT_JSON);
@@ -2169,11 +2174,10 @@ eipc_renderer_invoke_finish (EipcRenderer  *self,
                              GError       **error)
 {
   g_return_val_if_fail (EIPC_IS_RENDERER (self), NULL);
-  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
-  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) ==
-                        eipc_renderer_invoke_json, NULL);
+  g_return_val_if_fail (eipc_async_is_valid (result, self, eipc_renderer_invoke_json),
+                        NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
-  return eipc_call_finish_node (G_TASK (result), error);
+  return eipc_call_finish_node (result, error);
 }
 
 /**
@@ -2201,11 +2205,10 @@ eipc_renderer_invoke_finish_json (EipcRenderer  *self,
                                   GError       **error)
 {
   g_return_val_if_fail (EIPC_IS_RENDERER (self), NULL);
-  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
-  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) ==
-                        eipc_renderer_invoke_json, NULL);
+  g_return_val_if_fail (eipc_async_is_valid (result, self, eipc_renderer_invoke_json),
+                        NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
-  return eipc_call_finish_text (G_TASK (result), error);
+  return eipc_call_finish_text (result, error);
 }
 
 /**

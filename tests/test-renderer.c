@@ -309,6 +309,89 @@ test_invoke_finish_json (Fixture       *f,
   g_assert_cmpstr (error->message, ==, "Error invoking remote method 'missing': Error: No handler registered for 'missing'");
 }
 
+typedef struct {
+  GAsyncResult *result;
+  GMainContext *context;   /* the thread-default one in the callback */
+} KeptResult;
+
+static void
+keep_result_and_context (GObject      *source,
+                         GAsyncResult *result,
+                         gpointer      user_data)
+{
+  KeptResult *kept = user_data;
+
+  kept->result = g_object_ref (result);
+  kept->context = g_main_context_ref_thread_default ();
+}
+
+/* The GAsyncResult of an invoke behaves as a GTask's would: a result
+ * the caller keeps stays its own while later invokes run (eipc reuses
+ * the result objects nobody kept), it knows its source object, tag and
+ * user data, and the callback runs from the main context that was the
+ * thread-default one when the invoke started, with that context as the
+ * thread-default one, even when the renderer's connection is dispatched
+ * from another. */
+static void
+test_invoke_result (Fixture       *f,
+                    gconstpointer  data)
+{
+  g_autoptr(GMainContext) context = g_main_context_new ();
+  g_autoptr(GAsyncResult) first = NULL;
+  g_autoptr(GAsyncResult) second = NULL;
+  g_autoptr(GAsyncResult) later = NULL;
+  g_autoptr(GObject) source = NULL;
+  g_autoptr(GError) error = NULL;
+  KeptResult kept = { NULL, NULL };
+  char *text;
+
+  first = invoke_json_and_wait (f->renderer, "echo-text", "[1]");
+  second = invoke_json_and_wait (f->renderer, "echo-text", "[2]");
+  g_assert_true (first != second);
+  for (int i = 0; i < 3; i++)
+    {
+      g_autoptr(GAsyncResult) other = invoke_json_and_wait (f->renderer, "echo-text", "[3]");
+
+      text = eipc_renderer_invoke_finish_json (f->renderer, other, &error);
+      g_assert_no_error (error);
+      g_assert_cmpstr (text, ==, "[3]");
+      g_free (text);
+    }
+  text = eipc_renderer_invoke_finish_json (f->renderer, second, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (text, ==, "[2]");
+  g_free (text);
+  g_assert_true (g_async_result_is_tagged (first, eipc_renderer_invoke_json));
+  g_assert_false (g_async_result_is_tagged (first, eipc_renderer_invoke));
+  source = g_async_result_get_source_object (first);
+  g_assert_true (source == G_OBJECT (f->renderer));
+  text = eipc_renderer_invoke_finish_json (f->renderer, first, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (text, ==, "[1]");
+  g_free (text);
+
+  /* Started with another thread-default context: the renderer's own
+   * (the global default) handles the reply, the callback waits for the
+   * other context. The replies come in order, so once the later invoke
+   * is done, the first one's reply has been read. */
+  g_main_context_push_thread_default (context);
+  eipc_renderer_invoke_json (f->renderer, "echo-text", "[4]", NULL,
+                             keep_result_and_context, &kept);
+  g_main_context_pop_thread_default (context);
+  later = invoke_json_and_wait (f->renderer, "echo-text", "[5]");
+  g_assert_null (kept.result);
+  while (kept.result == NULL)
+    g_main_context_iteration (context, TRUE);
+  g_assert_true (kept.context == context);
+  g_assert_true (g_async_result_get_user_data (kept.result) == &kept);
+  text = eipc_renderer_invoke_finish_json (f->renderer, kept.result, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (text, ==, "[4]");
+  g_free (text);
+  g_clear_object (&kept.result);
+  g_main_context_unref (kept.context);
+}
+
 /* A main process that is not eipc and answers Invoke with text that is
  * not JSON: served by GDBus from a thread of its own. */
 #define FAKE_APP_ID "org.eipc.FakeMain"
@@ -671,6 +754,7 @@ main (int   argc,
   ADD ("/ipc/renderer/invoke", test_invoke);
   ADD ("/ipc/renderer/invoke-cancel", test_invoke_cancel);
   ADD ("/ipc/renderer/invoke-finish-json", test_invoke_finish_json);
+  ADD ("/ipc/renderer/invoke-result", test_invoke_result);
   g_test_add_func ("/ipc/renderer/invoke-bad-result", test_invoke_bad_result);
   ADD ("/ipc/renderer/send-sync", test_send_sync);
   ADD ("/ipc/renderer/send-sync-signal", test_send_sync_signal);
