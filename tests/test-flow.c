@@ -194,7 +194,7 @@ test_stopped_renderer (void)
       if (sent % 1024 == 0)
         rss_peak = MAX (rss_peak, rss_of (self_pid));
       /* Once its backlog is full, webContents.send to it is refused. */
-      if (!send_refused && s_ev.unresponsive > 0 && sent % 4096 == 0)
+      if (!send_refused && s_ev.unresponsive > 0)
         {
           if (!eipc_web_contents_send_json (stopped_wc, "b", "[\"direct\"]", &error))
             {
