@@ -58,7 +58,7 @@ G_BEGIN_DECLS
 /* The main process's window per peer (see eipc-flow.c): messages and
  * bytes the bus may hold for one peer before the rest wait here. */
 #define EIPC_FLOW_WINDOW             1024
-#define EIPC_FLOW_WINDOW_BYTES       (256 * 1024)
+#define EIPC_FLOW_WINDOW_BYTES       (128 * 1024)
 /* What a message takes beyond its texts (its header). */
 #define EIPC_FLOW_MESSAGE_OVERHEAD   128
 #define EIPC_FLOW_DEFAULT_TIMEOUT_MS 5000

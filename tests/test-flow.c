@@ -122,13 +122,14 @@ parse_bcast (const char *out,
  * as it can (iterating its main context), a healthy renderer invoking
  * the main process throughout. */
 static void
-test_stopped_renderer (void)
+stopped_renderer_run (const char *address,
+                      gboolean    check_bounds)
 {
   g_autoptr(GError) error = NULL;
   g_autoptr(EipcMain) main_process = NULL;
   g_autofree char *trigger = g_build_filename (g_get_tmp_dir (), "flow-go", NULL);
   g_autofree char *wait_go = g_strdup_printf ("wait-file:%s", trigger);
-  guint seconds = run_is_plain () ? 10 : 3;
+  guint seconds = check_bounds ? 10 : 3;
   /* Under valgrind the backlog fills within the shorter run. */
   guint64 limit = (run_is_plain () ? 16 : 4) * 1024 * 1024;
   g_autofree char *ping = g_strdup_printf ("ping:ping:%u", seconds * 1000);
@@ -146,7 +147,14 @@ test_stopped_renderer (void)
   guint was_unresponsive;
   guint64 held;
 
-  main_process = eipc_main_new (TEST_APP_ID, &error);
+  if (address != NULL)
+    {
+      /* The renderers attach where EIPC_ADDRESS says (--from-env). */
+      g_setenv ("EIPC_ADDRESS", address, TRUE);
+      g_setenv ("EIPC_APP_ID", TEST_APP_ID, TRUE);
+    }
+  main_process = address != NULL ? eipc_main_new_for_address (TEST_APP_ID, address, &error)
+                                 : eipc_main_new (TEST_APP_ID, &error);
   g_assert_no_error (error);
   g_assert_true (eipc_main_handle (main_process, "ping", ping_handler, NULL, NULL, &error));
   g_assert_no_error (error);
@@ -158,8 +166,11 @@ test_stopped_renderer (void)
   eipc_main_set_memory_limits (main_process, limit, 0);
   g_assert_cmpuint (eipc_main_get_max_client_bytes (main_process), ==, limit);
 
-  stopped = test_child_spawn ("bcast-listen:b", "listen:quit", "id", "wait:quit:1", "bcast-wait:0:1", NULL);
-  healthy = test_child_spawn ("bcast-listen:b", "listen:quit", "id", wait_go, ping, "wait:quit:1",
+  stopped = test_child_spawn (address != NULL ? "--from-env" : "--app=" TEST_APP_ID,
+                              "bcast-listen:b", "listen:quit", "id", "wait:quit:1",
+                              "bcast-wait:0:1", NULL);
+  healthy = test_child_spawn (address != NULL ? "--from-env" : "--app=" TEST_APP_ID,
+                              "bcast-listen:b", "listen:quit", "id", wait_go, ping, "wait:quit:1",
                               "bcast-wait:0:1", NULL);
   stopped_wc = eipc_main_get_web_contents (main_process, child_id (stopped));
   healthy_wc = eipc_main_get_web_contents (main_process, child_id (healthy));
@@ -268,13 +279,46 @@ test_stopped_renderer (void)
 
   g_unlink (trigger);
 
+  if (address != NULL)
+    {
+      g_unsetenv ("EIPC_ADDRESS");
+      g_unsetenv ("EIPC_APP_ID");
+    }
+  /* The main process's connection survived it all. */
+  g_assert_nonnull (eipc_main_get_unique_name (main_process));
+
   /* The time and memory bounds, last: a loaded machine may miss one,
    * and then nothing is left behind. */
-  if (run_is_plain ())
+  if (check_bounds)
     {
       g_assert_cmpuint (p99, <, 50 * 1000);
       g_assert_cmpuint (rss_peak - rss_start, <, 64 * 1024 * 1024);
     }
+}
+
+static void
+test_stopped_renderer (void)
+{
+  stopped_renderer_run (NULL, run_is_plain ());
+}
+
+/* dbus-broker with a small per-user quota (what max_outgoing_bytes 65536
+ * becomes through its launcher: 4 MiB per user): without flow control
+ * the broker would drop the main process's signals or disconnect it once
+ * the stopped renderer's queue passed the quota; with it, the bus holds a
+ * window per renderer and the main process is served on. */
+static void
+test_broker_quota (void)
+{
+  TestPrivateBus *bus;
+
+  if (test_skip_unless_bus (TEST_BUS_DBUS_BROKER,
+                            "dbus-daemon has no per-user quota; it stalls the sender, "
+                            "which /ipc/flow/stopped-renderer covers"))
+    return;
+  bus = test_private_bus_start ("  <limit name=\"max_outgoing_bytes\">65536</limit>\n");
+  stopped_renderer_run (test_private_bus_address (bus), FALSE);
+  test_private_bus_free (bus);
 }
 
 /* A raw sd-bus client on the test bus that never reads what comes to it. */
@@ -452,6 +496,7 @@ main (int   argc,
   test_bus_up ();
 
   g_test_add_func ("/ipc/flow/stopped-renderer", test_stopped_renderer);
+  g_test_add_func ("/ipc/flow/broker-quota", test_broker_quota);
   g_test_add_func ("/ipc/flow/held-invokes", test_held_invokes);
   g_test_add_func ("/ipc/flow/unread-answers", test_unread_answers);
 
