@@ -200,9 +200,11 @@ flow_ping_done (sd_bus_message *reply,
   self->acked_bytes = MAX (self->acked_bytes, self->mark_bytes);
   self->unresponsive = FALSE;
   flow_drain (self);
-  /* More is unread than a quarter window: ask again now. */
-  if (self->sent - self->acked >= EIPC_FLOW_WINDOW / 4 ||
-      self->sent_bytes - self->acked_bytes >= EIPC_FLOW_WINDOW_BYTES / 4)
+  /* Something was sent since this ping: ask again now, so that the
+   * window is empty again by the time the main process sends a burst
+   * (a sender that does not iterate between messages gets no answer
+   * while it sends). */
+  if (self->sent > self->acked)
     flow_ping (self);
   if (self->backlog.length == 0)
     flow_report_dropped (self);
@@ -264,13 +266,20 @@ flow_window_has_room (EipcFlow *self,
           self->sent_bytes - self->acked_bytes + size <= EIPC_FLOW_WINDOW_BYTES);
 }
 
-/* Whether a one-way message of @size bytes may go into the bus now: the
- * window has room and nothing waits before it. */
+/* Whether a broadcast of @size bytes may go as one signal: nothing waits
+ * for the peer and the bus holds less than twice its window for it. A
+ * broadcast gets twice the room of a unicast: a main process that sends
+ * a burst without iterating its main context between bursts hears the
+ * answers to its pings only after the next burst, and a broadcast that
+ * has to go as a copy per renderer costs it as many messages. */
 gboolean
 eipc_flow_can_send (EipcFlow *self,
                     gsize     size)
 {
-  return self->backlog.length == 0 && flow_window_has_room (self, size);
+  return self->backlog.length == 0 &&
+         (self->sent == self->acked ||
+          (self->sent - self->acked < 2 * EIPC_FLOW_WINDOW &&
+           self->sent_bytes - self->acked_bytes + size <= 2 * EIPC_FLOW_WINDOW_BYTES));
 }
 
 static void
@@ -329,7 +338,7 @@ eipc_flow_send (EipcFlow        *self,
                    "%s is gone", self->peer);
       return FALSE;
     }
-  if (eipc_flow_can_send (self, size))
+  if (self->backlog.length == 0 && flow_window_has_room (self, size))
     {
       r = sd_bus_send_to (self->bus, m, self->peer, NULL);
       if (r < 0)
