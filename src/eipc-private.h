@@ -123,6 +123,8 @@ int           eipc_message_read_strings       (sd_bus_message      *m,
                                                const char         **second);
 int           eipc_reply_string               (sd_bus_message      *call,
                                                const char          *text);
+int           eipc_message_append_string      (sd_bus_message      *m,
+                                               const char          *s);
 int           eipc_message_append_strings     (sd_bus_message      *m,
                                                const char          *first,
                                                const char          *second);

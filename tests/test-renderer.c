@@ -309,6 +309,34 @@ test_invoke_finish_json (Fixture       *f,
   g_assert_cmpstr (error->message, ==, "Error invoking remote method 'missing': Error: No handler registered for 'missing'");
 }
 
+/* Text goes out as it was given, ASCII (copied without sd-bus's UTF-8
+ * check) and not (checked by sd-bus), of every length around the
+ * eight-byte steps of the ASCII scan, with the non-ASCII byte anywhere. */
+static void
+test_invoke_text_bytes (Fixture       *f,
+                        gconstpointer  data)
+{
+  const char *chars[] = { "a", "\xc3\xa9", "\xe2\x82\xac", "\xf0\x9d\x84\x9e" };
+
+  for (gsize c = 0; c < G_N_ELEMENTS (chars); c++)
+    for (gsize len = 0; len < 20; len++)
+      for (gsize at = 0; at <= len; at++)
+        {
+          g_autoptr(GString) args = g_string_new ("[\"");
+          g_autoptr(GAsyncResult) result = NULL;
+          g_autoptr(GError) error = NULL;
+          g_autofree char *text = NULL;
+
+          for (gsize i = 0; i < len; i++)
+            g_string_append (args, i == at ? chars[c] : "x");
+          g_string_append (args, "\"]");
+          result = invoke_json_and_wait (f->renderer, "echo-text", args->str);
+          text = eipc_renderer_invoke_finish_json (f->renderer, result, &error);
+          g_assert_no_error (error);
+          g_assert_cmpstr (text, ==, args->str);
+        }
+}
+
 typedef struct {
   GAsyncResult *result;
   GMainContext *context;   /* the thread-default one in the callback */
@@ -755,6 +783,7 @@ main (int   argc,
   ADD ("/ipc/renderer/invoke-cancel", test_invoke_cancel);
   ADD ("/ipc/renderer/invoke-finish-json", test_invoke_finish_json);
   ADD ("/ipc/renderer/invoke-result", test_invoke_result);
+  ADD ("/ipc/renderer/invoke-text-bytes", test_invoke_text_bytes);
   g_test_add_func ("/ipc/renderer/invoke-bad-result", test_invoke_bad_result);
   ADD ("/ipc/renderer/send-sync", test_send_sync);
   ADD ("/ipc/renderer/send-sync-signal", test_send_sync_signal);
