@@ -86,7 +86,9 @@ struct _EipcAsync {
   gpointer             source_tag;
   GMainContext        *context;        /* thread-default at the start */
   gint64               creation_time;  /* its current source's time, or 0 */
-  EipcCall            *call;
+  EipcCall            *call;           /* the call, in call_block; or NULL */
+  EipcCall            *call_block;     /* kept from call to call */
+  gsize                call_block_size;
   sd_bus_message      *reply;          /* the result, when not an error */
   GError              *error;
   gboolean             returned;
@@ -105,7 +107,9 @@ async_clear (EipcAsync *self)
 {
   g_clear_object (&self->cancellable);
   g_clear_pointer (&self->context, g_main_context_unref);
-  g_clear_pointer (&self->call, call_free);
+  /* The block stays for the next call. */
+  g_assert (self->call == NULL || self->call->cookie == 0);
+  self->call = NULL;
   g_clear_pointer (&self->reply, sd_bus_message_unref);
   g_clear_error (&self->error);
   self->callback = NULL;
@@ -122,6 +126,7 @@ eipc_async_finalize (GObject *object)
   EipcAsync *self = EIPC_ASYNC (object);
 
   async_clear (self);
+  g_clear_pointer (&self->call_block, g_free);
   g_clear_object (&self->source_object);
   G_OBJECT_CLASS (eipc_async_parent_class)->finalize (object);
 }
@@ -337,6 +342,27 @@ task_set_call (gpointer  task,
     }
   else
     g_task_set_task_data (task, call, call_free);
+}
+
+/* A zeroed block of @size for the call of @task. */
+static EipcCall *
+call_block_new (gpointer task,
+                gsize    size)
+{
+  EipcAsync *self;
+
+  if (!task_is_async (task))
+    return g_malloc0 (size);
+  self = task;
+  g_assert (self->call == NULL);
+  if (self->call_block_size < size)
+    {
+      g_free (self->call_block);
+      self->call_block = g_malloc (size);
+      self->call_block_size = size;
+    }
+  memset (self->call_block, 0, size);
+  return self->call_block;
 }
 
 static GCancellable *
@@ -775,9 +801,10 @@ eipc_call_start (EipcCalls       *calls,
     return;
 
   /* The call and a copy of its peer in one block (sending may move the
-   * message's header fields): one allocation per call. */
+   * message's header fields): one allocation per call, none for an
+   * EipcAsync's, whose block is used again. */
   peer_size = strlen (peer) + 1;
-  call = g_malloc0 (sizeof (EipcCall) + peer_size);
+  call = call_block_new (task, sizeof (EipcCall) + peer_size);
   memcpy (call->peer, peer, peer_size);
 
   r = sd_bus_send (calls->bus, message, &cookie);
@@ -785,7 +812,8 @@ eipc_call_start (EipcCalls       *calls,
     {
       g_autoptr(GError) error = NULL;
 
-      g_free (call);
+      if (!task_is_async (task))
+        g_free (call);
       eipc_set_error_from_errno (&error, r, "Cannot send the call");
       eipc_call_return_error (task, g_steal_pointer (&error));
       return;
