@@ -495,7 +495,7 @@ bus_name_ok (const char *name)
  * field asks for, if the message is well-formed (GDBus writes it back
  * byte for byte), else none. libsystemd 252 drops a message whose header
  * it refuses (a string with a NUL inside, a sender that is not a bus
- * name, ...) without closing the
+ * name, serial 0, a header field 0, ...) without closing the
  * descriptors that came with it; that is sd-bus's leak, not eipc's, and
  * no bus delivers such a message (both check headers). */
 static guint
@@ -512,7 +512,12 @@ message_unix_fds (const guint8 *data,
                                     G_DBUS_CAPABILITY_FLAGS_UNIX_FD_PASSING, NULL);
   if (m == NULL || (n = g_dbus_message_get_num_unix_fds (m)) == 0 || n > FUZZ_MAX_FDS)
     return 0;
-  /* The names sd-bus checks and GDBus does not when it reads. */
+  /* What sd-bus checks and GDBus does not when it reads: a serial, no
+   * header field 0, the names. */
+  if (g_dbus_message_get_serial (m) == 0)
+    return 0;
+  if (g_dbus_message_get_header (m, G_DBUS_MESSAGE_HEADER_FIELD_INVALID) != NULL)
+    return 0;
   if (!bus_name_ok (g_dbus_message_get_sender (m)) ||
       !bus_name_ok (g_dbus_message_get_destination (m)) ||
       (g_dbus_message_get_interface (m) != NULL &&
