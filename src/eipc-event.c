@@ -124,7 +124,9 @@ eipc_event_finalize (GObject *object)
 static gboolean
 event_is_unshared (EipcEvent *self)
 {
-  GObject *object = G_OBJECT (self);
+  /* No G_OBJECT(): its type check costs 70 instructions, twice per
+   * message. */
+  GObject *object = (GObject *) self;
 
   return g_atomic_int_get (&object->ref_count) == 1 && object->qdata == NULL;
 }

@@ -253,13 +253,15 @@ web_contents_signal_deferred (gpointer        userdata,
   const char *channel, *args;
   guint64 sender_id;
   EipcEventKind kind;
+  gboolean own_path;
 
   /* Only the unique name that owned the app name when the renderer
    * attached speaks for the main process. */
   if (!self->attached ||
       g_strcmp0 (sd_bus_message_get_sender (m), self->main_name) != 0)
     return;
-  if (g_strcmp0 (path, self->path) == 0 && strcmp (member, "PostMessage") == 0)
+  own_path = g_strcmp0 (path, self->path) == 0;
+  if (own_path && strcmp (member, "PostMessage") == 0)
     {
       renderer_on_post_message (self, m);
       return;
@@ -268,9 +270,9 @@ web_contents_signal_deferred (gpointer        userdata,
       sd_bus_message_read_basic (m, 't', &sender_id) <= 0)
     return;
 
-  if (g_strcmp0 (path, self->path) == 0 && strcmp (member, "Message") == 0)
+  if (own_path && strcmp (member, "Message") == 0)
     kind = sender_id == 0 ? EIPC_EVENT_SEND : EIPC_EVENT_SEND_TO;
-  else if (g_strcmp0 (path, self->path) == 0 && strcmp (member, "HostMessage") == 0)
+  else if (own_path && strcmp (member, "HostMessage") == 0)
     kind = EIPC_EVENT_HOST_MESSAGE;
   else if (strcmp (path, self->broadcast_path) == 0 && strcmp (member, "Message") == 0)
     kind = EIPC_EVENT_BROADCAST;
