@@ -1019,13 +1019,17 @@ eipc_calls_call_blocking (EipcCalls       *self,
                           sd_bus_message **ret_reply,
                           GError         **error)
 {
-  /* A copy: sending may move the message's header fields. */
-  g_autofree char *peer = g_strdup (sd_bus_message_get_destination (message));
+  /* A copy: sending may move the message's header fields. On the
+   * stack: a bus name has at most 255 bytes. */
+  const char *destination = sd_bus_message_get_destination (message);
+  char peer[256];
   sigset_t all, saved;
   gboolean ok;
 
-  g_assert (peer != NULL &&
-            (g_dbus_is_unique_name (peer) || strcmp (peer, DBUS_DRIVER) == 0));
+  g_assert (destination != NULL &&
+            (g_dbus_is_unique_name (destination) || strcmp (destination, DBUS_DRIVER) == 0));
+  if (g_strlcpy (peer, destination, sizeof peer) >= sizeof peer)
+    g_assert_not_reached ();
 
   if (sd_bus_get_current_message (self->bus) == NULL)
     return calls_call_blocking (self, message, peer, timeout_usec, ret_reply, error);
