@@ -115,6 +115,7 @@ static const sd_bus_vtable port_vtable[] = {
   SD_BUS_VTABLE_START (0),
   SD_BUS_SIGNAL_WITH_NAMES ("Message", "sa(hb)",
                             SD_BUS_PARAM (data) SD_BUS_PARAM (ports), 0),
+  SD_BUS_SIGNAL_WITH_NAMES ("Text", "s", SD_BUS_PARAM (data), 0),
   SD_BUS_SIGNAL_WITH_NAMES ("Bytes", "ay", SD_BUS_PARAM (data), 0),
   SD_BUS_SIGNAL_WITH_NAMES ("SealedBytes", "ht",
                             SD_BUS_PARAM (memfd) SD_BUS_PARAM (size), 0),
@@ -514,19 +515,23 @@ link_parse (PortLink       *link,
   const char *data = NULL;
   int r;
 
-  if (g_strcmp0 (member, "Message") == 0 &&
-      sd_bus_message_has_signature (m, "sa(hb)"))
+  if ((g_strcmp0 (member, "Text") == 0 && sd_bus_message_has_signature (m, "s")) ||
+      (g_strcmp0 (member, "Message") == 0 &&
+       sd_bus_message_has_signature (m, "sa(hb)")))
     {
       r = sd_bus_message_read_basic (m, 's', &data);
       if (r <= 0)
-        return link_violation (link, "a Message without data"), NULL;
+        return link_violation (link, "a %s without data", member), NULL;
       if (!eipc_json_check (data, FALSE, &error))
-        return link_violation (link, "a Message whose data is not JSON: %s",
-                               error->message), NULL;
-      ports = eipc_message_read_ports (m, g_source_get_context (link->source),
-                                       &error);
-      if (ports == NULL)
-        return link_violation (link, "%s", error->message), NULL;
+        return link_violation (link, "a %s whose data is not JSON: %s",
+                               member, error->message), NULL;
+      if (member[0] == 'M')
+        {
+          ports = eipc_message_read_ports (m, g_source_get_context (link->source),
+                                           &error);
+          if (ports == NULL)
+            return link_violation (link, "%s", error->message), NULL;
+        }
     }
   else if (g_strcmp0 (member, "Bytes") == 0 &&
            sd_bus_message_has_signature (m, "ay"))
@@ -827,10 +832,12 @@ link_send (PortLink         *link,
            GError          **error)
 {
   SentEntry *e;
+  uint64_t n = 0;
   guint queued;
   int r;
 
-  link_update_queue (link);
+  if (link->sent.length > 0)
+    link_update_queue (link);
   queued = link->held.length + link->sent.length;
   if (kind == SEND_POST &&
       (queued >= PORT_MAX_QUEUED_MESSAGES ||
@@ -844,9 +851,6 @@ link_send (PortLink         *link,
       return FALSE;
     }
 
-  e = g_new0 (SentEntry, 1);
-  e->bytes = bytes;
-  e->fds = fds;
   link->sent_any = TRUE;
 
   /* sd-bus would block until the handshake tells whether the other end
@@ -854,6 +858,9 @@ link_send (PortLink         *link,
   if (link->held.length > 0 || link->hold_returns ||
       (fds > 0 && !link_fds_ready (link)))
     {
+      e = g_new0 (SentEntry, 1);
+      e->bytes = bytes;
+      e->fds = fds;
       e->m = sd_bus_message_ref (m);
       link->queued_bytes += bytes;
       link->queued_fds += fds;
@@ -865,8 +872,6 @@ link_send (PortLink         *link,
     }
 
   r = sd_bus_send (link->bus, m, NULL);
-  if (r < 0)
-    g_free (e);
   if (r == -EOPNOTSUPP)
     {
       g_set_error_literal (error, EIPC_ERROR, EIPC_ERROR_FAILED,
@@ -881,6 +886,13 @@ link_send (PortLink         *link,
         (*error)->code = EIPC_ERROR_DISCONNECTED;
       return FALSE;
     }
+  /* Written at once (the usual case): nothing to account for. */
+  if (link->sent.length == 0 &&
+      sd_bus_get_n_queued_write (link->bus, &n) >= 0 && n == 0)
+    return TRUE;
+  e = g_new0 (SentEntry, 1);
+  e->bytes = bytes;
+  e->fds = fds;
   link->queued_bytes += bytes;
   link->queued_fds += fds;
   g_queue_push_tail (&link->sent, e);
@@ -971,10 +983,11 @@ link_return_event (PortLink  *link,
       size = strlen (json);
       fds = ports->len;
       r = sd_bus_message_new_signal (link->bus, &m, EIPC_PORT_PATH,
-                                     EIPC_PORT_INTERFACE, "Message");
+                                     EIPC_PORT_INTERFACE,
+                                     fds > 0 ? "Message" : "Text");
       if (r >= 0)
         r = sd_bus_message_append_basic (m, 's', json);
-      if (r >= 0)
+      if (r >= 0 && fds > 0)
         r = eipc_message_append_ports (m, ports);
     }
   if (r < 0)
@@ -1402,10 +1415,11 @@ eipc_message_port_post_message_json (EipcMessagePort  *self,
   if (!port_connect (self, error))
     return FALSE;
 
-  r = port_new_signal (self, "Message", &m);
+  /* Without ports, Text: no array to build and to read. */
+  r = port_new_signal (self, n_ports > 0 ? "Message" : "Text", &m);
   if (r >= 0)
     r = sd_bus_message_append_basic (m, 's', json);
-  if (r >= 0)
+  if (r >= 0 && n_ports > 0)
     r = eipc_message_append_ports (m, ports);
   if (r < 0)
     {

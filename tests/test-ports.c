@@ -781,6 +781,7 @@ test_garbage_messages (void)
     { "Message", "(s)" },
     { "Message", "(sa(hb)s)" },
     { "Bytes", "(s)" },
+    { "Text", "()" },
     { "Unknown", "()" },
   };
 
