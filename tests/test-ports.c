@@ -862,6 +862,7 @@ test_no_fd_leak (void)
       test_close ();
       test_transfer ();
       test_process_port_through_port ();
+      test_process_transfer_used ();
       test_process_killed ();
     }
   test_spin (100);

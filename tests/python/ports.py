@@ -47,6 +47,18 @@ b.get_port1().start()
 received.start()
 b.get_port1().post_message_json('"through"', None)
 wait(lambda: back == ['"through"'])
-received.close()
+
+# A used port moves on too, and its other end follows it.
+moved = []
+a.get_port2().connect('message', lambda p, e: moved.append(e))
+a.get_port1().post_message_json('"again"', [received])
+assert received.is_transferred()
+wait(lambda: len(moved) == 1)
+again = moved[0].get_ports()[0]
+again.connect('message', lambda p, e: back.append(e.get_data_json()))
+again.start()
+b.get_port1().post_message_json('"followed"', None)
+wait(lambda: back == ['"through"', '"followed"'])
+again.close()
 wait(lambda: closed)
 print('ok')
