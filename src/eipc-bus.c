@@ -246,12 +246,17 @@ bus_source_update (EipcBusSource *self)
   if (!self->closed)
     {
       int r = sd_bus_get_events (self->bus);
+      int t;
 
       if (r > 0)
         events = r;
-      r = sd_bus_get_timeout (self->bus, &until);
-      if (r < 0)
-        until = G_MAXUINT64;
+      t = sd_bus_get_timeout (self->bus, &until);
+      /* Not open any more, though no sd_bus_process() said so yet: the
+       * connection ended during the last batch (sd-bus then returns 1
+       * and wants to be called again). Nothing on the fd will wake us:
+       * dispatch now, and that call reports the end. */
+      if (r < 0 || t < 0)
+        until = r < 0 ? 0 : G_MAXUINT64;
     }
 
   bus_source_set_events (self, events);
