@@ -106,6 +106,29 @@ ping_handler (EipcEvent *event,
   eipc_event_resolve_json (event, "null", NULL);
 }
 
+typedef struct {
+  guint refused;   /* LimitsExceeded */
+  guint other;     /* any other outcome */
+} Invokes;
+
+static void
+invoke_done (GObject      *source,
+             GAsyncResult *result,
+             gpointer      user_data)
+{
+  Invokes *invokes = user_data;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonNode) node = eipc_web_contents_invoke_finish (EIPC_WEB_CONTENTS (source),
+                                                              result, &error);
+
+  if (g_error_matches (error, EIPC_ERROR, EIPC_ERROR_LIMITS_EXCEEDED))
+    invokes->refused++;
+  else
+    invokes->other++;
+}
+
+static char *big_args (gsize size);
+
 static void
 parse_bcast (const char *out,
              guint      *got,
@@ -137,12 +160,19 @@ stopped_renderer_run (const char *address,
   g_autofree char *ping_line = NULL, *stopped_out = NULL, *healthy_out = NULL;
   g_autofree char *filler = g_strnfill (1000, 'x');
   TestChild *stopped, *healthy;
-  EipcWebContents *stopped_wc, *healthy_wc;
+  g_autoptr(EipcWebContents) stopped_wc = NULL;
+  g_autoptr(EipcWebContents) healthy_wc = NULL;
   WcEvents s_ev = { 0 }, h_ev = { 0 };
   guint64 rss_start, rss_peak, sent = 0, refused_sends = 0;
   guint64 p99, max_rtt;
   guint n_pings, failed_pings, got, dup, reorder;
   gint64 end;
+  g_autofree char *big_invoke = big_args (limit / 4);
+  Invokes invokes = { 0, 0 };
+  /* Not where the bus's quota (dbus-broker's, 4 MiB in
+   * /ipc/flow/broker-quota) is below the limit: the broker would
+   * disconnect a peer rather than hold them. */
+  guint n_invokes = address != NULL ? 0 : 8;
   gboolean send_refused = FALSE, was_responding;
   guint was_unresponsive;
   guint64 held;
@@ -172,8 +202,8 @@ stopped_renderer_run (const char *address,
   healthy = test_child_spawn (address != NULL ? "--from-env" : "--app=" TEST_APP_ID,
                               "bcast-listen:b", "listen:quit", "id", wait_go, ping, "wait:quit:1",
                               "bcast-wait:0:1", NULL);
-  stopped_wc = eipc_main_get_web_contents (main_process, child_id (stopped));
-  healthy_wc = eipc_main_get_web_contents (main_process, child_id (healthy));
+  stopped_wc = g_object_ref (eipc_main_get_web_contents (main_process, child_id (stopped)));
+  healthy_wc = g_object_ref (eipc_main_get_web_contents (main_process, child_id (healthy)));
   g_assert_nonnull (stopped_wc);
   g_assert_nonnull (healthy_wc);
   watch (stopped_wc, &s_ev);
@@ -230,6 +260,15 @@ stopped_renderer_run (const char *address,
                   rss_start / 1024, rss_peak / 1024, (rss_peak - rss_start) / 1024,
                   eipc_main_get_held_bytes (main_process));
 
+  /* A main-to-renderer invoke goes past the backlog but within the
+   * renderer's limit: big ones to the stopped renderer are refused once
+   * what is on its way to it would pass the limit. */
+  for (guint i = 0; i < n_invokes; i++)
+    eipc_web_contents_invoke_json (stopped_wc, "none", big_invoke, NULL,
+                                   invoke_done, &invokes);
+  while (invokes.refused + invokes.other < n_invokes && invokes.refused == 0)
+    g_main_context_iteration (NULL, TRUE);
+
   /* What held while it was stopped; checked once it runs again, so that
    * a failure does not leave a stopped process behind. */
   was_unresponsive = s_ev.unresponsive;
@@ -239,6 +278,14 @@ stopped_renderer_run (const char *address,
   /* It reads again: responsive, what waited for it goes, and the drops
    * are reported once. */
   kill (atoi (test_child_pid (stopped)), SIGCONT);
+  /* The invokes that went are answered (no handler) once it reads. */
+  while (invokes.refused + invokes.other < n_invokes)
+    g_main_context_iteration (NULL, TRUE);
+  g_test_message ("%u invokes of %u KiB to the stopped renderer: %u refused with "
+                  "LimitsExceeded", n_invokes, (guint) (strlen (big_invoke) / 1024),
+                  invokes.refused);
+  if (n_invokes > 0)
+    g_assert_cmpuint (invokes.refused, >, 0);
   g_assert_cmpuint (failed_pings, ==, 0);
   g_assert_cmpuint (n_pings, >, 0);
   g_assert_cmpuint (was_unresponsive, ==, 1);
@@ -447,6 +494,7 @@ test_unread_answers (void)
   g_autofree char *ready = NULL;
   sd_bus *raw;
   TestChild *main_child;
+  guint counts[3] = { 0, 0, 0 };
   guint64 start, after;
   const char *pid;
   gint64 t0;
@@ -465,7 +513,8 @@ test_unread_answers (void)
                                                        "/org/eipc/Test",
                                                        "org.eipc.Main1", "SendSync"), >=, 0);
       g_assert_cmpint (sd_bus_message_append (m, "ss", "big", args), >=, 0);
-      g_assert_cmpint (sd_bus_send (raw, m, NULL), >=, 0);
+      g_assert_cmpint (sd_bus_call_async (raw, NULL, m, count_reply, counts,
+                                          G_MAXUINT64), >=, 0);
       sd_bus_message_unref (m);
     }
   /* Written out; the answers are never read. */
@@ -478,6 +527,18 @@ test_unread_answers (void)
                   G_GUINT64_FORMAT " KiB (+%" G_GUINT64_FORMAT " KiB)", test_bus_name (),
                   n, (g_get_monotonic_time () - t0) / 1000, start / 1024, after / 1024,
                   (after - start) / 1024);
+
+  /* Now it reads: the answers of 8 MB that fit in its 32 MiB (4) came,
+   * the others were replaced by LimitsExceeded. */
+  while (counts[0] + counts[1] + counts[2] < n)
+    {
+      g_assert_cmpint (sd_bus_process (raw, NULL), >=, 0);
+      g_assert_cmpint (sd_bus_wait (raw, 100 * 1000), >=, 0);
+    }
+  g_test_message ("%u answers, %u LimitsExceeded", counts[0], counts[1]);
+  g_assert_cmpuint (counts[2], ==, 0);
+  g_assert_cmpuint (counts[0], ==, MIN (n, EIPC_DEFAULT_MAX_CLIENT_BYTES / (size + 256)));
+  g_assert_cmpuint (counts[1], ==, n - counts[0]);
   if (run_is_plain ())
     g_assert_cmpuint (after - start, <, 64 * 1024 * 1024);
 
