@@ -147,6 +147,70 @@ test_main_to_renderer (void)
   g_ptr_array_unref (in.events);
 }
 
+/* webContents.postMessage of a port the main process used (started,
+ * posted to, received on), as Electron allows: the renderer gets it
+ * with the messages that were on their way to it, in order. */
+static void
+test_main_to_renderer_used (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(EipcMain) main = eipc_main_new (TEST_APP_ID, &error);
+  g_autoptr(EipcMessageChannel) channel = eipc_message_channel_new ();
+  g_autoptr(GPtrArray) transfer = g_ptr_array_new ();
+  g_autoptr(EipcWebContents) wc = NULL;
+  g_autofree char *line = NULL;
+  EipcMessagePort *mine = eipc_message_channel_get_port1 (channel);
+  EipcMessagePort *used = eipc_message_channel_get_port2 (channel);
+  Inbox in = { NULL, 0 }, in_used = { NULL, 0 };
+  const char *want[] = { "\"b\"", "1", "2", "3", "4" };
+  TestChild *child;
+  int status;
+
+  g_assert_no_error (error);
+  child = test_child_spawn ("port-listen:port:echo", "id", "port-wait-closed", NULL);
+  wc = renderer_web_contents (main, child);
+
+  inbox_watch (&in, mine);
+  inbox_watch (&in_used, used);
+  eipc_message_port_start (mine);
+  eipc_message_port_start (used);
+  g_assert_true (eipc_message_port_post_message_json (mine, "\"a\"", NULL, &error));
+  iterate_until_count (&in_used.events->len, 1);
+  g_assert_true (eipc_message_port_post_message_json (used, "\"b\"", NULL, &error));
+  iterate_until_count (&in.events->len, 1);
+  /* On their way to it when it goes. */
+  for (guint i = 1; i <= 3; i++)
+    {
+      g_autofree char *json = g_strdup_printf ("%u", i);
+
+      g_assert_true (eipc_message_port_post_message_json (mine, json, NULL, &error));
+    }
+  g_ptr_array_add (transfer, used);
+  g_assert_true (eipc_web_contents_post_message_json (wc, "port", "\"used\"",
+                                                      transfer, &error));
+  g_assert_no_error (error);
+  g_assert_true (eipc_message_port_is_transferred (used));
+  g_assert_true (eipc_message_port_post_message_json (mine, "4", NULL, &error));
+  line = test_child_expect (child, "posted ");
+  g_assert_cmpstr (line, ==, "posted port [\"used\"] ports=1");
+
+  /* The renderer echoes everything it gets on it. */
+  iterate_until_count (&in.events->len, G_N_ELEMENTS (want));
+  for (guint i = 0; i < G_N_ELEMENTS (want); i++)
+    g_assert_cmpstr (eipc_event_get_data_json (g_ptr_array_index (in.events, i)), ==, want[i]);
+  g_assert_cmpuint (in_used.events->len, ==, 1);
+
+  eipc_message_port_close (mine);
+  g_clear_pointer (&line, g_free);
+  line = test_child_expect (child, "port-closed");
+  g_free (test_child_finish (child, &status));
+  g_assert_true (WIFEXITED (status) && WEXITSTATUS (status) == 0);
+  g_signal_handlers_disconnect_by_data (mine, &in);
+  g_signal_handlers_disconnect_by_data (used, &in_used);
+  g_ptr_array_unref (in.events);
+  g_ptr_array_unref (in_used.events);
+}
+
 typedef struct {
   EipcEvent *event;
 } Posted;
@@ -911,6 +975,7 @@ main (int   argc,
   test_bus_up ();
 
   g_test_add_func ("/ipc/port/bus/main-to-renderer", test_main_to_renderer);
+  g_test_add_func ("/ipc/port/bus/main-to-renderer-used", test_main_to_renderer_used);
   g_test_add_func ("/ipc/port/bus/renderer-to-main", test_renderer_to_main);
   g_test_add_func ("/ipc/port/bus/renderer-to-renderer", test_renderer_to_renderer);
   g_test_add_func ("/ipc/port/bus/renderer-to-main-refused", test_renderer_to_main_refused);
