@@ -957,50 +957,6 @@ link_new_bytes (PortLink        *link,
   return 0;
 }
 
-static gboolean
-text_is_ascii (const char *text,
-               gsize       size)
-{
-  const guint64 high = G_GUINT64_CONSTANT (0x8080808080808080);
-  gsize i = 0;
-
-  for (; i + 8 <= size; i += 8)
-    {
-      guint64 word;
-
-      memcpy (&word, text + i, 8);
-      if (word & high)
-        return FALSE;
-    }
-  for (; i < size; i++)
-    if ((guchar) text[i] & 0x80)
-      return FALSE;
-  return TRUE;
-}
-
-/* Appends @json (checked: valid JSON and UTF-8) as a string. ASCII is
- * valid UTF-8 to any reader, so it is copied in as it is, without
- * sd-bus's own UTF-8 check of the string (a fifth of the cost of a
- * small post); other text gets the check, sd-bus being stricter than
- * the JSON check (it refuses noncharacters such as U+FFFE), so that a
- * message the other end would refuse fails here instead. */
-static int
-message_append_json (sd_bus_message *m,
-                     const char     *json,
-                     gsize           size)
-{
-  char *space = NULL;
-  int r;
-
-  if (!text_is_ascii (json, size))
-    return sd_bus_message_append_basic (m, 's', json);
-  r = sd_bus_message_append_string_space (m, size, &space);
-  if (r < 0)
-    return r;
-  memcpy (space, json, size);
-  return 0;
-}
-
 /* Sends @event, which came to the port that moved (or, on the side that
  * stays, came back from it), on @link: the same message again. */
 static void
@@ -1030,7 +986,7 @@ link_return_event (PortLink  *link,
                                      EIPC_PORT_INTERFACE,
                                      fds > 0 ? "Message" : "Text");
       if (r >= 0)
-        r = message_append_json (m, json, size);
+        r = eipc_message_append_string (m, json);
       if (r >= 0 && fds > 0)
         r = eipc_message_append_ports (m, ports);
     }
@@ -1464,7 +1420,7 @@ eipc_message_port_post_message_json (EipcMessagePort  *self,
   size = strlen (json);
   r = port_new_signal (self, n_ports > 0 ? "Message" : "Text", &m);
   if (r >= 0)
-    r = message_append_json (m, json, size);
+    r = eipc_message_append_string (m, json);
   if (r >= 0 && n_ports > 0)
     r = eipc_message_append_ports (m, ports);
   if (r < 0)
