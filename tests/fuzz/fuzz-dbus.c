@@ -20,7 +20,8 @@
  * a crash replays from its input alone.
  *
  * A well-formed message whose UNIX_FDS header field asks for descriptors
- * gets that many (up to FUZZ_MAX_FDS), each one end of a socket pair, as
+ * gets that many (up to FUZZ_MAX_FDS a message and FUZZ_MAX_INPUT_FDS an
+ * input, else none), each one end of a socket pair, as
  * a MessagePort is; the harness closes the other ends when the input
  * ends. Descriptors left open after an input are a finding.
  *
@@ -67,7 +68,8 @@ int LLVMFuzzerTestOneInput (const uint8_t *data,
 #define FUZZ_PING_SERIAL       0x7fff0000u
 #define FUZZ_INPUT_TIMEOUT_S   10
 #define FUZZ_CLOSE_TIMEOUT_S   10
-#define FUZZ_MAX_FDS           4
+#define FUZZ_MAX_FDS           4    /* per message */
+#define FUZZ_MAX_INPUT_FDS     16   /* per input */
 
 /* One input's fake bus: the thread owns the socket. */
 typedef struct {
@@ -81,7 +83,7 @@ typedef struct {
   int            fds[FUZZ_MAX_FDS];  /* sent with the bytes from fds_at on */
   guint          n_fds;
   gsize          fds_at;
-  int            peer_fds[FUZZ_MAX_FDS];  /* their other ends, the harness's */
+  int            peer_fds[FUZZ_MAX_INPUT_FDS];  /* their other ends, the harness's */
   guint          n_peer_fds;
   gboolean       stop;           /* give up (the library never closed) */
 
@@ -570,12 +572,13 @@ bus_feed (FakeBus      *bus,
         }
       n_fds = message_unix_fds (data + used, needed);
       g_mutex_lock (&bus->lock);
-      if (n_fds > 0)
+      /* As many descriptors as the header asks for, or none (a message
+       * with fewer is refused, and sd-bus 252 keeps what came with it):
+       * one end of a socket pair each (what a MessagePort is). */
+      if (n_fds > 0 && bus->n_peer_fds + n_fds <= FUZZ_MAX_INPUT_FDS)
         {
-          /* As many descriptors as the header asks for, up to a few: one
-           * end of a socket pair each (what a MessagePort is). */
           bus->fds_at = bus->to_write->len;
-          for (guint i = 0; i < n_fds && bus->n_peer_fds < FUZZ_MAX_FDS; i++)
+          for (guint i = 0; i < n_fds; i++)
             {
               int pair[2];
 
