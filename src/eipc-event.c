@@ -236,15 +236,18 @@ eipc_event_take (EipcEvent            **spare,
 }
 
 /* A message that came through a port: @data_json (pointing into
- * @message) or @bytes, and @ports (taken; may be NULL). */
+ * @message) or @bytes, and @ports (taken; may be NULL). Reuses the event
+ * in @spare as eipc_event_take() does (@spare may be NULL). */
 EipcEvent *
-eipc_event_new_port_message (sd_bus_message *message,
+eipc_event_new_port_message (EipcEvent     **spare,
+                             sd_bus_message *message,
                              const char     *data_json,
                              GBytes         *bytes,
                              GPtrArray      *ports)
 {
-  EipcEvent *self = eipc_event_new (EIPC_EVENT_PORT_MESSAGE, message, NULL,
-                                    data_json, 0, NULL, 0, NULL, NULL, NULL);
+  EipcEvent *self = eipc_event_take (spare, EIPC_EVENT_PORT_MESSAGE, message,
+                                     NULL, data_json, 0, NULL, 0, NULL, NULL,
+                                     NULL);
 
   self->bytes = bytes != NULL ? g_bytes_ref (bytes) : NULL;
   self->ports = ports;

@@ -99,6 +99,7 @@ struct _EipcMessagePort
   char            *closed_reason;
   GQueue           incoming;      /* EipcEvent waiting for start() */
   GSource         *deliver;
+  EipcEvent       *spare_event;   /* see eipc_event_release() */
 };
 
 enum {
@@ -558,7 +559,9 @@ link_parse (PortLink       *link,
                            member != NULL ? member : "",
                            sd_bus_message_get_signature (m, TRUE)), NULL;
 
-  return eipc_event_new_port_message (m, data, bytes, g_steal_pointer (&ports));
+  return eipc_event_new_port_message (link->port != NULL ?
+                                      &link->port->spare_event : NULL,
+                                      m, data, bytes, g_steal_pointer (&ports));
 }
 
 static int
@@ -615,7 +618,12 @@ port_filter (sd_bus_message *m,
   else
     port_receive (link->port, g_object_ref (event));
   link->in_filter--;
-  g_object_unref (event);
+  /* The port may have gone in a handler; if it is still here, the event
+   * nobody kept serves the next message. */
+  if (link->port != NULL)
+    eipc_event_release (&link->port->spare_event, event);
+  else
+    g_object_unref (event);
   return 1;
 }
 
@@ -690,7 +698,7 @@ port_deliver (gpointer user_data)
          (event = g_queue_pop_head (&self->incoming)) != NULL)
     {
       g_signal_emit (self, signals[SIGNAL_MESSAGE], 0, event);
-      g_object_unref (event);
+      eipc_event_release (&self->spare_event, event);
     }
   if (self->close_pending && self->incoming.length == 0)
     port_emit_close (self);
@@ -1134,6 +1142,7 @@ eipc_message_port_dispose (GObject *object)
     eipc_message_port_close (self);
   port_clear_incoming (self);
   port_drop_links (self);
+  g_clear_object (&self->spare_event);
   if (self->partner != NULL)
     {
       g_object_remove_weak_pointer (G_OBJECT (self->partner),
@@ -1154,6 +1163,8 @@ eipc_message_port_finalize (GObject *object)
   if (self->move_fd >= 0)
     close (self->move_fd);
   g_free (self->closed_reason);
+  /* Kept by a delivery after dispose. */
+  g_clear_object (&self->spare_event);
   g_main_context_unref (self->context);
 
   G_OBJECT_CLASS (eipc_message_port_parent_class)->finalize (object);

@@ -307,7 +307,8 @@ EipcEvent    *eipc_event_take                 (EipcEvent          **spare,
                                                GDestroyNotify       data_free);
 void          eipc_event_release              (EipcEvent          **spare,
                                                EipcEvent           *self);
-EipcEvent    *eipc_event_new_port_message     (sd_bus_message      *message,
+EipcEvent    *eipc_event_new_port_message     (EipcEvent          **spare,
+                                               sd_bus_message      *message,
                                                const char          *data_json,
                                                GBytes              *bytes,
                                                GPtrArray           *ports);
