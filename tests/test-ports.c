@@ -14,6 +14,7 @@
 
 #include <dirent.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -142,6 +143,81 @@ inbox_json (Inbox *inbox,
 }
 
 /* ---- in one process ---- */
+
+/* Events nobody keeps are reused (eipc_event_release()): an event a
+ * listener keeps stays as it was, data set on an event does not show on
+ * the next one, and each event's data is its own. */
+typedef struct {
+  GString   *log;
+  GPtrArray *kept;
+  guint      n;
+} KeepInbox;
+
+static void
+keep_or_mark (EipcMessagePort *port,
+              EipcEvent       *event,
+              gpointer         user_data)
+{
+  KeepInbox *inbox = user_data;
+  const char *json = eipc_event_get_data_json (event);
+  JsonNode *data = eipc_event_get_data (event);
+
+  g_assert_null (g_object_get_data (G_OBJECT (event), "test-mark"));
+  g_assert_cmpuint (eipc_event_get_ports (event)->len, ==, 0);
+  g_assert_cmpint (json_node_get_int (data), ==, atoi (json));
+  g_string_append_printf (inbox->log, "%s,", json);
+  if (atoi (json) % 4 == 1)
+    g_ptr_array_add (inbox->kept, g_object_ref (event));
+  else if (atoi (json) % 4 == 2)
+    g_object_set_data (G_OBJECT (event), "test-mark", inbox);
+  inbox->n++;
+}
+
+static void
+test_kept_events (void)
+{
+  g_autoptr(EipcMessageChannel) channel = eipc_message_channel_new ();
+  EipcMessagePort *port1 = eipc_message_channel_get_port1 (channel);
+  EipcMessagePort *port2 = eipc_message_channel_get_port2 (channel);
+  g_autoptr(GError) error = NULL;
+  KeepInbox inbox = { g_string_new (NULL),
+                      g_ptr_array_new_with_free_func (g_object_unref), 0 };
+  gint64 end = g_get_monotonic_time () + 60 * G_USEC_PER_SEC;
+
+  g_signal_connect (port2, "message", G_CALLBACK (keep_or_mark), &inbox);
+  /* 1-4 wait for start() (the delivery), 5-8 come at once (the filter). */
+  for (int i = 1; i <= 8; i++)
+    {
+      g_autofree char *json = g_strdup_printf ("%d", i);
+
+      if (i == 5)
+        {
+          eipc_message_port_start (port2);
+          while (inbox.n < 4)
+            {
+              g_assert_cmpint (g_get_monotonic_time (), <, end);
+              g_main_context_iteration (NULL, TRUE);
+            }
+        }
+      g_assert_true (eipc_message_port_post_message_json (port1, json, NULL, &error));
+      g_assert_no_error (error);
+    }
+  while (inbox.n < 8)
+    {
+      g_assert_cmpint (g_get_monotonic_time (), <, end);
+      g_main_context_iteration (NULL, TRUE);
+    }
+  g_assert_cmpstr (inbox.log->str, ==, "1,2,3,4,5,6,7,8,");
+  g_assert_cmpuint (inbox.kept->len, ==, 2);
+  g_assert_cmpstr (eipc_event_get_data_json (g_ptr_array_index (inbox.kept, 0)), ==, "1");
+  g_assert_cmpint (json_node_get_int (eipc_event_get_data (g_ptr_array_index (inbox.kept, 0))), ==, 1);
+  g_assert_cmpstr (eipc_event_get_data_json (g_ptr_array_index (inbox.kept, 1)), ==, "5");
+  g_assert_cmpint (eipc_event_get_kind (g_ptr_array_index (inbox.kept, 1)), ==,
+                   EIPC_EVENT_PORT_MESSAGE);
+  g_signal_handlers_disconnect_by_data (port2, &inbox);
+  g_ptr_array_unref (inbox.kept);
+  g_string_free (inbox.log, TRUE);
+}
 
 /* port1 and port2 are entangled: what one posts, the other gets, in
  * order, once started; messages posted before start() wait. */
@@ -900,6 +976,7 @@ main (int   argc,
 
   g_test_add_func ("/ipc/port/channel", test_channel);
   g_test_add_func ("/ipc/port/bytes", test_bytes);
+  g_test_add_func ("/ipc/port/kept-events", test_kept_events);
   g_test_add_func ("/ipc/port/close", test_close);
   g_test_add_func ("/ipc/port/transfer", test_transfer);
   g_test_add_func ("/ipc/port/process/echo", test_process_echo);
