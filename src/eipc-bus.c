@@ -644,7 +644,10 @@ eipc_bus_check_queue (sd_bus  *bus,
  * order, after every message before it); once EIPC_SEND_WINDOW messages
  * or EIPC_SEND_WINDOW_BYTES bytes are unacknowledged, the next send waits
  * for a ping's answer, at most EIPC_SEND_WINDOW_TIMEOUT_MS, and fails
- * with EIPC_ERROR_LIMITS_EXCEEDED (or DISCONNECTED) if none comes. No bus
+ * with EIPC_ERROR_LIMITS_EXCEEDED (or DISCONNECTED) if none comes. Only
+ * the receiver's own answer acknowledges anything: a forged answer to the
+ * early ping is ignored (and logged), a forged answer to the ping a full
+ * window waits for fails that send with EIPC_ERROR_FORGED_REPLY. No bus
  * then holds more than a window of a sender's messages, so none is lost
  * on either bus, and a sender whose receiver does not read is told so the
  * same way on both. */
@@ -682,10 +685,19 @@ send_window_ping_done (sd_bus_message *reply,
                        sd_bus_error   *ret_error)
 {
   EipcSendWindow *w = userdata;
+  const char *sender = sd_bus_message_get_sender (reply);
 
   /* An error answer leaves the window as it was: the next send that
-   * finds it full asks again, and reports what it gets. */
-  if (!sd_bus_message_is_method_error (reply, NULL))
+   * finds it full asks again, and reports what it gets. So does an
+   * answer from anybody but the peer: sd-bus matches a reply by its
+   * serial alone, and a forger that acknowledged the window would let
+   * the sender go on past it while the receiver does not read. */
+  if (!sd_bus_message_is_method_error (reply, NULL) &&
+      g_strcmp0 (sender, w->peer) != 0)
+    g_message ("eipc: refused a forged answer from %s to a ping sent to %s: "
+               "the send window stays unacknowledged",
+               sender != NULL ? sender : "(no sender)", w->peer);
+  else if (!sd_bus_message_is_method_error (reply, NULL))
     {
       w->acked = MAX (w->acked, w->ping_mark);
       w->acked_bytes = MAX (w->acked_bytes, w->ping_mark_bytes);
@@ -719,6 +731,21 @@ eipc_send_window_check (EipcSendWindow  *w,
   if (r >= 0)
     r = eipc_bus_call_blocking (bus, ping, EIPC_SEND_WINDOW_TIMEOUT_MS * (guint64) 1000,
                                 &bus_error, &reply);
+  if (r >= 0 && g_strcmp0 (sd_bus_message_get_sender (reply), peer) != 0)
+    {
+      /* sd_bus_call() took the first method return with the ping's
+       * serial, from whoever sent it: only the peer's own counts. */
+      const char *forger = sd_bus_message_get_sender (reply);
+
+      g_message ("eipc: refused a forged answer from %s to a ping sent to %s",
+                 forger != NULL ? forger : "(no sender)", peer);
+      g_set_error (error, EIPC_ERROR, EIPC_ERROR_FORGED_REPLY,
+                   "A reply to this call came from %s, not from %s that the call "
+                   "went to: it was refused as forged, and the call failed "
+                   "(%" G_GUINT64_FORMAT " messages to %s are not acknowledged)",
+                   forger != NULL ? forger : "(no sender)", peer, unacked, peer_role);
+      return FALSE;
+    }
   if (r >= 0)
     {
       w->acked = w->sent;
