@@ -147,6 +147,7 @@ struct _TestPrivateBus {
   GPid              bus_pid;    /* the process that serves the bus */
   GSubprocess      *process;    /* dbus-daemon, or eipc-test-broker */
   GDataInputStream *out;
+  char             *previous_address;  /* DBUS_SESSION_BUS_ADDRESS before */
 };
 
 /* A bus left behind by a test that failed dies with it. */
@@ -263,6 +264,9 @@ private_bus_start (const char         *limits,
   else
     bus->bus_pid = (GPid) g_ascii_strtoll (g_subprocess_get_identifier (bus->process), NULL, 10);
   g_assert_cmpint (bus->bus_pid, >, 0);
+  /* Taken over while the bus lives; test_private_bus_free() gives the
+   * previous value back (the suite's bus, for the test cases after). */
+  bus->previous_address = g_strdup (g_getenv ("DBUS_SESSION_BUS_ADDRESS"));
   g_setenv ("DBUS_SESSION_BUS_ADDRESS", bus->address, TRUE);
   return bus;
 }
@@ -332,7 +336,13 @@ test_private_bus_free (TestPrivateBus *bus)
   g_clear_pointer (&dir, g_dir_close);
   g_rmdir (bus->dir);
   if (g_strcmp0 (g_getenv ("DBUS_SESSION_BUS_ADDRESS"), bus->address) == 0)
-    g_unsetenv ("DBUS_SESSION_BUS_ADDRESS");
+    {
+      if (bus->previous_address != NULL)
+        g_setenv ("DBUS_SESSION_BUS_ADDRESS", bus->previous_address, TRUE);
+      else
+        g_unsetenv ("DBUS_SESSION_BUS_ADDRESS");
+    }
+  g_free (bus->previous_address);
   g_free (bus->config_path);
   g_free (bus->dir);
   g_free (bus->address);

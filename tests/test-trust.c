@@ -13,6 +13,7 @@
  * working for the next, honest, call.
  */
 
+#include <signal.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -34,6 +35,7 @@ typedef struct {
   gint             answered;    /* atomic */
   GThread         *flooder;
   char            *flood_target;
+  guint32          flood_max;   /* the highest serial it answers (400) */
   gint             stop;        /* atomic */
 } Forger;
 
@@ -114,7 +116,7 @@ flood_run (gpointer data)
   Forger *f = data;
 
   while (!g_atomic_int_get (&f->stop))
-    for (guint32 serial = 1; serial <= 400 && !g_atomic_int_get (&f->stop); serial++)
+    for (guint32 serial = 1; serial <= f->flood_max && !g_atomic_int_get (&f->stop); serial++)
       {
         g_autoptr(GDBusMessage) m = g_dbus_message_new ();
 
@@ -135,6 +137,8 @@ forger_flood (Forger     *f,
               const char *target)
 {
   f->flood_target = g_strdup (target);
+  if (f->flood_max == 0)
+    f->flood_max = 400;
   f->flooder = g_thread_new ("flood", flood_run, f);
 }
 
@@ -393,6 +397,36 @@ test_forged_send_sync (Fixture       *f,
   assert_renderer_works (renderer);
 }
 
+/* The renderer's unique name, as anyone sees it: the main process's
+ * WebContents property lists it. */
+static const char *
+renderer_unique_name (EipcRenderer *renderer)
+{
+  g_autoptr(GDBusConnection) probe = test_client_new ();
+  g_autoptr(GVariant) names = NULL;
+  g_autoptr(GVariant) value = NULL;
+  g_autoptr(GError) error = NULL;
+  const char *unique = NULL;
+  GVariantIter iter;
+  guint64 id;
+  const char *name;
+
+  names = g_dbus_connection_call_sync (probe, TEST_APP_ID, "/org/eipc/Test",
+                                       "org.freedesktop.DBus.Properties", "Get",
+                                       g_variant_new ("(ss)", "org.eipc.Main1",
+                                                      "WebContents"),
+                                       NULL, G_DBUS_CALL_FLAGS_NONE, -1, NULL,
+                                       &error);
+  g_assert_no_error (error);
+  g_variant_get (names, "(v)", &value);
+  g_variant_iter_init (&iter, value);
+  while (g_variant_iter_next (&iter, "(t&s@u@t)", &id, &name, NULL, NULL))
+    if (id == eipc_renderer_get_id (renderer))
+      unique = g_intern_string (name);
+  g_assert_nonnull (unique);
+  return unique;
+}
+
 /* Replies flooded at the renderer's unique name with serials 1..N, no
  * eavesdropping: whichever serial an invoke in flight has, it fails. */
 static void
@@ -401,39 +435,15 @@ test_forged_flood (Fixture       *f,
 {
   g_autoptr(GError) error = NULL;
   g_autoptr(EipcRenderer) renderer = NULL;
-  g_autoptr(GDBusConnection) probe = NULL;
-  g_autoptr(GVariant) names = NULL;
   Forger *forger;
-  const char *unique = NULL;
+  const char *unique;
 
   if (skip_on_broker ())
     return;
 
   renderer = eipc_renderer_new (TEST_APP_ID, &error);
   g_assert_no_error (error);
-  /* The renderer's unique name, as anyone sees it: the main process's
-   * WebContents property lists it. */
-  probe = test_client_new ();
-  names = g_dbus_connection_call_sync (probe, TEST_APP_ID, "/org/eipc/Test",
-                                       "org.freedesktop.DBus.Properties", "Get",
-                                       g_variant_new ("(ss)", "org.eipc.Main1",
-                                                      "WebContents"),
-                                       NULL, G_DBUS_CALL_FLAGS_NONE, -1, NULL,
-                                       &error);
-  g_assert_no_error (error);
-  {
-    g_autoptr(GVariant) value = NULL;
-    GVariantIter iter;
-    guint64 id;
-    const char *name;
-
-    g_variant_get (names, "(v)", &value);
-    g_variant_iter_init (&iter, value);
-    while (g_variant_iter_next (&iter, "(t&s@u@t)", &id, &name, NULL, NULL))
-      if (id == eipc_renderer_get_id (renderer))
-        unique = g_intern_string (name);
-  }
-  g_assert_nonnull (unique);
+  unique = renderer_unique_name (renderer);
 
   forger = forger_new ("NoSuchMember", FALSE);
   forger_flood (forger, unique);
@@ -877,6 +887,88 @@ test_decode_amplification (void)
   g_free (test_child_finish (main_child, NULL));
 }
 
+/* EIPC_SEND_WINDOW in src/eipc-private.h: one-way messages a renderer
+ * has in flight before it waits for the main process to answer a ping. */
+#define SEND_WINDOW 4096
+
+/* The renderer's send window (one-way sends to the main process) is
+ * acknowledged by the answers to its Peer.Ping calls. The main process
+ * (a child) is stopped, so it answers nothing, while the forger floods
+ * method returns with serials 1..N at the renderer: were any answer
+ * taken, the renderer would go on sending past the window. It must stop
+ * at the window: with ForgedReply when the forger answers the ping the
+ * full window waits for, LimitsExceeded when nobody does in time. */
+static void
+test_forged_send_window (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(EipcRenderer) renderer = NULL;
+  g_autofree char *ready = NULL;
+  TestChild *main_child;
+  Forger *forger;
+  const char *unique;
+  GPid pid;
+  guint sent;
+
+  if (skip_on_broker ())
+    return;
+
+  main_child = test_main_child_spawn ("count:sink", NULL);
+  ready = test_child_expect (main_child, "ready");
+  pid = (GPid) g_ascii_strtoll (test_child_pid (main_child), NULL, 10);
+  renderer = eipc_renderer_new (TEST_APP_ID, &error);
+  g_assert_no_error (error);
+  unique = renderer_unique_name (renderer);
+
+  g_assert_cmpint (kill (pid, SIGSTOP), ==, 0);
+  forger = forger_new ("NoSuchMember", FALSE);
+  /* Every serial the renderer's pings can have. */
+  forger->flood_max = 2 * SEND_WINDOW + 1024;
+  forger_flood (forger, unique);
+
+  for (sent = 0; sent < 2 * SEND_WINDOW; sent++)
+    {
+      if (!eipc_renderer_send_json (renderer, "sink", "[1]", &error))
+        break;
+      /* Let the (forged) answers to the early pings in, a few at a
+       * time: the flood never stops, so never until none is left. */
+      if (sent % 64 == 0)
+        for (guint i = 0; i < 16; i++)
+          g_main_context_iteration (NULL, FALSE);
+    }
+  g_test_message ("%u one-way messages sent to a stopped main process "
+                  "(the window is %u); the forger sent %d replies", sent,
+                  SEND_WINDOW, g_atomic_int_get (&forger->answered));
+  g_assert_cmpuint (sent, <=, SEND_WINDOW);
+  g_assert_nonnull (error);
+  if (g_error_matches (error, EIPC_ERROR, EIPC_ERROR_FORGED_REPLY))
+    assert_forged (error, forger);
+  else
+    g_assert_error (error, EIPC_ERROR, EIPC_ERROR_LIMITS_EXCEEDED);
+
+  forger_free (forger);
+  g_clear_object (&renderer);
+  g_assert_cmpint (kill (pid, SIGCONT), ==, 0);
+  test_child_terminate (main_child);
+  g_free (test_child_finish (main_child, NULL));
+}
+
+/* A private bus gives DBUS_SESSION_BUS_ADDRESS back when it goes: the
+ * test cases after it run on the suite's bus again. */
+static void
+test_private_bus_restores_address (void)
+{
+  g_autofree char *before = g_strdup (g_getenv ("DBUS_SESSION_BUS_ADDRESS"));
+  TestPrivateBus *bus;
+
+  g_assert_nonnull (before);
+  bus = test_private_bus_start (NULL);
+  g_assert_cmpstr (g_getenv ("DBUS_SESSION_BUS_ADDRESS"), ==,
+                   test_private_bus_address (bus));
+  test_private_bus_free (bus);
+  g_assert_cmpstr (g_getenv ("DBUS_SESSION_BUS_ADDRESS"), ==, before);
+}
+
 int
 main (int    argc,
       char **argv)
@@ -899,6 +991,8 @@ main (int    argc,
   ADD ("/trust/forged/main-invoke-result", test_forged_main_invoke, GINT_TO_POINTER (FALSE));
   ADD ("/trust/forged/main-invoke-error", test_forged_main_invoke, GINT_TO_POINTER (TRUE));
 #undef ADD
+  g_test_add_func ("/trust/forged/send-window", test_forged_send_window);
+  g_test_add_func ("/trust/private-bus/restores-address", test_private_bus_restores_address);
   g_test_add_func ("/trust/decode/amplification", test_decode_amplification);
   g_test_add_func ("/trust/reattach/credentials", test_reattach_credentials);
   g_test_add ("/trust/guest/consent", Fixture, NULL, fixture_set_up,
