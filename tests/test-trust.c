@@ -913,7 +913,7 @@ test_forged_send_window (void)
   if (skip_on_broker ())
     return;
 
-  main_child = test_main_child_spawn ("count:sink", NULL);
+  main_child = test_main_child_spawn ("count:sink", "exit-on-disconnect", NULL);
   ready = test_child_expect (main_child, "ready");
   pid = (GPid) g_ascii_strtoll (test_child_pid (main_child), NULL, 10);
   renderer = eipc_renderer_new (TEST_APP_ID, &error);
@@ -939,6 +939,8 @@ test_forged_send_window (void)
   g_test_message ("%u one-way messages sent to a stopped main process "
                   "(the window is %u); the forger sent %d replies", sent,
                   SEND_WINDOW, g_atomic_int_get (&forger->answered));
+  /* Going on before the checks: a failed one must not leave it stopped. */
+  g_assert_cmpint (kill (pid, SIGCONT), ==, 0);
   g_assert_cmpuint (sent, <=, SEND_WINDOW);
   g_assert_nonnull (error);
   if (g_error_matches (error, EIPC_ERROR, EIPC_ERROR_FORGED_REPLY))
@@ -948,7 +950,6 @@ test_forged_send_window (void)
 
   forger_free (forger);
   g_clear_object (&renderer);
-  g_assert_cmpint (kill (pid, SIGCONT), ==, 0);
   test_child_terminate (main_child);
   g_free (test_child_finish (main_child, NULL));
 }
