@@ -85,7 +85,9 @@ flow_timer_fired (gpointer user_data)
   EipcFlow *self = user_data;
 
   g_source_set_ready_time (self->timer, -1);
-  if (self->ping_slot == NULL || self->unresponsive || self->closed)
+  /* Waiting for an answer, or the last one was not the peer's. */
+  if ((self->ping_slot == NULL && !self->ping_failed) || self->unresponsive ||
+      self->closed)
     return G_SOURCE_CONTINUE;
   self->unresponsive = TRUE;
   g_debug ("eipc: %s has not read for %u ms (%" G_GUINT64_FORMAT " messages "
@@ -180,7 +182,6 @@ flow_ping_done (sd_bus_message *reply,
   gboolean was_unresponsive = self->unresponsive;
 
   self->ping_slot = sd_bus_slot_unref (self->ping_slot);
-  g_source_set_ready_time (self->timer, -1);
   /* Only the peer's own answer counts (any client can answer a serial it
    * saw; sd-bus matches by serial alone): a forged one is ignored, and
    * the next send asks again. */
@@ -193,9 +194,12 @@ flow_ping_done (sd_bus_message *reply,
           g_strcmp0 (sd_bus_message_get_sender (reply), "org.freedesktop.DBus") != 0)
         g_message ("eipc: %s answered a ping sent to %s: ignored as forged",
                    sd_bus_message_get_sender (reply), self->peer);
+      /* The unresponsive timer runs on from the first unanswered
+       * ping: a forger answering every ping cannot put it off. */
       self->ping_failed = TRUE;
       return 1;
     }
+  g_source_set_ready_time (self->timer, -1);
   self->acked = MAX (self->acked, self->mark);
   self->acked_bytes = MAX (self->acked_bytes, self->mark_bytes);
   self->unresponsive = FALSE;
@@ -236,7 +240,8 @@ flow_ping (EipcFlow *self)
   self->ping_failed = FALSE;
   self->mark = self->sent;
   self->mark_bytes = self->sent_bytes;
-  if (!self->unresponsive && self->timeout_ms > 0)
+  if (!self->unresponsive && self->timeout_ms > 0 &&
+      g_source_get_ready_time (self->timer) == -1)
     g_source_set_ready_time (self->timer, g_get_monotonic_time () +
                                           (gint64) self->timeout_ms * 1000);
 }

@@ -750,7 +750,8 @@ main_remove_web_contents (EipcMain        *self,
                           GoneHow          how,
                           const char      *reason)
 {
-  g_autoptr(EipcWebContents) hold = g_object_ref (wc);
+  /* Kept alive until the end, past the tables' references. */
+  G_GNUC_UNUSED g_autoptr(EipcWebContents) hold = g_object_ref (wc);
   guint64 id = eipc_web_contents_get_id (wc);
 
   g_debug ("eipc: webContents %" G_GUINT64_FORMAT " (%s) is gone: %s", id,

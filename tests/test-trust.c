@@ -128,6 +128,10 @@ flood_run (gpointer data)
         g_dbus_connection_send_message (f->bus, m, G_DBUS_SEND_MESSAGE_FLAGS_NONE,
                                         NULL, NULL);
         g_atomic_int_inc (&f->answered);
+        /* No faster than the bus takes them: GDBus would queue without
+         * bound while a slow victim (valgrind) reads. */
+        if (serial % 64 == 0)
+          g_dbus_connection_flush_sync (f->bus, NULL, NULL);
       }
   return NULL;
 }
@@ -958,10 +962,81 @@ test_forged_send_window (void)
   else
     g_assert_error (error, EIPC_ERROR, EIPC_ERROR_LIMITS_EXCEEDED);
 
-  forger_free (forger);
+  /* The victim first: the forger's connection flushes what it queued
+   * when it closes, which needs a reader at the other end. */
   g_clear_object (&renderer);
+  forger_free (forger);
   test_child_terminate (main_child);
   g_free (test_child_finish (main_child, NULL));
+}
+
+static void
+count_signal (EipcWebContents *wc,
+              gpointer         user_data)
+{
+  guint *count = user_data;
+
+  (*count)++;
+}
+
+/* A forger who answers every ping the main process sends to a stopped
+ * renderer (flooding replies at the main process's unique name) cannot
+ * put off `unresponsive`: the timer runs from the first unanswered ping. */
+static void
+test_forged_unresponsive (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(EipcMain) main_process = NULL;
+  g_autofree char *id_line = NULL;
+  EipcWebContents *wc;
+  TestChild *child;
+  Forger *forger;
+  guint unresponsive = 0;
+  guint64 sent = 0;
+  gint64 start, fired_after = -1;
+  GPid pid;
+
+  if (skip_on_broker ())
+    return;
+
+  main_process = eipc_main_new (TEST_APP_ID, &error);
+  g_assert_no_error (error);
+  child = test_child_spawn ("--app=" TEST_APP_ID, "id", "wait:quit:1", NULL);
+  id_line = test_child_expect (child, "id ");
+  wc = eipc_main_get_web_contents (main_process, g_ascii_strtoull (id_line + 3, NULL, 10));
+  g_assert_nonnull (wc);
+  pid = (GPid) eipc_web_contents_get_process_id (wc);
+  g_signal_connect (wc, "unresponsive", G_CALLBACK (count_signal), &unresponsive);
+  eipc_web_contents_set_unresponsive_timeout (wc, 500);
+
+  g_assert_cmpint (kill (pid, SIGSTOP), ==, 0);
+  forger = forger_new ("NoSuchMember", FALSE);
+  /* Past every serial the main process uses here: a window of messages
+   * and a ping after each forged answer. */
+  forger->flood_max = 4096;
+  forger_flood (forger, eipc_main_get_unique_name (main_process));
+
+  start = g_get_monotonic_time ();
+  while (unresponsive == 0 && g_get_monotonic_time () - start < 20 * G_USEC_PER_SEC)
+    {
+      /* Refused once its backlog is full: the flood of sends goes on. */
+      if (eipc_web_contents_send_json (wc, "x", "[1]", NULL))
+        sent++;
+      g_main_context_iteration (NULL, FALSE);
+    }
+  if (unresponsive > 0)
+    fired_after = (g_get_monotonic_time () - start) / 1000;
+  g_test_message ("unresponsive after %" G_GINT64_FORMAT " ms (timeout 500 ms), "
+                  "%" G_GUINT64_FORMAT " messages queued, %d forged replies",
+                  fired_after, sent, g_atomic_int_get (&forger->answered));
+  g_assert_cmpint (kill (pid, SIGCONT), ==, 0);
+  g_assert_cmpuint (unresponsive, ==, 1);
+  /* The victim first, as in send-window. */
+  g_clear_object (&main_process);
+  forger_free (forger);
+
+  test_child_terminate (child);
+  g_free (test_child_finish (child, NULL));
 }
 
 /* A private bus gives DBUS_SESSION_BUS_ADDRESS back when it goes: the
@@ -1003,6 +1078,7 @@ main (int    argc,
   ADD ("/trust/forged/main-invoke-error", test_forged_main_invoke, GINT_TO_POINTER (TRUE));
 #undef ADD
   g_test_add_func ("/trust/forged/send-window", test_forged_send_window);
+  g_test_add_func ("/trust/forged/unresponsive", test_forged_unresponsive);
   g_test_add_func ("/trust/private-bus/restores-address", test_private_bus_restores_address);
   g_test_add_func ("/trust/decode/amplification", test_decode_amplification);
   g_test_add_func ("/trust/reattach/credentials", test_reattach_credentials);
