@@ -441,7 +441,32 @@ assert_served (void)
 {
   g_autofree char *out = test_run_renderer (NULL, "invoke:ping:[]", NULL);
 
+  if (strstr (out, "invoke ping = 1") == NULL)
+    g_test_message ("the other client printed: %s", out);
   g_assert_nonnull (strstr (out, "invoke ping = 1"));
+}
+
+/* Sends @n calls of Main1.@member on channel "big" with @args from @raw,
+ * without waiting: count_reply() sorts their answers into @counts. */
+static void
+call_big (sd_bus     *raw,
+          const char *member,
+          const char *args,
+          guint       n,
+          guint       counts[3])
+{
+  for (guint i = 0; i < n; i++)
+    {
+      sd_bus_message *m = NULL;
+
+      g_assert_cmpint (sd_bus_message_new_method_call (raw, &m, TEST_APP_ID,
+                                                       "/org/eipc/Test",
+                                                       "org.eipc.Main1", member), >=, 0);
+      g_assert_cmpint (sd_bus_message_append (m, "ss", "big", args), >=, 0);
+      g_assert_cmpint (sd_bus_call_async (raw, NULL, m, count_reply, counts,
+                                          G_MAXUINT64), >=, 0);
+      sd_bus_message_unref (m);
+    }
 }
 
 /* 48 invokes of 8 MiB that the handler keeps: a few are held, the rest
@@ -466,18 +491,7 @@ test_held_invokes (void)
   start = rss_of (pid);
 
   raw = raw_client_new ();
-  for (guint i = 0; i < n; i++)
-    {
-      sd_bus_message *m = NULL;
-
-      g_assert_cmpint (sd_bus_message_new_method_call (raw, &m, TEST_APP_ID,
-                                                       "/org/eipc/Test",
-                                                       "org.eipc.Main1", "Invoke"), >=, 0);
-      g_assert_cmpint (sd_bus_message_append (m, "ss", "big", args), >=, 0);
-      g_assert_cmpint (sd_bus_call_async (raw, NULL, m, count_reply, counts,
-                                          G_MAXUINT64), >=, 0);
-      sd_bus_message_unref (m);
-    }
+  call_big (raw, "Invoke", args, n, counts);
   /* 4 x (8 MiB and a little) pass the 32 MiB limit: 3 are held. */
   while (counts[1] + counts[2] < n - 3)
     {
@@ -525,18 +539,7 @@ test_unread_answers (void)
   start = rss_of (pid);
 
   raw = raw_client_new ();
-  for (guint i = 0; i < n; i++)
-    {
-      sd_bus_message *m = NULL;
-
-      g_assert_cmpint (sd_bus_message_new_method_call (raw, &m, TEST_APP_ID,
-                                                       "/org/eipc/Test",
-                                                       "org.eipc.Main1", "SendSync"), >=, 0);
-      g_assert_cmpint (sd_bus_message_append (m, "ss", "big", args), >=, 0);
-      g_assert_cmpint (sd_bus_call_async (raw, NULL, m, count_reply, counts,
-                                          G_MAXUINT64), >=, 0);
-      sd_bus_message_unref (m);
-    }
+  call_big (raw, "SendSync", args, n, counts);
   /* Written out; the answers are never read. */
   g_assert_cmpint (sd_bus_flush (raw), >=, 0);
   t0 = g_get_monotonic_time ();

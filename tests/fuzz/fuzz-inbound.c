@@ -118,35 +118,3 @@ LLVMFuzzerTestOneInput (const uint8_t *data,
     }
   return 0;
 }
-
-#ifndef EIPC_FUZZING
-int
-main (int   argc,
-      char *argv[])
-{
-  int count = 0;
-
-  for (int i = 1; i < argc; i++)
-    {
-      g_autoptr(GError) error = NULL;
-      g_autoptr(GDir) dir = g_dir_open (argv[i], 0, NULL);
-      const char *name;
-
-      if (dir == NULL)
-        g_error ("cannot open the corpus %s", argv[i]);
-      while ((name = g_dir_read_name (dir)) != NULL)
-        {
-          g_autofree char *path = g_build_filename (argv[i], name, NULL);
-          g_autofree char *contents = NULL;
-          gsize length;
-
-          if (!g_file_get_contents (path, &contents, &length, &error))
-            g_error ("%s", error->message);
-          LLVMFuzzerTestOneInput ((const uint8_t *) contents, length);
-          count++;
-        }
-    }
-  g_print ("1..1\nok 1 /fuzz/inbound/corpus # replayed %d inputs\n", count);
-  return 0;
-}
-#endif
