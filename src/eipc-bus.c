@@ -566,10 +566,12 @@ eipc_web_contents_path_parse (const char *base_path,
  * SIGCHLD, say) interrupts its poll, after the call was sent: retrying
  * would send it twice, and the reply would be lost. So the calling thread
  * holds asynchronous signals while it blocks (they are delivered when the
- * call returns); faults stay unblocked. The same holds for sd-bus's own
- * blocking calls (sd_bus_add_match(), sd_bus_request_name()): wrap them in
- * eipc_bus_hold_signals() and eipc_bus_release_signals(). eipc's own calls
- * use eipc_calls_call_blocking(), which checks who answers. */
+ * call returns); faults stay unblocked. eipc makes no other blocking
+ * sd-bus call (AddMatch goes out asynchronously, RequestName through
+ * eipc_calls_call_blocking(), both checked, see eipc_match_check_installed());
+ * one that is added must be wrapped in eipc_bus_hold_signals() and
+ * eipc_bus_release_signals(). eipc's own calls use
+ * eipc_calls_call_blocking(), which checks who answers. */
 void
 eipc_bus_hold_signals (sigset_t *saved)
 {
@@ -606,6 +608,71 @@ eipc_bus_call_blocking (sd_bus          *bus,
   r = sd_bus_call (bus, message, timeout_usec, error, reply);
   eipc_bus_release_signals (&saved);
   return r;
+}
+
+/* --- Match rules whose installation is checked -------------------------
+ *
+ * sd_bus_add_match() sends AddMatch with sd_bus_call(), which takes the
+ * first reply with the call's serial, from anybody: on a bus that lets
+ * unrequested replies through (dbus-daemon's session configuration), a
+ * client that eavesdrops or guesses serials could answer it with an
+ * error (the connection's set-up would fail with the forger's error) or
+ * with a return hiding the bus's refusal. So AddMatch goes out
+ * asynchronously (sd_bus_add_match_async()) and its answer is checked
+ * when it comes: only the bus driver, or sd-bus itself when the
+ * connection closes (org.freedesktop.DBus.Local), may answer. The bus
+ * applies a match as soon as it reads the call, and answers a
+ * connection's calls to it in order, so the caller checks the result
+ * when the answer to a later call to the bus has come (RequestName,
+ * GetNameOwner): a forgery or a refusal then fails the set-up, a forged
+ * answer with EIPC_ERROR_FORGED_REPLY naming the forger. */
+
+/* Called by the install callback given to sd_bus_add_match_async() with
+ * the answer to AddMatch. */
+void
+eipc_match_check_installed (EipcMatchCheck *check,
+                            sd_bus_message *reply)
+{
+  const char *sender = sd_bus_message_get_sender (reply);
+
+  if (g_strcmp0 (sender, "org.freedesktop.DBus") != 0 &&
+      g_strcmp0 (sender, "org.freedesktop.DBus.Local") != 0)
+    {
+      g_message ("eipc: refused a forged reply from %s to AddMatch (sent to "
+                 "org.freedesktop.DBus)", sender != NULL ? sender : "(no sender)");
+      if (check->error == NULL)
+        check->error = g_error_new (EIPC_ERROR, EIPC_ERROR_FORGED_REPLY,
+                                    "A reply to AddMatch came from %s, not from "
+                                    "org.freedesktop.DBus that the call went to: "
+                                    "it was refused as forged, and the call failed",
+                                    sender != NULL ? sender : "(no sender)");
+      return;
+    }
+  if (sd_bus_message_is_method_error (reply, NULL) && check->error == NULL)
+    {
+      eipc_set_error_from_bus_error (&check->error, sd_bus_message_get_error (reply),
+                                     -EIO);
+      g_prefix_error (&check->error, "The bus did not add a match rule: ");
+    }
+}
+
+/* FALSE with @error set if an answer to AddMatch came and was a refusal
+ * or a forgery. Calls not answered yet are not waited for (the caller
+ * asks once a later answer of the bus has come). */
+gboolean
+eipc_match_check_result (EipcMatchCheck  *check,
+                         GError         **error)
+{
+  if (check->error == NULL)
+    return TRUE;
+  g_propagate_error (error, g_error_copy (check->error));
+  return FALSE;
+}
+
+void
+eipc_match_check_clear (EipcMatchCheck *check)
+{
+  g_clear_error (&check->error);
 }
 
 /* One-way messages are queued inside sd-bus when the bus does not take

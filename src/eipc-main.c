@@ -51,7 +51,8 @@ struct _EipcMain
   gboolean          init_started;
   gboolean          init_done;
   GError           *init_error;
-  sd_bus_slot      *name_slot;      /* an async RequestName in flight */
+  GHashTable       *init_calls;     /* an async RequestName in flight */
+  EipcMatchCheck    match_check;    /* the answers to AddMatch */
 };
 
 /* A client with calls in flight, or an attached renderer (its entry
@@ -1278,7 +1279,6 @@ eipc_main_finalize (GObject *object)
   g_clear_pointer (&self->vtable_slot, sd_bus_slot_unref);
   g_clear_pointer (&self->message_slot, sd_bus_slot_unref);
   g_clear_pointer (&self->owner_slot, sd_bus_slot_unref);
-  g_clear_pointer (&self->name_slot, sd_bus_slot_unref);
   g_clear_object (&self->spare_event);
   g_clear_pointer (&self->wc_signals_slot, sd_bus_slot_unref);
   g_clear_pointer (&self->wc_properties_slot, sd_bus_slot_unref);
@@ -1289,6 +1289,8 @@ eipc_main_finalize (GObject *object)
       g_clear_pointer (&self->source, g_source_unref);
     }
   g_clear_pointer (&self->calls, eipc_calls_free);
+  g_clear_pointer (&self->init_calls, g_hash_table_unref);
+  eipc_match_check_clear (&self->match_check);
   g_clear_pointer (&self->bus, sd_bus_flush_close_unref);
   g_clear_pointer (&self->by_id, g_hash_table_unref);
   g_clear_pointer (&self->by_name, g_hash_table_unref);
@@ -1604,12 +1606,23 @@ registry_list (gpointer data)
   return eipc_main_list_web_contents (data);
 }
 
+/* The bus driver's answer to an AddMatch (main_prepare()). */
+static int
+main_match_installed (sd_bus_message *reply,
+                      void           *userdata,
+                      sd_bus_error   *ret_error)
+{
+  EipcMain *self = userdata;
+
+  eipc_match_check_installed (&self->match_check, reply);
+  return 1;
+}
+
 static gboolean
 main_prepare (EipcMain  *self,
               GError   **error)
 {
   g_autofree char *rule = NULL;
-  sigset_t saved;
   int r;
 
   if (!eipc_app_id_check (self->app_id, error))
@@ -1628,8 +1641,6 @@ main_prepare (EipcMain  *self,
     }
 
   self->calls = eipc_calls_new (self->bus);
-  /* AddMatch blocks below: a signal must not cut it short (eipc-bus.c). */
-  eipc_bus_hold_signals (&saved);
   r = sd_bus_add_object_vtable (self->bus, &self->vtable_slot, self->path,
                                 EIPC_MAIN_INTERFACE, main_vtable, self);
   if (r < 0)
@@ -1648,9 +1659,14 @@ main_prepare (EipcMain  *self,
                                           &self->wc_enumerator_slot);
   if (r < 0)
     goto fail;
-  r = sd_bus_match_signal (self->bus, &self->message_slot, NULL, NULL,
-                           EIPC_RENDERER_INTERFACE, "Message",
-                           on_renderer_message, self);
+  /* The match rules go out asynchronously, their answers are checked
+   * when they come (sd_bus_add_match() would take a forged one): the bus
+   * applies them before it reads RequestName, and answers them before
+   * it answers RequestName, whose answer main_name_result() waits for. */
+  r = sd_bus_add_match_async (self->bus, &self->message_slot,
+                              "type='signal',interface='" EIPC_RENDERER_INTERFACE
+                              "',member='Message'",
+                              on_renderer_message, main_match_installed, self);
   if (r < 0)
     goto fail;
   /* One rule for every connection that leaves the bus, installed before
@@ -1662,33 +1678,68 @@ main_prepare (EipcMain  *self,
    * type='signal' and a method call leaves the match tree at once. */
   rule = g_strdup ("type='signal',path='" DBUS_PATH "',interface='" DBUS_INTERFACE
                    "',member='NameOwnerChanged',arg2=''");
-  r = sd_bus_add_match (self->bus, &self->owner_slot, rule,
-                        on_name_owner_changed, self);
+  r = sd_bus_add_match_async (self->bus, &self->owner_slot, rule,
+                              on_name_owner_changed, main_match_installed, self);
   if (r < 0)
     goto fail;
-  eipc_bus_release_signals (&saved);
   return TRUE;
 
 fail:
-  eipc_bus_release_signals (&saved);
   eipc_set_error_from_errno (error, r, "Cannot set up the main process");
   return FALSE;
 }
 
-/* The outcome of asking for the app name: 0 or a negative errno. */
-static gboolean
-main_name_result (EipcMain  *self,
-                  int        r,
-                  GError   **error)
+/* RequestName's flags and answers (the D-Bus specification). */
+#define DBUS_NAME_FLAG_DO_NOT_QUEUE        4
+#define DBUS_REQUEST_NAME_REPLY_PRIMARY    1
+#define DBUS_REQUEST_NAME_REPLY_ALREADY    4
+
+/* RequestName for the app name, to the bus driver. It is sent and its
+ * answer taken by eipc-call.c (sd_bus_request_name() would take any
+ * reply with its serial): only the bus driver may answer it, a forged
+ * answer fails the call with EIPC_ERROR_FORGED_REPLY naming the forger
+ * (else a client could tell this process that it owns the name while
+ * another one does, or that it does not). */
+static int
+main_new_request_name (EipcMain        *self,
+                       sd_bus_message **ret)
 {
-  if (r == -EEXIST || r == -EALREADY)
+  g_autoptr(sd_bus_message) m = NULL;
+  int r;
+
+  r = sd_bus_message_new_method_call (self->bus, &m, DBUS_SERVICE, DBUS_PATH,
+                                      DBUS_INTERFACE, "RequestName");
+  if (r >= 0)
+    r = sd_bus_message_append (m, "su", self->app_id,
+                               (guint32) DBUS_NAME_FLAG_DO_NOT_QUEUE);
+  if (r < 0)
+    return r;
+  *ret = g_steal_pointer (&m);
+  return 0;
+}
+
+/* The outcome of asking for the app name: the answers to the AddMatch
+ * calls of main_prepare(), which the bus sent first, then its answer to
+ * RequestName (@reply), or the call's error (@call_error, taken). */
+static gboolean
+main_name_result (EipcMain        *self,
+                  sd_bus_message  *reply,
+                  GError          *call_error,
+                  GError         **error)
+{
+  g_autoptr(GError) local_error = call_error;
+  guint32 answer = 0;
+  int r;
+
+  /* The AddMatch calls went first: their failure (a forged answer, most
+   * likely) is the first to tell. */
+  if (!eipc_match_check_result (&self->match_check, error))
     {
-      g_set_error (error, EIPC_ERROR, EIPC_ERROR_NAME_TAKEN,
-                   "The bus name %s is already owned: another main process "
-                   "of this app is running", self->app_id);
+      g_prefix_error (error, "Cannot set up the main process: ");
       return FALSE;
     }
-  if (r == -EACCES || r == -EPERM)
+  if (local_error != NULL &&
+      g_error_matches (local_error, EIPC_ERROR, EIPC_ERROR_ACCESS_DENIED))
     {
       /* The bus refused by policy (AccessDenied): on the system bus only
        * the user a dbus-1/system.d file names may own the app name. */
@@ -1697,16 +1748,34 @@ main_name_result (EipcMain  *self,
                    "name %s", self->app_id);
       return FALSE;
     }
-  if (r < 0)
+  if (local_error != NULL)
     {
-      eipc_set_error_from_errno (error, r, "Cannot own the app's bus name");
+      g_prefix_error (&local_error, "Cannot own the app's bus name: ");
+      g_propagate_error (error, g_steal_pointer (&local_error));
+      return FALSE;
+    }
+  r = sd_bus_message_read_basic (reply, 'u', &answer);
+  if (r <= 0)
+    {
+      eipc_set_error_from_errno (error, r < 0 ? r : -EBADMSG,
+                                 "Cannot own the app's bus name");
+      return FALSE;
+    }
+  if (answer != DBUS_REQUEST_NAME_REPLY_PRIMARY &&
+      answer != DBUS_REQUEST_NAME_REPLY_ALREADY)
+    {
+      g_set_error (error, EIPC_ERROR, EIPC_ERROR_NAME_TAKEN,
+                   "The bus name %s is already owned: another main process "
+                   "of this app is running", self->app_id);
       return FALSE;
     }
   return TRUE;
 }
 
 /* GInitable: connects and owns the app name (a blocking call: a second
- * main process for the app fails at once, nothing is queued). */
+ * main process for the app fails at once, nothing is queued). While it
+ * waits, the messages that come before the answer are dispatched, as in
+ * the asynchronous init. */
 static gboolean
 main_initable_init (GInitable     *initable,
                     GCancellable  *cancellable,
@@ -1717,18 +1786,22 @@ main_initable_init (GInitable     *initable,
   if (!self->init_started)
     {
       self->init_started = TRUE;
-      sigset_t saved;
-      int r = 0;
 
       if (main_prepare (self, &self->init_error))
         {
-          eipc_bus_hold_signals (&saved);
-          r = sd_bus_request_name (self->bus, self->app_id, 0);
-          eipc_bus_release_signals (&saved);
+          g_autoptr(sd_bus_message) m = NULL;
+          g_autoptr(sd_bus_message) reply = NULL;
+          GError *call_error = NULL;
+          int r;
+
+          self->source = eipc_bus_source_new (self->bus, main_bus_closed, self);
+          r = main_new_request_name (self, &m);
+          if (r < 0)
+            eipc_set_error_from_errno (&call_error, r, "Cannot ask for the name");
+          else
+            eipc_calls_call_blocking (self->calls, m, 0, &reply, &call_error);
+          main_name_result (self, reply, call_error, &self->init_error);
         }
-      if (self->init_error == NULL &&
-          main_name_result (self, r, &self->init_error))
-        self->source = eipc_bus_source_new (self->bus, main_bus_closed, self);
       self->init_done = TRUE;
     }
   else if (!self->init_done)
@@ -1751,44 +1824,24 @@ main_initable_iface_init (GInitableIface *iface)
   iface->init = main_initable_init;
 }
 
-/* RequestName's flags and answers (the D-Bus specification). */
-#define DBUS_NAME_FLAG_DO_NOT_QUEUE        4
-#define DBUS_REQUEST_NAME_REPLY_PRIMARY    1
-#define DBUS_REQUEST_NAME_REPLY_EXISTS     3
-#define DBUS_REQUEST_NAME_REPLY_ALREADY    4
-
-static int
-init_name_done (sd_bus_message *reply,
-                void           *userdata,
-                sd_bus_error   *ret_error)
+/* The answer to the asynchronous RequestName (@user_data: the init
+ * task). */
+static void
+init_name_done (GObject      *source,
+                GAsyncResult *result,
+                gpointer      user_data)
 {
-  /* Clearing the slot drops its reference (init_name_free). */
-  g_autoptr(GTask) task = g_object_ref (userdata);
-  EipcMain *self = g_task_get_source_object (task);
-  guint32 answer = 0;
-  int r;
+  EipcMain *self = EIPC_MAIN (source);
+  g_autoptr(GTask) task = user_data;
+  g_autoptr(sd_bus_message) reply = NULL;
+  GError *call_error = NULL;
 
-  g_clear_pointer (&self->name_slot, sd_bus_slot_unref);
+  reply = g_task_propagate_pointer (G_TASK (result), &call_error);
   self->init_done = TRUE;
-  if (sd_bus_message_is_method_error (reply, NULL))
-    r = -sd_bus_message_get_errno (reply);
-  else if ((r = sd_bus_message_read (reply, "u", &answer)) >= 0)
-    r = answer == DBUS_REQUEST_NAME_REPLY_PRIMARY ? 0
-      : answer == DBUS_REQUEST_NAME_REPLY_ALREADY ? -EALREADY
-      : -EEXIST;
-  if (main_name_result (self, r, &self->init_error))
+  if (main_name_result (self, reply, call_error, &self->init_error))
     g_task_return_boolean (task, TRUE);
   else
     g_task_return_error (task, g_error_copy (self->init_error));
-  return 1;
-}
-
-static void
-init_name_free (void *userdata)
-{
-  /* The call never got its answer (the object went first). */
-  if (userdata != NULL)
-    g_object_unref (userdata);
 }
 
 /* GAsyncInitable: the same, with RequestName sent asynchronously; the
@@ -1802,6 +1855,8 @@ main_init_async (GAsyncInitable      *initable,
 {
   EipcMain *self = EIPC_MAIN (initable);
   g_autoptr(GTask) task = NULL;
+  g_autoptr(GTask) call_task = NULL;
+  g_autoptr(sd_bus_message) m = NULL;
   int r;
 
   task = g_task_new (self, cancellable, callback, user_data);
@@ -1828,10 +1883,7 @@ main_init_async (GAsyncInitable      *initable,
       return;
     }
   self->source = eipc_bus_source_new (self->bus, main_bus_closed, self);
-  r = sd_bus_call_method_async (self->bus, &self->name_slot, DBUS_SERVICE,
-                                DBUS_PATH, DBUS_INTERFACE, "RequestName",
-                                init_name_done, task, "su", self->app_id,
-                                (guint32) DBUS_NAME_FLAG_DO_NOT_QUEUE);
+  r = main_new_request_name (self, &m);
   if (r < 0)
     {
       self->init_done = TRUE;
@@ -1839,10 +1891,12 @@ main_init_async (GAsyncInitable      *initable,
       g_task_return_error (task, g_error_copy (self->init_error));
       return;
     }
-  /* The slot owns the task (and the task the main process) until the
-   * answer comes or the connection closes. */
-  sd_bus_slot_set_destroy_callback (self->name_slot, init_name_free);
-  g_steal_pointer (&task);
+  /* The call's task holds the main process, and the init task, until the
+   * answer comes or the connection closes (which fails the call). */
+  self->init_calls = eipc_call_pending_new ();
+  call_task = g_task_new (self, NULL, init_name_done, g_steal_pointer (&task));
+  eipc_call_start (self->calls, m, call_task, EIPC_CALL_RESULT_MESSAGE, 0,
+                   self->init_calls);
 }
 
 static gboolean

@@ -101,6 +101,20 @@ int           eipc_bus_call_blocking          (sd_bus              *bus,
 gboolean      eipc_bus_check_queue            (sd_bus              *bus,
                                                GError             **error);
 
+/* The bus driver's answers to a connection's AddMatch calls, which are
+ * sent asynchronously (sd_bus_add_match_async()) and checked when they
+ * come (eipc_match_check_installed()): sd_bus_add_match() would take any
+ * reply with the call's serial. */
+typedef struct {
+  GError      *error;        /* the first refusal or forgery */
+} EipcMatchCheck;
+
+void          eipc_match_check_installed      (EipcMatchCheck      *check,
+                                               sd_bus_message      *reply);
+gboolean      eipc_match_check_result         (EipcMatchCheck      *check,
+                                               GError             **error);
+void          eipc_match_check_clear          (EipcMatchCheck      *check);
+
 /* One-way messages to one peer, acknowledged in batches. */
 typedef struct {
   char        *peer;         /* the unique name the counts are for */

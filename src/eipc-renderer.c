@@ -45,6 +45,7 @@ struct _EipcRenderer
   gboolean          init_done;
   GError           *init_error;
   GTask            *init_task;       /* an async init's Attach in flight */
+  EipcMatchCheck    match_check;     /* the answers to AddMatch */
   GHashTable       *pending;         /* calls in flight to the main process */
   EipcSendWindow    send_window;     /* sends to the main process */
   EipcEvent        *spare_event;     /* see eipc_event_release() */
@@ -534,6 +535,9 @@ renderer_attach (EipcRenderer  *self,
     goto fail_errno;
   if (!eipc_calls_call_blocking (self->calls, m, 0, &reply, error))
     goto fail;
+  /* The bus answered the match rules before this call. */
+  if (!eipc_match_check_result (&self->match_check, error))
+    goto fail;
   r = sd_bus_message_read_basic (reply, 's', &name);
   if (r == 0)
     r = -EBADMSG;
@@ -778,6 +782,7 @@ eipc_renderer_finalize (GObject *object)
   g_clear_pointer (&self->pending, g_hash_table_unref);
   eipc_listener_list_clear (&self->host_listeners);
   g_clear_error (&self->init_error);
+  eipc_match_check_clear (&self->match_check);
   g_free (self->app_id);
   g_free (self->address);
   g_free (self->base_path);
@@ -1039,15 +1044,29 @@ eipc_renderer_init (EipcRenderer *self)
   self->sync_timeout = EIPC_SYNC_TIMEOUT_DEFAULT;
 }
 
+/* The bus driver's answer to an AddMatch (renderer_prepare()). */
+static int
+renderer_match_installed (sd_bus_message *reply,
+                          void           *userdata,
+                          sd_bus_error   *ret_error)
+{
+  EipcRenderer *self = userdata;
+
+  eipc_match_check_installed (&self->match_check, reply);
+  return 1;
+}
+
 /* Everything before Attach: the paths, the connection, the match rules
  * (both before Attach, so nothing sent after it is missed). Nothing here
- * waits for the bus. */
+ * waits for the bus: the match rules go out asynchronously, and their
+ * answers, which the bus sends before it answers GetNameOwner, are
+ * checked with that answer (sd_bus_add_match() would take a forged
+ * one). */
 static gboolean
 renderer_prepare (EipcRenderer  *self,
                   GError       **error)
 {
   g_autofree char *rule = NULL;
-  sigset_t saved;
   int r;
 
   /* A renderer launched by eipc_main_spawn_renderer() is told where its
@@ -1084,12 +1103,10 @@ renderer_prepare (EipcRenderer  *self,
   self->calls = eipc_calls_new (self->bus);
   eipc_calls_set_source (self->calls, self->source);
 
-  /* AddMatch blocks: a signal must not cut it short (eipc-bus.c). */
-  eipc_bus_hold_signals (&saved);
   rule = g_strdup_printf ("type='signal',interface='" EIPC_WEB_CONTENTS_INTERFACE
                           "',path_namespace='%s'", self->broadcast_path);
-  r = sd_bus_add_match (self->bus, &self->message_slot, rule,
-                        on_web_contents_signal, self);
+  r = sd_bus_add_match_async (self->bus, &self->message_slot, rule,
+                              on_web_contents_signal, renderer_match_installed, self);
   if (r < 0)
     goto fail;
   g_free (rule);
@@ -1100,15 +1117,13 @@ renderer_prepare (EipcRenderer  *self,
   rule = g_strdup_printf ("type='signal',path='/org/freedesktop/DBus',"
                           "interface='org.freedesktop.DBus',"
                           "member='NameOwnerChanged',arg0='%s'", self->app_id);
-  r = sd_bus_add_match (self->bus, &self->owner_slot, rule,
-                        on_main_owner_changed, self);
+  r = sd_bus_add_match_async (self->bus, &self->owner_slot, rule,
+                              on_main_owner_changed, renderer_match_installed, self);
   if (r < 0)
     goto fail;
-  eipc_bus_release_signals (&saved);
   return TRUE;
 
 fail:
-  eipc_bus_release_signals (&saved);
   eipc_set_error_from_errno (error, r, "Cannot set up the renderer");
   return FALSE;
 }
@@ -1252,7 +1267,8 @@ init_owner_known (GObject      *source,
   int r;
 
   reply = g_task_propagate_pointer (G_TASK (result), &error);
-  if (reply == NULL)
+  /* The bus answered the match rules before GetNameOwner. */
+  if (reply == NULL || !eipc_match_check_result (&self->match_check, &error))
     {
       init_fail (self, error);
       return;

@@ -17,6 +17,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <gio/gunixsocketaddress.h>
 #include <glib/gstdio.h>
 
 #include "test-common.h"
@@ -1106,6 +1107,313 @@ test_forged_unresponsive (void)
   g_free (test_child_finish (child, NULL));
 }
 
+/* ---------------------------------------------------------------------
+ * Replies from the bus driver: RequestName and AddMatch
+ * --------------------------------------------------------------------- */
+
+typedef enum {
+  VICTIM_MAIN_TAKEN,    /* a main process for a name another one owns */
+  VICTIM_MAIN_FREE,     /* a main process for a free name */
+  VICTIM_RENDERER,      /* a renderer */
+} VictimKind;
+
+typedef struct {
+  VictimKind  kind;
+  const char *body;     /* the forged returns: a GVariant text, or NULL
+                         * for errors */
+} DriverForgery;
+
+/* A process's first calls all go to the bus driver (AddMatch, then
+ * RequestName or GetNameOwner). The driver answers a call in the
+ * transaction that shows it to eavesdroppers, so an eavesdropper answers
+ * too late; and a new connection sends them all at once, right after
+ * Hello, so dbus-daemon answers them before it reads anything more from
+ * anybody else. A forger gets in first only if the victim is slow to
+ * send them, and serials count up from 1. The relay makes it slow,
+ * every time: it stands between the victim and the bus, lets Hello
+ * through, and holds the rest until the forger, which knows the next
+ * unique name (dbus-daemon numbers connections in order), has sent
+ * replies with serials 1..16 to it and the bus has routed them (a call
+ * of the forger's to the bus comes back after them). */
+typedef struct {
+  Forger              *forger;
+  const DriverForgery *forgery;
+  char                *dir;
+  char                *address;
+  char                *target;     /* the victim's unique name */
+  GSocket             *listener;
+  GThread             *thread;
+  GThread             *pump;
+  GIOStream           *victim;
+  GIOStream           *daemon;
+} Relay;
+
+/* The bus's bytes to the victim, as they come. */
+static gpointer
+relay_pump (gpointer data)
+{
+  Relay *relay = data;
+  GInputStream *in = g_io_stream_get_input_stream (relay->daemon);
+  GOutputStream *out = g_io_stream_get_output_stream (relay->victim);
+  char buffer[4096];
+  gssize n;
+
+  while ((n = g_input_stream_read (in, buffer, sizeof buffer, NULL, NULL)) > 0)
+    if (!g_output_stream_write_all (out, buffer, n, NULL, NULL, NULL))
+      break;
+  g_socket_shutdown (g_socket_connection_get_socket (G_SOCKET_CONNECTION (relay->victim)),
+                     FALSE, TRUE, NULL);
+  return NULL;
+}
+
+/* Reads from the victim until @buffer holds @size bytes. */
+static gboolean
+relay_read_to (GInputStream *in,
+               GByteArray   *buffer,
+               gsize         size)
+{
+  while (buffer->len < size)
+    {
+      guint8 chunk[4096];
+      gssize n = g_input_stream_read (in, chunk, sizeof chunk, NULL, NULL);
+
+      if (n <= 0)
+        return FALSE;
+      g_byte_array_append (buffer, chunk, n);
+    }
+  return TRUE;
+}
+
+static void
+relay_forge (Relay *relay)
+{
+  GDBusConnection *bus = relay->forger->bus;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GVariant) id = NULL;
+  gboolean has_owner = FALSE;
+
+  /* Hello has reached the bus: the victim's name is there. */
+  while (!has_owner)
+    {
+      g_autoptr(GVariant) reply =
+        g_dbus_connection_call_sync (bus, "org.freedesktop.DBus", "/org/freedesktop/DBus",
+                                     "org.freedesktop.DBus", "NameHasOwner",
+                                     g_variant_new ("(s)", relay->target),
+                                     G_VARIANT_TYPE ("(b)"), G_DBUS_CALL_FLAGS_NONE,
+                                     -1, NULL, &error);
+
+      g_assert_no_error (error);
+      g_variant_get (reply, "(b)", &has_owner);
+      if (!has_owner)
+        g_usleep (1000);
+    }
+
+  for (guint32 serial = 1; serial <= 16; serial++)
+    {
+      g_autoptr(GDBusMessage) m = g_dbus_message_new ();
+
+      g_dbus_message_set_flags (m, G_DBUS_MESSAGE_FLAGS_NO_REPLY_EXPECTED);
+      g_dbus_message_set_reply_serial (m, serial);
+      g_dbus_message_set_destination (m, relay->target);
+      if (relay->forgery->body == NULL)
+        {
+          g_dbus_message_set_message_type (m, G_DBUS_MESSAGE_TYPE_ERROR);
+          g_dbus_message_set_error_name (m, "org.eipc.Error.HandlerFailed");
+          g_dbus_message_set_body (m, g_variant_new ("(s)", "forged error"));
+        }
+      else
+        {
+          g_dbus_message_set_message_type (m, G_DBUS_MESSAGE_TYPE_METHOD_RETURN);
+          g_dbus_message_set_body (m, g_variant_new_parsed (relay->forgery->body));
+        }
+      g_dbus_connection_send_message (bus, m, G_DBUS_SEND_MESSAGE_FLAGS_NONE, NULL, &error);
+      g_assert_no_error (error);
+      g_atomic_int_inc (&relay->forger->answered);
+    }
+  /* The bus handles a connection's messages in order: once it answered
+   * this, it has routed the forged replies to the victim. */
+  id = g_dbus_connection_call_sync (bus, "org.freedesktop.DBus", "/org/freedesktop/DBus",
+                                    "org.freedesktop.DBus", "GetId", NULL,
+                                    G_VARIANT_TYPE ("(s)"), G_DBUS_CALL_FLAGS_NONE,
+                                    -1, NULL, &error);
+  g_assert_no_error (error);
+}
+
+static gpointer
+relay_run (gpointer data)
+{
+  Relay *relay = data;
+  g_autoptr(GSocket) socket = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GByteArray) held = g_byte_array_new ();
+  GInputStream *in;
+  GOutputStream *out;
+  gsize begin = 0, sent = 0, hello_end;
+  gssize hello_size;
+
+  socket = g_socket_accept (relay->listener, NULL, &error);
+  g_assert_no_error (error);
+  relay->victim = G_IO_STREAM (g_socket_connection_factory_create_connection (socket));
+  relay->daemon = g_dbus_address_get_stream_sync (test_bus_address (), NULL, NULL, &error);
+  g_assert_no_error (error);
+  relay->pump = g_thread_new ("relay-pump", relay_pump, relay);
+  in = g_io_stream_get_input_stream (relay->victim);
+  out = g_io_stream_get_output_stream (relay->daemon);
+
+  /* The authentication (text lines, as they come), then Hello. */
+  while (begin == 0)
+    {
+      const char *end;
+
+      if (!relay_read_to (in, held, held->len + 1))
+        goto done;
+      /* Past the NUL byte that opens the authentication. */
+      end = g_strstr_len ((const char *) held->data + 1, held->len - 1, "BEGIN\r\n");
+      if (end != NULL)
+        begin = (end - (const char *) held->data) + strlen ("BEGIN\r\n");
+      if (!g_output_stream_write_all (out, held->data + sent,
+                                      (begin != 0 ? begin : held->len) - sent,
+                                      NULL, NULL, NULL))
+        goto done;
+      sent = begin != 0 ? begin : held->len;
+    }
+  if (!relay_read_to (in, held, begin + 16))
+    goto done;
+  hello_size = g_dbus_message_bytes_needed (held->data + begin, 16, &error);
+  g_assert_no_error (error);
+  hello_end = begin + hello_size;
+  if (!relay_read_to (in, held, hello_end))
+    goto done;
+  g_assert_true (g_output_stream_write_all (out, held->data + sent, hello_end - sent,
+                                            NULL, NULL, NULL));
+  g_byte_array_remove_range (held, 0, hello_end);
+
+  /* The rest waits until the forged replies are on their way. */
+  relay_forge (relay);
+  if (held->len > 0 &&
+      !g_output_stream_write_all (out, held->data, held->len, NULL, NULL, NULL))
+    goto done;
+  for (;;)
+    {
+      guint8 chunk[4096];
+      gssize n = g_input_stream_read (in, chunk, sizeof chunk, NULL, NULL);
+
+      if (n <= 0 || !g_output_stream_write_all (out, chunk, n, NULL, NULL, NULL))
+        break;
+    }
+
+done:
+  g_socket_shutdown (g_socket_connection_get_socket (G_SOCKET_CONNECTION (relay->daemon)),
+                     FALSE, TRUE, NULL);
+  return NULL;
+}
+
+static Relay *
+relay_new (Forger              *forger,
+           const DriverForgery *forgery)
+{
+  Relay *relay = g_new0 (Relay, 1);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GSocketAddress) address = NULL;
+  g_autofree char *path = NULL;
+  const char *name = forger_name (forger);
+  const char *dot = strrchr (name, '.');
+
+  relay->forger = forger;
+  relay->forgery = forgery;
+  /* The relay's connection to the bus, made after the forger's, is the
+   * next one. */
+  g_assert_nonnull (dot);
+  relay->target = g_strdup_printf ("%.*s.%" G_GUINT64_FORMAT, (int) (dot - name), name,
+                                   g_ascii_strtoull (dot + 1, NULL, 10) + 1);
+  relay->dir = g_dir_make_tmp ("eipc-relay-XXXXXX", &error);
+  g_assert_no_error (error);
+  path = g_build_filename (relay->dir, "bus", NULL);
+  relay->address = g_strdup_printf ("unix:path=%s", path);
+  relay->listener = g_socket_new (G_SOCKET_FAMILY_UNIX, G_SOCKET_TYPE_STREAM,
+                                  G_SOCKET_PROTOCOL_DEFAULT, &error);
+  g_assert_no_error (error);
+  address = g_unix_socket_address_new (path);
+  g_socket_bind (relay->listener, address, TRUE, &error);
+  g_assert_no_error (error);
+  g_socket_listen (relay->listener, &error);
+  g_assert_no_error (error);
+  relay->thread = g_thread_new ("relay", relay_run, relay);
+  return relay;
+}
+
+/* After the victim closed its connection. */
+static void
+relay_free (Relay *relay)
+{
+  g_autofree char *path = g_build_filename (relay->dir, "bus", NULL);
+
+  g_thread_join (relay->thread);
+  g_thread_join (relay->pump);
+  g_clear_object (&relay->victim);
+  g_clear_object (&relay->daemon);
+  g_clear_object (&relay->listener);
+  g_unlink (path);
+  g_rmdir (relay->dir);
+  g_free (relay->dir);
+  g_free (relay->address);
+  g_free (relay->target);
+  g_free (relay);
+}
+
+/* The victim must never take the forged replies: its set-up fails with
+ * ForgedReply naming the forger (before the fix: a main process took
+ * "you own the name" while another one owned it, or "it is taken" while
+ * it was free, and a renderer or a main process failed with the
+ * forger's error to AddMatch). */
+static void
+test_forged_driver (Fixture       *f,
+                    gconstpointer  data)
+{
+  const DriverForgery *forgery = data;
+  const char *app_id = forgery->kind == VICTIM_MAIN_FREE ? "org.eipc.TestFree"
+                                                         : TEST_APP_ID;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GObject) victim = NULL;
+  Forger *forger;
+  Relay *relay;
+
+  if (skip_on_broker ())
+    return;
+
+  forger = forger_new ("NoSuchMember", FALSE);
+  relay = relay_new (forger, forgery);
+  if (forgery->kind == VICTIM_RENDERER)
+    victim = (GObject *) eipc_renderer_new_for_address (app_id, relay->address, &error);
+  else
+    victim = (GObject *) eipc_main_new_for_address (app_id, relay->address, &error);
+  g_test_message ("%s: %s", relay->target, error != NULL ? error->message : "set up");
+  g_assert_null (victim);
+  assert_forged (error, forger);
+
+  relay_free (relay);
+  forger_free (forger);
+
+  /* Without the forger, the same set-up works (or finds the name taken). */
+  g_clear_error (&error);
+  if (forgery->kind == VICTIM_RENDERER)
+    {
+      g_autoptr(EipcRenderer) renderer = eipc_renderer_new (app_id, &error);
+
+      g_assert_no_error (error);
+      assert_renderer_works (renderer);
+    }
+  else
+    {
+      g_autoptr(EipcMain) main_process = eipc_main_new (app_id, &error);
+
+      if (forgery->kind == VICTIM_MAIN_TAKEN)
+        g_assert_error (error, EIPC_ERROR, EIPC_ERROR_NAME_TAKEN);
+      else
+        g_assert_no_error (error);
+    }
+}
+
 /* A private bus gives DBUS_SESSION_BUS_ADDRESS back when it goes: the
  * test cases after it run on the suite's bus again. */
 static void
@@ -1143,6 +1451,20 @@ main (int    argc,
   ADD ("/trust/forged/flood", test_forged_flood, NULL);
   ADD ("/trust/forged/main-invoke-result", test_forged_main_invoke, GINT_TO_POINTER (FALSE));
   ADD ("/trust/forged/main-invoke-error", test_forged_main_invoke, GINT_TO_POINTER (TRUE));
+  {
+    static const DriverForgery taken = { VICTIM_MAIN_TAKEN, "(uint32 1,)" };
+    static const DriverForgery free_name = { VICTIM_MAIN_FREE, "(uint32 3,)" };
+    static const DriverForgery main_error = { VICTIM_MAIN_FREE, NULL };
+    static const DriverForgery renderer_error = { VICTIM_RENDERER, NULL };
+
+    /* RequestName answered "you own it" while another process does,
+     * "it is taken" while it is free; AddMatch (and RequestName, or
+     * GetNameOwner) answered with errors. */
+    ADD ("/trust/forged/request-name-taken", test_forged_driver, &taken);
+    ADD ("/trust/forged/request-name-free", test_forged_driver, &free_name);
+    ADD ("/trust/forged/driver-error-main", test_forged_driver, &main_error);
+    ADD ("/trust/forged/driver-error-renderer", test_forged_driver, &renderer_error);
+  }
 #undef ADD
   g_test_add_func ("/trust/forged/send-window", test_forged_send_window);
   g_test_add_func ("/trust/forged/unresponsive", test_forged_unresponsive);
