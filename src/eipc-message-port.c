@@ -112,17 +112,32 @@ static guint signals[N_SIGNALS];
 
 G_DEFINE_FINAL_TYPE (EipcMessagePort, eipc_message_port, G_TYPE_OBJECT)
 
+static int port_method (sd_bus_message *m,
+                        void           *user_data,
+                        sd_bus_error   *ret_error);
+
+/* What Introspect() shows. The messages themselves never get here:
+ * port_filter() takes them first. */
 static const sd_bus_vtable port_vtable[] = {
   SD_BUS_VTABLE_START (0),
-  SD_BUS_SIGNAL_WITH_NAMES ("Message", "sa(hb)",
-                            SD_BUS_PARAM (data) SD_BUS_PARAM (ports), 0),
-  SD_BUS_SIGNAL_WITH_NAMES ("Text", "s", SD_BUS_PARAM (data), 0),
-  SD_BUS_SIGNAL_WITH_NAMES ("Bytes", "ay", SD_BUS_PARAM (data), 0),
-  SD_BUS_SIGNAL_WITH_NAMES ("SealedBytes", "ht",
-                            SD_BUS_PARAM (memfd) SD_BUS_PARAM (size), 0),
-  SD_BUS_SIGNAL_WITH_NAMES ("Moved", "hb",
-                            SD_BUS_PARAM (socket) SD_BUS_PARAM (server), 0),
-  SD_BUS_SIGNAL ("MoveAcknowledged", "", 0),
+  SD_BUS_METHOD_WITH_ARGS ("Message",
+                           SD_BUS_ARGS ("s", data, "a(hb)", ports), SD_BUS_NO_RESULT,
+                           port_method, SD_BUS_VTABLE_METHOD_NO_REPLY),
+  SD_BUS_METHOD_WITH_ARGS ("Text",
+                           SD_BUS_ARGS ("s", data), SD_BUS_NO_RESULT,
+                           port_method, SD_BUS_VTABLE_METHOD_NO_REPLY),
+  SD_BUS_METHOD_WITH_ARGS ("Bytes",
+                           SD_BUS_ARGS ("ay", data), SD_BUS_NO_RESULT,
+                           port_method, SD_BUS_VTABLE_METHOD_NO_REPLY),
+  SD_BUS_METHOD_WITH_ARGS ("SealedBytes",
+                           SD_BUS_ARGS ("h", memfd, "t", size), SD_BUS_NO_RESULT,
+                           port_method, SD_BUS_VTABLE_METHOD_NO_REPLY),
+  SD_BUS_METHOD_WITH_ARGS ("Moved",
+                           SD_BUS_ARGS ("h", socket, "b", server), SD_BUS_NO_RESULT,
+                           port_method, SD_BUS_VTABLE_METHOD_NO_REPLY),
+  SD_BUS_METHOD_WITH_ARGS ("MoveAcknowledged",
+                           SD_BUS_NO_ARGS, SD_BUS_NO_RESULT,
+                           port_method, SD_BUS_VTABLE_METHOD_NO_REPLY),
   SD_BUS_VTABLE_END
 };
 
@@ -137,6 +152,32 @@ static void link_return_event (PortLink  *link,
                                EipcEvent *event);
 
 /* ---- the link: the sd-bus connection of a port ---- */
+
+/* A message of org.eipc.Port1 to the other end: a method call that
+ * wants no reply, without the interface field. A signal must name its
+ * interface, and that field is the dearest part of a small message for
+ * sd-bus: checking the name and growing the header to build it, reading
+ * and checking it again at the other end (about 1,200 instructions per
+ * message, sender and receiver together). port_filter() takes both
+ * forms. */
+static int
+link_new_message (PortLink        *link,
+                  const char      *member,
+                  sd_bus_message **ret)
+{
+  g_autoptr(sd_bus_message) m = NULL;
+  int r;
+
+  r = sd_bus_message_new_method_call (link->bus, &m, NULL, EIPC_PORT_PATH,
+                                      NULL, member);
+  if (r < 0)
+    return r;
+  r = sd_bus_message_set_expect_reply (m, 0);
+  if (r < 0)
+    return r;
+  *ret = g_steal_pointer (&m);
+  return 0;
+}
 
 static void
 sent_entry_free (gpointer data)
@@ -564,19 +605,43 @@ link_parse (PortLink       *link,
                                       m, data, bytes, g_steal_pointer (&ports));
 }
 
+/* The vtable's handler: port_filter() takes every method call of
+ * org.eipc.Port1 before sd-bus looks for one, so this is never called. */
+static int
+port_method (sd_bus_message *m,
+             void           *user_data,
+             sd_bus_error   *ret_error)
+{
+  return sd_bus_error_set (ret_error, SD_BUS_ERROR_FAILED,
+                           "Port messages are handled by the port");
+}
+
 static int
 port_filter (sd_bus_message *m,
              void           *user_data,
              sd_bus_error   *ret_error)
 {
   PortLink *link = user_data;
+  const char *interface;
   const char *member;
   EipcEvent *event;
   uint8_t type = 0;
 
   link->heard = TRUE;
-  if (sd_bus_message_get_type (m, &type) < 0 || type != SD_BUS_MESSAGE_SIGNAL ||
-      g_strcmp0 (sd_bus_message_get_interface (m), EIPC_PORT_INTERFACE) != 0)
+  /* Port messages are method calls of org.eipc.Port1, named or (as
+   * link_new_message() sends them) without the interface field; the
+   * signals of the same members that eipc sent before are taken too.
+   * Everything else (Peer.Ping, Introspect) is sd-bus's. */
+  if (sd_bus_message_get_type (m, &type) < 0)
+    return 0;
+  interface = sd_bus_message_get_interface (m);
+  if (type == SD_BUS_MESSAGE_METHOD_CALL)
+    {
+      if (interface != NULL && strcmp (interface, EIPC_PORT_INTERFACE) != 0)
+        return 0;
+    }
+  else if (type != SD_BUS_MESSAGE_SIGNAL ||
+           g_strcmp0 (interface, EIPC_PORT_INTERFACE) != 0)
     return 0;
   /* The peer is on its way out. */
   if (link->violation != NULL)
@@ -937,8 +1002,7 @@ link_new_bytes (PortLink        *link,
   data = g_bytes_get_data (bytes, &size);
   if (size <= EIPC_MESSAGE_PORT_INLINE_MAX)
     {
-      r = sd_bus_message_new_signal (link->bus, &m, EIPC_PORT_PATH,
-                                     EIPC_PORT_INTERFACE, "Bytes");
+      r = link_new_message (link, "Bytes", &m);
       if (r >= 0)
         r = sd_bus_message_append_array (m, 'y', data, size);
       *fds = 0;
@@ -950,8 +1014,7 @@ link_new_bytes (PortLink        *link,
 
       if (fd < 0)
         return fd;
-      r = sd_bus_message_new_signal (link->bus, &m, EIPC_PORT_PATH,
-                                     EIPC_PORT_INTERFACE, "SealedBytes");
+      r = link_new_message (link, "SealedBytes", &m);
       if (r >= 0)
         r = sd_bus_message_append_basic (m, 'h', &fd);
       close (fd);   /* the message holds its own copy */
@@ -990,9 +1053,7 @@ link_return_event (PortLink  *link,
 
       size = strlen (json);
       fds = ports->len;
-      r = sd_bus_message_new_signal (link->bus, &m, EIPC_PORT_PATH,
-                                     EIPC_PORT_INTERFACE,
-                                     fds > 0 ? "Message" : "Text");
+      r = link_new_message (link, fds > 0 ? "Message" : "Text", &m);
       if (r >= 0)
         r = eipc_message_append_string (m, json);
       if (r >= 0 && fds > 0)
@@ -1058,8 +1119,7 @@ link_on_moved (PortLink       *link,
     }
   port->link->hold_returns = TRUE;
 
-  r = sd_bus_message_new_signal (link->bus, &ack, EIPC_PORT_PATH,
-                                 EIPC_PORT_INTERFACE, "MoveAcknowledged");
+  r = link_new_message (link, "MoveAcknowledged", &ack);
   if (r >= 0)
     r = sd_bus_send (link->bus, ack, NULL);
   if (r < 0)
@@ -1099,8 +1159,7 @@ port_move_out (EipcMessagePort *self)
   int r;
 
   g_assert (self->move_fd >= 0);
-  r = sd_bus_message_new_signal (link->bus, &m, EIPC_PORT_PATH,
-                                 EIPC_PORT_INTERFACE, "Moved");
+  r = link_new_message (link, "Moved", &m);
   if (r >= 0)
     r = sd_bus_message_append_basic (m, 'h', &self->move_fd);
   if (r >= 0)
@@ -1124,14 +1183,6 @@ port_move_out (EipcMessagePort *self)
   g_source_set_ready_time (link->source, 0);
 }
 
-static int
-port_new_signal (EipcMessagePort  *self,
-                 const char       *member,
-                 sd_bus_message  **ret)
-{
-  return sd_bus_message_new_signal (self->link->bus, ret, EIPC_PORT_PATH,
-                                    EIPC_PORT_INTERFACE, member);
-}
 
 static void
 eipc_message_port_dispose (GObject *object)
@@ -1429,7 +1480,7 @@ eipc_message_port_post_message_json (EipcMessagePort  *self,
 
   /* Without ports, Text: no array to build and to read. */
   size = strlen (json);
-  r = port_new_signal (self, n_ports > 0 ? "Message" : "Text", &m);
+  r = link_new_message (self->link, n_ports > 0 ? "Message" : "Text", &m);
   if (r >= 0)
     r = eipc_message_append_string (m, json);
   if (r >= 0 && n_ports > 0)

@@ -937,6 +937,149 @@ test_garbage_messages (void)
     }
 }
 
+/* What a GDBus peer sees of a port's messages (its filter thread hands
+ * them over). */
+typedef struct {
+  GAsyncQueue  *queue;     /* GDBusMessage on /org/eipc/Port */
+  GMainContext *context;   /* woken for each */
+} Seen;
+
+static GDBusMessage *
+seen_filter (GDBusConnection *connection,
+             GDBusMessage    *message,
+             gboolean         incoming,
+             gpointer         user_data)
+{
+  Seen *seen = user_data;
+
+  if (!incoming || g_strcmp0 (g_dbus_message_get_path (message), "/org/eipc/Port") != 0)
+    return message;
+  /* Taken here: GDBus has no object there to answer it. */
+  g_async_queue_push (seen->queue, message);
+  g_main_context_wakeup (seen->context);
+  return NULL;
+}
+
+static GDBusMessage *
+seen_next (Seen *seen)
+{
+  gint64 end = g_get_monotonic_time () + 60 * G_USEC_PER_SEC;
+  GDBusMessage *message;
+
+  while ((message = g_async_queue_try_pop (seen->queue)) == NULL)
+    {
+      if (g_get_monotonic_time () > end)
+        g_error ("waited 60 s for a port message");
+      g_main_context_iteration (NULL, TRUE);
+    }
+  return message;
+}
+
+static void
+send_port_call (GDBusConnection *connection,
+                const char      *interface,
+                const char      *member,
+                GVariant        *body)
+{
+  g_autoptr(GDBusMessage) message = NULL;
+  g_autoptr(GError) error = NULL;
+
+  message = g_dbus_message_new_method_call (NULL, "/org/eipc/Port", interface, member);
+  g_dbus_message_set_flags (message, G_DBUS_MESSAGE_FLAGS_NO_REPLY_EXPECTED);
+  g_dbus_message_set_body (message, body);
+  g_dbus_connection_send_message (connection, message,
+                                  G_DBUS_SEND_MESSAGE_FLAGS_NONE, NULL, &error);
+  g_assert_no_error (error);
+}
+
+/* The wire (org.eipc.Port1): a port sends its messages as method calls
+ * that want no reply, without the interface field, and takes them with
+ * or without it, and as the signals eipc sent before; a call without
+ * an interface of a member that is not the port's disconnects. */
+static void
+test_wire_forms (void)
+{
+  g_autoptr(EipcMessagePort) port = NULL;
+  g_autoptr(GDBusConnection) connection = NULL;
+  g_autoptr(GSocketConnection) stream = NULL;
+  g_autoptr(GSocket) socket = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GBytes) bytes = g_bytes_new_static ("abc", 3);
+  g_autoptr(GDBusMessage) text = NULL;
+  g_autoptr(GDBusMessage) binary = NULL;
+  Seen seen = { g_async_queue_new_full (g_object_unref), g_main_context_default () };
+  guint filter;
+  int fds[2];
+  Inbox in;
+
+  g_assert_no_errno (socketpair (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds));
+  port = eipc_message_port_new_for_fd (fds[0], TRUE, &error);
+  g_assert_no_error (error);
+  inbox_init (&in, port);
+  eipc_message_port_start (port);
+  socket = g_socket_new_from_fd (fds[1], &error);
+  g_assert_no_error (error);
+  stream = g_socket_connection_factory_create_connection (socket);
+  g_dbus_connection_new (G_IO_STREAM (stream), NULL,
+                         G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT |
+                         G_DBUS_CONNECTION_FLAGS_DELAY_MESSAGE_PROCESSING,
+                         NULL, NULL, connection_ready, &connection);
+  while (connection == NULL)
+    g_main_context_iteration (NULL, TRUE);
+  filter = g_dbus_connection_add_filter (connection, seen_filter, &seen, NULL);
+  g_dbus_connection_start_message_processing (connection);
+
+  /* What the port sends. */
+  g_assert_true (eipc_message_port_post_message_json (port, "[1]", NULL, &error));
+  g_assert_no_error (error);
+  g_assert_true (eipc_message_port_post_bytes (port, bytes, &error));
+  g_assert_no_error (error);
+  text = seen_next (&seen);
+  binary = seen_next (&seen);
+  g_assert_cmpint (g_dbus_message_get_message_type (text), ==,
+                   G_DBUS_MESSAGE_TYPE_METHOD_CALL);
+  g_assert_cmpint (g_dbus_message_get_message_type (binary), ==,
+                   G_DBUS_MESSAGE_TYPE_METHOD_CALL);
+  g_assert_null (g_dbus_message_get_interface (text));
+  g_assert_null (g_dbus_message_get_interface (binary));
+  g_assert_true (g_dbus_message_get_flags (text) & G_DBUS_MESSAGE_FLAGS_NO_REPLY_EXPECTED);
+  g_assert_true (g_dbus_message_get_flags (binary) & G_DBUS_MESSAGE_FLAGS_NO_REPLY_EXPECTED);
+  g_assert_cmpstr (g_dbus_message_get_member (text), ==, "Text");
+  g_assert_cmpstr (g_dbus_message_get_member (binary), ==, "Bytes");
+  g_assert_cmpstr (g_dbus_message_get_signature (text), ==, "s");
+
+  /* What it takes: a call without and with the interface, the signals. */
+  send_port_call (connection, NULL, "Text", g_variant_new ("(s)", "[2]"));
+  send_port_call (connection, "org.eipc.Port1", "Text", g_variant_new ("(s)", "[3]"));
+  send_port_call (connection, NULL, "Message",
+                  g_variant_new_parsed ("(%s, @a(hb) [])", "[4]"));
+  g_dbus_connection_emit_signal (connection, NULL, "/org/eipc/Port", "org.eipc.Port1",
+                                 "Text", g_variant_new ("(s)", "[5]"), &error);
+  g_assert_no_error (error);
+  g_dbus_connection_emit_signal (connection, NULL, "/org/eipc/Port", "org.eipc.Port1",
+                                 "Message", g_variant_new_parsed ("(%s, @a(hb) [])", "[6]"),
+                                 &error);
+  g_assert_no_error (error);
+  inbox_wait (&in, 5);
+  for (guint i = 0; i < 5; i++)
+    {
+      g_autofree char *want = g_strdup_printf ("[%u]", i + 2);
+
+      g_assert_cmpstr (inbox_json (&in, i), ==, want);
+    }
+  g_assert_cmpuint (in.n_closed, ==, 0);
+
+  /* Not one of the port's members. */
+  send_port_call (connection, NULL, "Unknown", NULL);
+  inbox_wait_closed (&in);
+  g_assert_cmpuint (in.events->len, ==, 5);
+
+  inbox_clear (&in, port);
+  g_dbus_connection_remove_filter (connection, filter);
+  g_dbus_connection_close_sync (connection, NULL, NULL);
+  g_async_queue_unref (seen.queue);
+}
+
 /* ---- file descriptors ---- */
 
 /* After channels, transfers, big payloads and closes, the process holds
@@ -987,6 +1130,7 @@ main (int   argc,
   g_test_add_func ("/ipc/port/process/slow-receiver", test_process_slow_receiver);
   g_test_add_func ("/ipc/port/garbage/bytes", test_garbage);
   g_test_add_func ("/ipc/port/garbage/messages", test_garbage_messages);
+  g_test_add_func ("/ipc/port/wire-forms", test_wire_forms);
   g_test_add_func ("/ipc/port/no-fd-leak", test_no_fd_leak);
 
   return g_test_run ();
