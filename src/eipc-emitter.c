@@ -313,8 +313,13 @@ eipc_emitter_dispatch (EipcEmitter *self,
                        EipcEvent   *event)
 {
   EipcEmitterPrivate *priv = eipc_emitter_get_instance_private (self);
-  EipcHandler *handler = g_hash_table_lookup (priv->handlers, channel);
+  EipcHandler *handler;
 
+  /* Most webContents have no handlers of their own: no hash of the
+   * channel for them. */
+  if (g_hash_table_size (priv->handlers) == 0)
+    return FALSE;
+  handler = g_hash_table_lookup (priv->handlers, channel);
   if (handler == NULL)
     return FALSE;
   handler_ref (handler);

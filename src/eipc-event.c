@@ -36,6 +36,7 @@ struct _EipcEvent
   GBytes          *bytes;      /* a port's binary message */
   JsonNode        *port_data;  /* a port message's data, parsed on first use */
   char            *args_owned; /* args_json when the event made it */
+  gsize            cost;       /* what the creator counted for it */
 };
 
 G_DEFINE_FINAL_TYPE (EipcEvent, eipc_event, G_TYPE_OBJECT)
@@ -100,6 +101,7 @@ event_clear (EipcEvent      *self,
   self->process_id = 0;
   self->answered = FALSE;
   self->done = FALSE;
+  self->cost = 0;
 }
 
 static void
@@ -275,6 +277,21 @@ eipc_event_set_ports (EipcEvent *self,
 {
   g_clear_pointer (&self->ports, g_ptr_array_unref);
   self->ports = ports;
+}
+
+/* What the creator counted for the event (the main process: the bytes
+ * its call holds), kept with it so that it is worked out once. */
+void
+eipc_event_set_cost (EipcEvent *self,
+                     gsize      cost)
+{
+  self->cost = cost;
+}
+
+gsize
+eipc_event_get_cost (EipcEvent *self)
+{
+  return self->cost;
 }
 
 /* Answers an invoke nobody handles, with Electron's text: the main

@@ -210,10 +210,14 @@ main_check_sender (EipcMain         *self,
   return TRUE;
 }
 
+/* Checks a message's channel and arguments; sets *@ret_size (if not
+ * NULL) to what its call holds, eipc_flow_message_size (channel, args),
+ * worked out from the length found here. */
 static gboolean
 main_check_message (EipcMain    *self,
                     const char  *channel,
                     const char  *args,
+                    gsize       *ret_size,
                     GError     **error)
 {
   gsize size = strnlen (args, self->max_args_size + 1);
@@ -225,8 +229,12 @@ main_check_message (EipcMain    *self,
                    " bytes", self->max_args_size);
       return FALSE;
     }
-  return eipc_channel_check (channel, error) &&
-         eipc_json_check (args, TRUE, error);
+  if (!eipc_channel_check (channel, error) ||
+      !eipc_json_check (args, TRUE, error))
+    return FALSE;
+  if (ret_size != NULL)
+    *ret_size = EIPC_FLOW_MESSAGE_OVERHEAD + strlen (channel) + size;
+  return TRUE;
 }
 
 /* The entry of @sender, made if @create. */
@@ -261,20 +269,39 @@ main_call_flow (EipcMain  *self,
   return use->flow;
 }
 
-/* Counts a call the sender waits on, and the bytes it holds; refuses one
- * past a limit. */
+/* The entry of the sender of a call from @wc (NULL: a client that never
+ * attached) named @sender, made if @create. An attached renderer's entry
+ * is kept with its webContents, so its calls look nothing up by name
+ * (see main_remove_web_contents()). */
+static ClientUse *
+main_call_use (EipcMain        *self,
+               EipcWebContents *wc,
+               const char      *sender,
+               gboolean         create)
+{
+  ClientUse *use = wc != NULL ? eipc_web_contents_get_main_use (wc) : NULL;
+
+  if (use != NULL)
+    return use;
+  use = main_client_use (self, sender, create);
+  /* Only an attached renderer's webContents keeps it. */
+  if (use != NULL && wc != NULL && !eipc_web_contents_is_destroyed (wc))
+    eipc_web_contents_set_main_use (wc, use);
+  return use;
+}
+
+/* Counts a call the sender waits on, and the @size bytes it holds
+ * (main_check_message() worked it out); refuses one past a limit. */
 static gboolean
 main_track_call (EipcMain         *self,
                  sd_bus_message   *m,
                  EipcWebContents  *wc,
-                 const char       *channel,
-                 const char       *args,
+                 gsize             size,
                  GError          **error)
 {
   const char *sender = sd_bus_message_get_sender (m);
-  ClientUse *use = main_client_use (self, sender, FALSE);
+  ClientUse *use = main_call_use (self, wc, sender, FALSE);
   EipcFlow *flow;
-  gsize size;
 
   if (use != NULL && use->calls >= self->max_pending_calls)
     {
@@ -283,7 +310,8 @@ main_track_call (EipcMain         *self,
                    sender, self->max_pending_calls);
       return FALSE;
     }
-  use = main_client_use (self, sender, TRUE);
+  if (use == NULL)
+    use = main_call_use (self, wc, sender, TRUE);
   /* The same flow as main_call_flow() finds for the event. */
   if (wc != NULL)
     flow = eipc_web_contents_get_flow (wc);
@@ -294,7 +322,6 @@ main_track_call (EipcMain         *self,
                                    g_source_get_context (self->source), NULL, NULL);
       flow = use->flow;
     }
-  size = eipc_flow_message_size (channel, args);
   if (!eipc_flow_hold (flow, size))
     {
       g_set_error (error, EIPC_ERROR, EIPC_ERROR_LIMITS_EXCEEDED,
@@ -321,13 +348,16 @@ main_call_done (EipcMain   *self,
                 EipcEvent  *event)
 {
   const char *sender = eipc_event_get_sender_name (event);
-  ClientUse *use = main_client_use (self, sender, FALSE);
+  EipcWebContents *wc = eipc_event_get_sender (event);
+  /* Kept by the webContents: it is attached, and its entry stays. */
+  ClientUse *use = wc != NULL ? eipc_web_contents_get_main_use (wc) : NULL;
+  gboolean attached = use != NULL;
 
+  if (use == NULL)
+    use = main_client_use (self, sender, FALSE);
   g_assert (use != NULL && use->calls > 0);
-  eipc_flow_hold (main_call_flow (self, event),
-                  -(gint64) eipc_flow_message_size (eipc_event_get_channel (event),
-                                                    eipc_event_get_args_json (event)));
-  if (--use->calls == 0 && !g_hash_table_contains (self->by_name, sender) &&
+  eipc_flow_hold (main_call_flow (self, event), -(gint64) eipc_event_get_cost (event));
+  if (--use->calls == 0 && !attached && !g_hash_table_contains (self->by_name, sender) &&
       (use->flow == NULL || use->gone || eipc_flow_get_client_bytes (use->flow) == 0))
     g_hash_table_remove (self->in_flight, sender);
 }
@@ -380,10 +410,7 @@ main_event_may_answer (EipcEvent  *event,
   EipcFlow *flow = main_call_flow (data, event);
 
   size += EIPC_FLOW_MESSAGE_OVERHEAD;
-  if (!eipc_flow_check_direct (flow, size,
-                               eipc_flow_message_size (eipc_event_get_channel (event),
-                                                       eipc_event_get_args_json (event)),
-                               error))
+  if (!eipc_flow_check_direct (flow, size, eipc_event_get_cost (event), error))
     return FALSE;
   eipc_flow_count (flow, size);
   return TRUE;
@@ -761,7 +788,9 @@ main_remove_web_contents (EipcMain        *self,
   g_hash_table_remove (self->by_name, eipc_web_contents_get_unique_name (wc));
   g_hash_table_remove (self->by_id, &id);
   /* Its entry stayed at 0 calls in flight while it was attached; with
-   * calls still in flight, the last one to end removes it. */
+   * calls still in flight, the last one to end removes it, found by
+   * name from now on. */
+  eipc_web_contents_set_main_use (wc, NULL);
   {
     ClientUse *use = g_hash_table_lookup (self->in_flight,
                                           eipc_web_contents_get_unique_name (wc));
@@ -801,19 +830,21 @@ method_invoke (sd_bus_message *m,
   g_autoptr(EipcEvent) event = NULL;
   EipcWebContents *wc;
   const char *channel, *args;
+  gsize size = 0;
   int r;
 
   r = eipc_message_read_strings (m, &channel, &args);
   if (r < 0)
     return r;
   if (!main_check_sender (self, m, &wc, &error) ||
-      !main_check_message (self, channel, args, &error))
+      !main_check_message (self, channel, args, &size, &error))
     return eipc_reply_gerror (m, error);
 
-  if (!main_track_call (self, m, wc, channel, args, &error))
+  if (!main_track_call (self, m, wc, size, &error))
     return eipc_reply_gerror (m, error);
 
   event = main_event_new (self, EIPC_EVENT_INVOKE, m, channel, args, wc);
+  eipc_event_set_cost (event, size);
   /* The first handler of the webContents' ipc (webContents.ipc.handle),
    * then ipcMain's, as Electron picks them. A handleOnce handler is gone
    * before it runs: handlers_changed. */
@@ -839,13 +870,14 @@ method_send_sync (sd_bus_message *m,
   g_autoptr(EipcEvent) event = NULL;
   EipcWebContents *wc;
   const char *channel, *args;
+  gsize size = 0;
   int r;
 
   r = eipc_message_read_strings (m, &channel, &args);
   if (r < 0)
     return r;
   if (!main_check_sender (self, m, &wc, &error) ||
-      !main_check_message (self, channel, args, &error))
+      !main_check_message (self, channel, args, &size, &error))
     return eipc_reply_gerror (m, error);
   if (eipc_emitter_listener_count (EIPC_EMITTER (self), channel) == 0 &&
       (wc == NULL || !eipc_web_contents_has_message_listeners (wc, channel, TRUE)))
@@ -853,10 +885,11 @@ method_send_sync (sd_bus_message *m,
                              "No listener registered for sendSync on '%s'",
                              channel);
 
-  if (!main_track_call (self, m, wc, channel, args, &error))
+  if (!main_track_call (self, m, wc, size, &error))
     return eipc_reply_gerror (m, error);
 
   event = main_event_new (self, EIPC_EVENT_SEND_SYNC, m, channel, args, wc);
+  eipc_event_set_cost (event, size);
   if (wc != NULL)
     eipc_web_contents_emit_message (wc, event);
   eipc_emitter_emit (EIPC_EMITTER (self), channel, event);
@@ -894,7 +927,7 @@ method_send_to (sd_bus_message *m,
   if (r < 0)
     return r;
   wc = main_attached_sender (self, m, &error);
-  if (wc == NULL || !main_check_message (self, channel, args, &error))
+  if (wc == NULL || !main_check_message (self, channel, args, NULL, &error))
     return eipc_reply_gerror (m, error);
   target = main_lookup (self, id);
   if (target == NULL)
@@ -922,7 +955,7 @@ method_send_to_host (sd_bus_message *m,
   if (r < 0)
     return r;
   wc = main_attached_sender (self, m, &error);
-  if (wc == NULL || !main_check_message (self, channel, args, &error))
+  if (wc == NULL || !main_check_message (self, channel, args, NULL, &error))
     return eipc_reply_gerror (m, error);
   host_id = eipc_web_contents_get_host_id (wc);
   if (host_id == 0)
@@ -1169,7 +1202,7 @@ on_renderer_message (sd_bus_message *m,
       main_reject (self, m, error);
       return 0;
     }
-  if (!main_check_message (self, channel, args, &error))
+  if (!main_check_message (self, channel, args, NULL, &error))
     {
       main_reject (self, m, error);
       return 0;
@@ -1248,8 +1281,11 @@ eipc_main_dispose (GObject *object)
       g_autoptr(GPtrArray) all = eipc_main_list_web_contents (self);
 
       for (guint i = 0; i < all->len; i++)
-        eipc_web_contents_destroy (g_ptr_array_index (all, i),
-                                   "the main process object was disposed");
+        {
+          eipc_web_contents_set_main_use (g_ptr_array_index (all, i), NULL);
+          eipc_web_contents_destroy (g_ptr_array_index (all, i),
+                                     "the main process object was disposed");
+        }
       g_hash_table_remove_all (self->by_name);
       g_hash_table_remove_all (self->by_id);
     }

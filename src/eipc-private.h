@@ -331,6 +331,9 @@ void          eipc_event_set_ports            (EipcEvent           *self,
 void          eipc_event_set_posted           (EipcEvent           *self,
                                                char                *args_json,
                                                GPtrArray           *ports);
+void          eipc_event_set_cost             (EipcEvent           *self,
+                                               gsize                cost);
+gsize         eipc_event_get_cost             (EipcEvent           *self);
 void          eipc_event_reject_no_handler    (EipcEvent           *self);
 void          eipc_event_handler_returned     (EipcEvent           *self);
 
@@ -465,6 +468,9 @@ void          eipc_web_contents_set_no_fds    (EipcWebContents     *self);
 void          eipc_web_contents_destroy       (EipcWebContents     *self,
                                                const char          *reason);
 EipcFlow     *eipc_web_contents_get_flow      (EipcWebContents     *self);
+gpointer      eipc_web_contents_get_main_use  (EipcWebContents     *self);
+void          eipc_web_contents_set_main_use  (EipcWebContents     *self,
+                                               gpointer             use);
 gboolean      eipc_web_contents_deliver       (EipcWebContents     *self,
                                                const char          *member,
                                                const char          *channel,

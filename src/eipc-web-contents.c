@@ -30,6 +30,7 @@ struct _EipcWebContents
   guint       invoke_timeout;   /* msec, 0 = none */
   GHashTable *pending;    /* main-to-renderer invokes in flight */
   EipcFlow   *flow;       /* what goes to the renderer, acknowledged */
+  gpointer    main_use;   /* eipc-main.c's count of its calls, while attached */
 };
 
 enum {
@@ -486,6 +487,22 @@ EipcFlow *
 eipc_web_contents_get_flow (EipcWebContents *self)
 {
   return self->flow;
+}
+
+/* Where the main process keeps what it counts of this renderer's calls
+ * while it is attached (opaque here): found with the webContents, so a
+ * call costs no lookup by name. */
+gpointer
+eipc_web_contents_get_main_use (EipcWebContents *self)
+{
+  return self->main_use;
+}
+
+void
+eipc_web_contents_set_main_use (EipcWebContents *self,
+                                gpointer         use)
+{
+  self->main_use = use;
 }
 
 /**
