@@ -43,15 +43,28 @@ struct _EipcCalls {
   char            *blocking_forger;
 };
 
-typedef struct {
+typedef struct _EipcCall EipcCall;
+
+struct _EipcCall {
   EipcCalls      *calls;
   guint64         cookie;      /* 0 once the call has ended */
-  GHashTable     *pending;     /* the owner's set of calls in flight */
+  EipcCallSet    *pending;     /* the owner's set of calls in flight */
+  gpointer        task;        /* its GTask or EipcAsync, while in pending */
+  EipcCall       *prev;        /* in pending, oldest first */
+  EipcCall       *next;
   gulong          cancelled_id;
   GSource        *timeout;
   EipcCallResult  result;
   char            peer[];      /* the unique name the call went to */
-} EipcCall;
+};
+
+/* A list through the calls themselves, each holding a reference to its
+ * task: adding and removing one touches no other memory than its
+ * neighbours' (a hash set hashed the task, twice per call). */
+struct _EipcCallSet {
+  EipcCall *head;
+  EipcCall *tail;
+};
 
 static void
 call_free (gpointer data)
@@ -462,7 +475,17 @@ call_end (gpointer task)
       call->cancelled_id = 0;
     }
   /* Drops the pending set's reference; the caller holds its own. */
-  g_hash_table_remove (call->pending, task);
+  if (call->prev != NULL)
+    call->prev->next = call->next;
+  else
+    call->pending->head = call->next;
+  if (call->next != NULL)
+    call->next->prev = call->prev;
+  else
+    call->pending->tail = call->prev;
+  call->prev = call->next = NULL;
+  call->task = NULL;
+  g_object_unref (task);
   return TRUE;
 }
 
@@ -760,10 +783,21 @@ call_timed_out (gpointer user_data)
   return G_SOURCE_REMOVE;
 }
 
-GHashTable *
+EipcCallSet *
 eipc_call_pending_new (void)
 {
-  return g_hash_table_new_full (NULL, NULL, g_object_unref, NULL);
+  return g_new0 (EipcCallSet, 1);
+}
+
+/* Every call has ended by now: each holds its task, which holds the
+ * set's owner. */
+void
+eipc_call_pending_free (EipcCallSet *pending)
+{
+  if (pending == NULL)
+    return;
+  g_assert (pending->head == NULL);
+  g_free (pending);
 }
 
 static guint64
@@ -787,7 +821,7 @@ eipc_call_start (EipcCalls       *calls,
                  gpointer         task,
                  EipcCallResult   result,
                  guint64          timeout_usec,
-                 GHashTable      *pending)
+                 EipcCallSet     *pending)
 {
   GCancellable *cancellable = task_get_cancellable (task);
   const char *peer = sd_bus_message_get_destination (message);
@@ -828,7 +862,13 @@ eipc_call_start (EipcCalls       *calls,
   task_set_call (task, call);
 
   g_hash_table_insert (calls->by_cookie, &call->cookie, task);
-  g_hash_table_add (pending, g_object_ref (task));
+  call->task = g_object_ref (task);
+  call->prev = pending->tail;
+  if (pending->tail != NULL)
+    pending->tail->next = call;
+  else
+    pending->head = call;
+  pending->tail = call;
 
   if (timeout_usec == 0)
     timeout_usec = calls_default_timeout (calls);
@@ -849,16 +889,17 @@ eipc_call_start (EipcCalls       *calls,
 
 /* Ends every call in @pending with @error, at once. */
 void
-eipc_call_fail_all (GHashTable   *pending,
+eipc_call_fail_all (EipcCallSet  *pending,
                     const GError *error)
 {
-  g_autofree gpointer *tasks = NULL;
-  guint n;
+  g_autoptr(GPtrArray) tasks = g_ptr_array_new_with_free_func (g_object_unref);
 
-  tasks = g_hash_table_get_keys_as_array (pending, &n);
-  for (guint i = 0; i < n; i++)
+  /* Oldest first; a task's callback may start or end other calls. */
+  for (EipcCall *call = pending->head; call != NULL; call = call->next)
+    g_ptr_array_add (tasks, g_object_ref (call->task));
+  for (guint i = 0; i < tasks->len; i++)
     {
-      g_autoptr(GObject) task = g_object_ref (tasks[i]);
+      gpointer task = g_ptr_array_index (tasks, i);
 
       if (call_end (task))
         eipc_call_return_error (task, g_error_copy (error));

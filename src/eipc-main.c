@@ -51,7 +51,7 @@ struct _EipcMain
   gboolean          init_started;
   gboolean          init_done;
   GError           *init_error;
-  GHashTable       *init_calls;     /* an async RequestName in flight */
+  EipcCallSet      *init_calls;     /* an async RequestName in flight */
   EipcMatchCheck    match_check;    /* the answers to AddMatch */
 };
 
@@ -1325,7 +1325,7 @@ eipc_main_finalize (GObject *object)
       g_clear_pointer (&self->source, g_source_unref);
     }
   g_clear_pointer (&self->calls, eipc_calls_free);
-  g_clear_pointer (&self->init_calls, g_hash_table_unref);
+  g_clear_pointer (&self->init_calls, eipc_call_pending_free);
   eipc_match_check_clear (&self->match_check);
   g_clear_pointer (&self->bus, sd_bus_flush_close_unref);
   g_clear_pointer (&self->by_id, g_hash_table_unref);

@@ -387,6 +387,8 @@ typedef enum {
   ((msec) == 0 ? G_MAXUINT64 : (guint64) (msec) * 1000)
 
 typedef struct _EipcCalls EipcCalls;
+/* The calls one object has in flight (a list through the calls). */
+typedef struct _EipcCallSet EipcCallSet;
 
 EipcCalls    *eipc_calls_new                  (sd_bus              *bus);
 void          eipc_calls_set_source           (EipcCalls           *calls,
@@ -402,12 +404,13 @@ void          eipc_call_start                 (EipcCalls           *calls,
                                                gpointer             task,
                                                EipcCallResult       result,
                                                guint64              timeout_usec,
-                                               GHashTable          *pending);
+                                               EipcCallSet         *pending);
 JsonNode     *eipc_result_parse               (const char          *text,
                                                GError             **error);
-void          eipc_call_fail_all              (GHashTable          *pending,
+void          eipc_call_fail_all              (EipcCallSet         *pending,
                                                const GError        *error);
-GHashTable   *eipc_call_pending_new           (void);
+EipcCallSet  *eipc_call_pending_new           (void);
+void          eipc_call_pending_free          (EipcCallSet         *pending);
 JsonNode     *eipc_call_finish_node           (gpointer             task,
                                                GError             **error);
 char         *eipc_call_finish_text           (gpointer             task,

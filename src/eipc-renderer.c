@@ -46,7 +46,7 @@ struct _EipcRenderer
   GError           *init_error;
   GTask            *init_task;       /* an async init's Attach in flight */
   EipcMatchCheck    match_check;     /* the answers to AddMatch */
-  GHashTable       *pending;         /* calls in flight to the main process */
+  EipcCallSet      *pending;         /* calls in flight to the main process */
   EipcSendWindow    send_window;     /* sends to the main process */
   EipcEvent        *spare_event;     /* see eipc_event_release() */
   EipcAsync        *spare_invoke;    /* the last invoke's result, nobody kept it */
@@ -779,7 +779,7 @@ eipc_renderer_finalize (GObject *object)
     }
   g_clear_pointer (&self->calls, eipc_calls_free);
   g_clear_pointer (&self->bus, sd_bus_flush_close_unref);
-  g_clear_pointer (&self->pending, g_hash_table_unref);
+  g_clear_pointer (&self->pending, eipc_call_pending_free);
   eipc_listener_list_clear (&self->host_listeners);
   g_clear_error (&self->init_error);
   eipc_match_check_clear (&self->match_check);

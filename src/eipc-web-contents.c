@@ -28,7 +28,7 @@ struct _EipcWebContents
   gboolean    no_fds;     /* the renderer's connection cannot take fds */
   gboolean    destroyed;
   guint       invoke_timeout;   /* msec, 0 = none */
-  GHashTable *pending;    /* main-to-renderer invokes in flight */
+  EipcCallSet *pending;   /* main-to-renderer invokes in flight */
   EipcFlow   *flow;       /* what goes to the renderer, acknowledged */
   gpointer    main_use;   /* eipc-main.c's count of its calls, while attached */
 };
@@ -67,8 +67,7 @@ eipc_web_contents_finalize (GObject *object)
 {
   EipcWebContents *self = EIPC_WEB_CONTENTS (object);
 
-  g_assert (g_hash_table_size (self->pending) == 0);
-  g_hash_table_unref (self->pending);
+  eipc_call_pending_free (self->pending);
   g_clear_pointer (&self->flow, eipc_flow_free);
   g_clear_pointer (&self->bus, sd_bus_unref);
   g_free (self->unique_name);
