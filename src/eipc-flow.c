@@ -60,6 +60,14 @@ static void  flow_drain       (EipcFlow *self);
 static void  flow_ping        (EipcFlow *self);
 static gsize flow_queued_cost (gsize     size);
 
+/* A quarter of the window is unacknowledged: time to ask. */
+static inline gboolean
+flow_wants_ping (EipcFlow *self)
+{
+  return self->sent - self->acked >= EIPC_FLOW_WINDOW / 4 ||
+         self->sent_bytes - self->acked_bytes >= EIPC_FLOW_WINDOW_BYTES / 4;
+}
+
 static void
 flow_item_free (FlowItem *item)
 {
@@ -204,11 +212,16 @@ flow_ping_done (sd_bus_message *reply,
   self->acked_bytes = MAX (self->acked_bytes, self->mark_bytes);
   self->unresponsive = FALSE;
   flow_drain (self);
-  /* Something was sent since this ping: ask again now, so that the
-   * window is empty again by the time the main process sends a burst
-   * (a sender that does not iterate between messages gets no answer
-   * while it sends). */
-  if (self->sent > self->acked)
+  /* A quarter of the window or more is still unread (sent while this
+   * ping was on its way): ask again now, as eipc_flow_count() would have
+   * had no ping been in flight. Not for less: with messages going
+   * steadily (a reply to each of a renderer's invokes) something is
+   * always sent while a ping is on its way, and asking again at every
+   * answer made it a ping per message, each a wake-up of the renderer
+   * and two more messages through the bus. The burst a main process
+   * sends without iterating in between still finds the window at least
+   * three quarters empty (a broadcast has twice the window). */
+  if (flow_wants_ping (self))
     flow_ping (self);
   if (self->backlog.length == 0)
     flow_report_dropped (self);
@@ -254,10 +267,7 @@ eipc_flow_count (EipcFlow *self,
 {
   self->sent++;
   self->sent_bytes += size;
-  if (self->ping_slot == NULL &&
-      (self->ping_failed ||
-       self->sent - self->acked >= EIPC_FLOW_WINDOW / 4 ||
-       self->sent_bytes - self->acked_bytes >= EIPC_FLOW_WINDOW_BYTES / 4))
+  if (self->ping_slot == NULL && (self->ping_failed || flow_wants_ping (self)))
     flow_ping (self);
 }
 
