@@ -42,7 +42,10 @@ G_BEGIN_DECLS
 #define EIPC_RENDERER_INTERFACE      "org.eipc.Renderer1"
 #define EIPC_WEB_CONTENTS_INTERFACE  "org.eipc.WebContents1"
 #define EIPC_PORT_INTERFACE          "org.eipc.Port1"
-#define EIPC_PORT_PATH               "/org/eipc/Port"
+/* A port connection's only object; its messages on the path eipc used
+ * before are still taken. */
+#define EIPC_PORT_PATH               "/"
+#define EIPC_PORT_PATH_BEFORE        "/org/eipc/Port"
 #define EIPC_WEB_CONTENTS_SUFFIX     "/WebContents"
 
 /* Limits, documented in docs/api.md. */

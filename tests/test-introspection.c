@@ -611,7 +611,7 @@ test_renderer (Fixture       *f,
 }
 
 /* org.eipc.Port1, served by both ends of a message port on their
- * peer-to-peer connection at /org/eipc/Port: a GDBus client on the
+ * peer-to-peer connection at /: a GDBus client on the
  * other end of the socket asks. */
 static void
 connection_ready (GObject      *source,
@@ -651,8 +651,8 @@ test_port (void)
   while (connection == NULL)
     g_main_context_iteration (NULL, TRUE);
 
-  live = introspect_node (connection, NULL, "/org/eipc/Port");
-  check_interface (doc, live, "the port's peer", "/org/eipc/Port", TRUE);
+  live = introspect_node (connection, NULL, "/");
+  check_interface (doc, live, "the port's peer", "/", TRUE);
   g_dbus_connection_close_sync (connection, NULL, NULL);
 }
 

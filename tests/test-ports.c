@@ -940,7 +940,7 @@ test_garbage_messages (void)
 /* What a GDBus peer sees of a port's messages (its filter thread hands
  * them over). */
 typedef struct {
-  GAsyncQueue  *queue;     /* GDBusMessage on /org/eipc/Port */
+  GAsyncQueue  *queue;     /* GDBusMessage on / */
   GMainContext *context;   /* woken for each */
 } Seen;
 
@@ -952,7 +952,8 @@ seen_filter (GDBusConnection *connection,
 {
   Seen *seen = user_data;
 
-  if (!incoming || g_strcmp0 (g_dbus_message_get_path (message), "/org/eipc/Port") != 0)
+  if (!incoming || g_dbus_message_get_message_type (message) == G_DBUS_MESSAGE_TYPE_METHOD_RETURN ||
+      g_dbus_message_get_message_type (message) == G_DBUS_MESSAGE_TYPE_ERROR)
     return message;
   /* Taken here: GDBus has no object there to answer it. */
   g_async_queue_push (seen->queue, message);
@@ -977,6 +978,7 @@ seen_next (Seen *seen)
 
 static void
 send_port_call (GDBusConnection *connection,
+                const char      *path,
                 const char      *interface,
                 const char      *member,
                 GVariant        *body)
@@ -984,7 +986,7 @@ send_port_call (GDBusConnection *connection,
   g_autoptr(GDBusMessage) message = NULL;
   g_autoptr(GError) error = NULL;
 
-  message = g_dbus_message_new_method_call (NULL, "/org/eipc/Port", interface, member);
+  message = g_dbus_message_new_method_call (NULL, path, interface, member);
   g_dbus_message_set_flags (message, G_DBUS_MESSAGE_FLAGS_NO_REPLY_EXPECTED);
   g_dbus_message_set_body (message, body);
   g_dbus_connection_send_message (connection, message,
@@ -993,9 +995,10 @@ send_port_call (GDBusConnection *connection,
 }
 
 /* The wire (org.eipc.Port1): a port sends its messages as method calls
- * that want no reply, without the interface field, and takes them with
- * or without it, and as the signals eipc sent before; a call without
- * an interface of a member that is not the port's disconnects. */
+ * on "/" that want no reply, without the interface field, and takes them
+ * with or without it, on "/" or on /org/eipc/Port, and as the signals
+ * eipc sent before; a call without an interface of a member that is not
+ * the port's disconnects. */
 static void
 test_wire_forms (void)
 {
@@ -1044,14 +1047,17 @@ test_wire_forms (void)
   g_assert_null (g_dbus_message_get_interface (binary));
   g_assert_true (g_dbus_message_get_flags (text) & G_DBUS_MESSAGE_FLAGS_NO_REPLY_EXPECTED);
   g_assert_true (g_dbus_message_get_flags (binary) & G_DBUS_MESSAGE_FLAGS_NO_REPLY_EXPECTED);
+  g_assert_cmpstr (g_dbus_message_get_path (text), ==, "/");
+  g_assert_cmpstr (g_dbus_message_get_path (binary), ==, "/");
   g_assert_cmpstr (g_dbus_message_get_member (text), ==, "Text");
   g_assert_cmpstr (g_dbus_message_get_member (binary), ==, "Bytes");
   g_assert_cmpstr (g_dbus_message_get_signature (text), ==, "s");
 
   /* What it takes: a call without and with the interface, the signals. */
-  send_port_call (connection, NULL, "Text", g_variant_new ("(s)", "[2]"));
-  send_port_call (connection, "org.eipc.Port1", "Text", g_variant_new ("(s)", "[3]"));
-  send_port_call (connection, NULL, "Message",
+  send_port_call (connection, "/", NULL, "Text", g_variant_new ("(s)", "[2]"));
+  send_port_call (connection, "/org/eipc/Port", "org.eipc.Port1", "Text",
+                  g_variant_new ("(s)", "[3]"));
+  send_port_call (connection, "/", NULL, "Message",
                   g_variant_new_parsed ("(%s, @a(hb) [])", "[4]"));
   g_dbus_connection_emit_signal (connection, NULL, "/org/eipc/Port", "org.eipc.Port1",
                                  "Text", g_variant_new ("(s)", "[5]"), &error);
@@ -1070,7 +1076,7 @@ test_wire_forms (void)
   g_assert_cmpuint (in.n_closed, ==, 0);
 
   /* Not one of the port's members. */
-  send_port_call (connection, NULL, "Unknown", NULL);
+  send_port_call (connection, "/", NULL, "Unknown", NULL);
   inbox_wait_closed (&in);
   g_assert_cmpuint (in.events->len, ==, 5);
 
