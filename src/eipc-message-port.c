@@ -160,7 +160,7 @@ static void link_return_event (PortLink  *link,
  * build it, reading and checking it again at the other end (about 1,200
  * instructions per message, sender and receiver together); a path is
  * checked a character at a time at both ends too, and "/" is checked
- * at once (about 550 instructions per message less than
+ * at once (about 400 instructions per message less than
  * "/org/eipc/Port"). port_filter() takes both forms, on both paths. */
 static int
 link_new_message (PortLink        *link,
