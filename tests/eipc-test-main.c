@@ -8,6 +8,8 @@
  *   handle:CH:JSON     invoke on CH resolves JSON
  *   hold:CH            invoke on CH is kept, never answered
  *   echo-sync:CH       sendSync on CH returns its arguments
+ *   mark:CH            a message sent on CH prints "marked CH" (the
+ *                      sender's calls before it have all been read)
  *   die-on:CH          invoke or sendSync on CH SIGKILLs this process
  *   count:CH           count the messages sent on CH; sendSync on
  *                      "count" returns how many arrived
@@ -55,6 +57,13 @@ echo_sync (EipcEvent *event,
            gpointer   user_data)
 {
   eipc_event_set_return_value_json (event, eipc_event_get_args_json (event), NULL);
+}
+
+static void
+mark (EipcEvent *event,
+      gpointer   user_data)
+{
+  printf ("marked %s\n", eipc_event_get_channel (event));
 }
 
 static void
@@ -190,6 +199,8 @@ main (int   argc,
         eipc_main_handle (main_process, part[1], hold, NULL, NULL, NULL);
       else if (strcmp (part[0], "echo-sync") == 0)
         eipc_main_on (main_process, part[1], echo_sync, NULL, NULL);
+      else if (strcmp (part[0], "mark") == 0)
+        eipc_main_on (main_process, part[1], mark, NULL, NULL);
       else if (strcmp (part[0], "count") == 0)
         {
           eipc_main_on (main_process, part[1], count_message, NULL, NULL);
