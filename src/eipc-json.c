@@ -13,6 +13,10 @@
 #include <math.h>
 #include <string.h>
 
+#if defined (__SSE2__)
+#include <emmintrin.h>
+#endif
+
 #include "eipc-private.h"
 
 gboolean
@@ -68,6 +72,33 @@ string_run_full (const char *p,
   const guint64 highs = G_GUINT64_CONSTANT (0x8080808080808080);
   const guint64 high_mask = ascii_only ? G_MAXUINT64 : 0;
   const char *start = p;
+
+#if defined (__SSE2__)
+  /* Sixteen at a time where the CPU has SSE2 (every x86-64 does): about
+   * ten instructions per 16 bytes against some 15 per 8 below, and the
+   * byte that ends the run is found without a second loop. */
+  {
+    const __m128i quotes = _mm_set1_epi8 ('"');
+    const __m128i backslashes = _mm_set1_epi8 ('\\');
+    const __m128i controls = _mm_set1_epi8 (0x1f);
+
+    while (end - p >= 16)
+      {
+        __m128i v = _mm_loadu_si128 ((const __m128i *) (const void *) p);
+        /* A byte below 0x20 is its own minimum with 0x1f (unsigned). */
+        __m128i stop = _mm_or_si128 (_mm_or_si128 (_mm_cmpeq_epi8 (v, quotes),
+                                                   _mm_cmpeq_epi8 (v, backslashes)),
+                                     _mm_cmpeq_epi8 (_mm_min_epu8 (v, controls), v));
+        unsigned int mask = (unsigned int) _mm_movemask_epi8 (stop);
+
+        if (ascii_only)
+          mask |= (unsigned int) _mm_movemask_epi8 (v);
+        if (mask != 0)
+          return (gsize) (p - start) + (gsize) __builtin_ctz (mask);
+        p += 16;
+      }
+  }
+#endif
 
   while (end - p >= 8)
     {

@@ -561,6 +561,43 @@ test_not_json (Fixture       *f,
                        "The arguments are not valid JSON: unexpected character at offset 1");
 }
 
+/* Long strings, with the byte that matters at every offset of the
+ * first 48: the validator scans a string 16 or 8 bytes at a time before
+ * it looks at single bytes, and each block size and each position in a
+ * block must end the run where the byte is. */
+static void
+test_long_strings (Fixture       *f,
+                   gconstpointer  data)
+{
+  for (guint k = 0; k < 48; k++)
+    {
+      g_autofree char *head = g_strnfill (k, 'a');
+      g_autofree char *tail = g_strnfill (40, 'b');
+      g_autofree char *control = g_strdup_printf ("[\"%s\001%s\"]", head, tail);
+      g_autofree char *quote = g_strdup_printf ("[\"%s\"%s\"]", head, tail);
+      g_autofree char *control_error =
+        g_strdup_printf ("The arguments are not valid JSON: control character "
+                         "in string at offset %u", k + 2);
+      g_autofree char *quote_error =
+        g_strdup_printf ("The arguments are not valid JSON: expected ',' or ']' "
+                         "at offset %u", k + 3);
+      const char *good[] = { "\\\"", "\\\\", "\\u00e9", "\xc3\xa9",
+                             "\xf0\x9f\x98\x80", "\x7f" };
+
+      expect_invalid_args (f, "ping", control, control_error);
+      expect_invalid_args (f, "ping", quote, quote_error);
+      for (guint i = 0; i < G_N_ELEMENTS (good); i++)
+        {
+          g_autofree char *args = g_strdup_printf ("[\"%s%s%s\"]", head, good[i], tail);
+
+          expect_result (f->good, raw_ss (f->good, "Invoke", "ping", args), "\"pong\"");
+          g_assert_cmpstr (f->ping_args, ==, args);
+          g_assert_cmpuint (f->ping_args_len, ==, 1);
+        }
+    }
+  assert_serving (f);
+}
+
 static void
 test_not_array (Fixture       *f,
                 gconstpointer  data)
@@ -1483,6 +1520,7 @@ main (int    argc,
   g_test_add ("/ipc/bad-input/" path, Fixture, NULL, fixture_setup, func, fixture_teardown)
 
   ADD ("not-json", test_not_json);
+  ADD ("long-strings", test_long_strings);
   ADD ("not-array", test_not_array);
   ADD ("trailing-garbage", test_trailing_garbage);
   ADD ("empty-channel", test_empty_channel);
