@@ -1121,6 +1121,8 @@ typedef struct {
   VictimKind  kind;
   const char *body;     /* the forged returns: a GVariant text, or NULL
                          * for errors */
+  const char *member;   /* the one call answered (its serial read on the
+                         * way), or NULL: serials 1..16, blindly */
 } DriverForgery;
 
 /* A process's first calls all go to the bus driver (AddMatch, then
@@ -1131,10 +1133,11 @@ typedef struct {
  * anybody else. A forger gets in first only if the victim is slow to
  * send them, and serials count up from 1. The relay makes it slow,
  * every time: it stands between the victim and the bus, lets Hello
- * through, and holds the rest until the forger, which knows the next
- * unique name (dbus-daemon numbers connections in order), has sent
- * replies with serials 1..16 to it and the bus has routed them (a call
- * of the forger's to the bus comes back after them). */
+ * through (and, to answer one call, everything before that call), and
+ * holds the rest until the forger, which knows the next unique name
+ * (dbus-daemon numbers connections in order), has sent replies with
+ * serials 1..16 (or that call's) to it and the bus has routed them (a
+ * call of the forger's to the bus comes back after them). */
 typedef struct {
   Forger              *forger;
   const DriverForgery *forgery;
@@ -1146,6 +1149,7 @@ typedef struct {
   GThread             *pump;
   GIOStream           *victim;
   GIOStream           *daemon;
+  guint32              serial;     /* of the call answered, or 0 */
 } Relay;
 
 /* The bus's bytes to the victim, as they come. */
@@ -1210,8 +1214,11 @@ relay_forge (Relay *relay)
 
   for (guint32 serial = 1; serial <= 16; serial++)
     {
-      g_autoptr(GDBusMessage) m = g_dbus_message_new ();
+      g_autoptr(GDBusMessage) m = NULL;
 
+      if (relay->serial != 0 && serial != relay->serial)
+        continue;
+      m = g_dbus_message_new ();
       g_dbus_message_set_flags (m, G_DBUS_MESSAGE_FLAGS_NO_REPLY_EXPECTED);
       g_dbus_message_set_reply_serial (m, serial);
       g_dbus_message_set_destination (m, relay->target);
@@ -1287,6 +1294,29 @@ relay_run (gpointer data)
   g_assert_true (g_output_stream_write_all (out, held->data + sent, hello_end - sent,
                                             NULL, NULL, NULL));
   g_byte_array_remove_range (held, 0, hello_end);
+
+  /* To answer one call: what comes before it goes on. */
+  while (relay->forgery->member != NULL && relay->serial == 0)
+    {
+      g_autoptr(GDBusMessage) m = NULL;
+      gssize size;
+
+      if (!relay_read_to (in, held, 16))
+        goto done;
+      size = g_dbus_message_bytes_needed (held->data, 16, &error);
+      g_assert_no_error (error);
+      if (!relay_read_to (in, held, size))
+        goto done;
+      m = g_dbus_message_new_from_blob (held->data, size, 0, &error);
+      g_assert_no_error (error);
+      if (g_strcmp0 (g_dbus_message_get_member (m), relay->forgery->member) == 0)
+        {
+          relay->serial = g_dbus_message_get_serial (m);
+          break;
+        }
+      g_assert_true (g_output_stream_write_all (out, held->data, size, NULL, NULL, NULL));
+      g_byte_array_remove_range (held, 0, size);
+    }
 
   /* The rest waits until the forged replies are on their way. */
   relay_forge (relay);
@@ -1452,18 +1482,21 @@ main (int    argc,
   ADD ("/trust/forged/main-invoke-result", test_forged_main_invoke, GINT_TO_POINTER (FALSE));
   ADD ("/trust/forged/main-invoke-error", test_forged_main_invoke, GINT_TO_POINTER (TRUE));
   {
-    static const DriverForgery taken = { VICTIM_MAIN_TAKEN, "(uint32 1,)" };
-    static const DriverForgery free_name = { VICTIM_MAIN_FREE, "(uint32 3,)" };
-    static const DriverForgery main_error = { VICTIM_MAIN_FREE, NULL };
-    static const DriverForgery renderer_error = { VICTIM_RENDERER, NULL };
+    static const DriverForgery taken = { VICTIM_MAIN_TAKEN, "(uint32 1,)", "RequestName" };
+    static const DriverForgery free_name = { VICTIM_MAIN_FREE, "(uint32 3,)", "RequestName" };
+    static const DriverForgery main_error = { VICTIM_MAIN_FREE, NULL, NULL };
+    static const DriverForgery renderer_error = { VICTIM_RENDERER, NULL, NULL };
+    static const DriverForgery renderer_match = { VICTIM_RENDERER, NULL, "AddMatch" };
 
-    /* RequestName answered "you own it" while another process does,
-     * "it is taken" while it is free; AddMatch (and RequestName, or
-     * GetNameOwner) answered with errors. */
+    /* RequestName alone answered "you own it" while another process
+     * does, "it is taken" while it is free; serials 1..16 (AddMatch
+     * first, then RequestName or GetNameOwner) answered with errors; a
+     * renderer's first AddMatch alone answered with an error. */
     ADD ("/trust/forged/request-name-taken", test_forged_driver, &taken);
     ADD ("/trust/forged/request-name-free", test_forged_driver, &free_name);
     ADD ("/trust/forged/driver-error-main", test_forged_driver, &main_error);
     ADD ("/trust/forged/driver-error-renderer", test_forged_driver, &renderer_error);
+    ADD ("/trust/forged/match-error-renderer", test_forged_driver, &renderer_match);
   }
 #undef ADD
   g_test_add_func ("/trust/forged/send-window", test_forged_send_window);
