@@ -195,7 +195,10 @@ def check_session(build, path, blocks):
             # A renderer started with & may still be attaching: commands that
             # only read are tried again for a while.
             # So is the renderer of the examples, while their main process starts.
-            tries = 20 if re.search(r'busctl .*\b(get-property|tree|introspect)\b|hello',
+            # So is `cat` of a log a background command writes: the last
+            # message may still be on its way to it when the command before
+            # the `cat` exits.
+            tries = 20 if re.search(r'busctl .*\b(get-property|tree|introspect)\b|hello|^cat ',
                                     command) else 1
             for attempt in range(tries):
                 run = subprocess.run(['sh', '-c', command + ' 2>&1'], cwd=tmp, env=env,
