@@ -153,10 +153,14 @@ stopped_renderer_run (const char *address,
 {
   g_autoptr(GError) error = NULL;
   g_autoptr(EipcMain) main_process = NULL;
-  g_autofree char *trigger = g_build_filename (g_get_tmp_dir (), "flow-go", NULL);
+  /* The healthy renderer starts pinging when "go" appears, and again when
+   * "control" does: in a directory of this run's own (at a fixed path in
+   * /tmp, another test-flow on the same machine could start this one's
+   * renderer early, or remove the file it waits for). */
+  g_autofree char *dir = g_dir_make_tmp ("eipc-flow-XXXXXX", NULL);
+  g_autofree char *trigger = g_build_filename (dir, "go", NULL);
   g_autofree char *wait_go = g_strdup_printf ("wait-file:%s", trigger);
-  g_autofree char *control_trigger = g_build_filename (g_get_tmp_dir (), "flow-control",
-                                                       NULL);
+  g_autofree char *control_trigger = g_build_filename (dir, "control", NULL);
   g_autofree char *wait_control = g_strdup_printf ("wait-file:%s", control_trigger);
   guint seconds = check_bounds ? 10 : 3;
   /* Under valgrind the backlog fills within the shorter run. */
@@ -185,6 +189,7 @@ stopped_renderer_run (const char *address,
   guint was_unresponsive;
   guint64 held;
 
+  g_assert_nonnull (dir);
   if (address != NULL)
     {
       /* The renderers attach where EIPC_ADDRESS says (--from-env). */
@@ -389,6 +394,7 @@ stopped_renderer_run (const char *address,
     g_assert_cmpuint (reorder, ==, 0);
 
   g_unlink (trigger);
+  g_rmdir (dir);
 
   if (address != NULL)
     {
