@@ -848,8 +848,11 @@ method_invoke (sd_bus_message *m,
   /* The first handler of the webContents' ipc (webContents.ipc.handle),
    * then ipcMain's, as Electron picks them. A handleOnce handler is gone
    * before it runs: handlers_changed. */
-  if ((wc == NULL || !eipc_emitter_dispatch (EIPC_EMITTER (wc), channel, event)) &&
-      !eipc_emitter_dispatch (EIPC_EMITTER (self), channel, event))
+  /* Plain casts, here and in method_send_sync(): both are emitters by
+   * type, and EIPC_EMITTER()'s check of a derivable type costs about 66
+   * instructions each time. */
+  if ((wc == NULL || !eipc_emitter_dispatch ((EipcEmitter *) wc, channel, event)) &&
+      !eipc_emitter_dispatch ((EipcEmitter *) self, channel, event))
     {
       /* The event must not answer again when it goes. */
       eipc_event_reject_no_handler (event);
@@ -879,7 +882,7 @@ method_send_sync (sd_bus_message *m,
   if (!main_check_sender (self, m, &wc, &error) ||
       !main_check_message (self, channel, args, &size, &error))
     return eipc_reply_gerror (m, error);
-  if (eipc_emitter_listener_count (EIPC_EMITTER (self), channel) == 0 &&
+  if (eipc_emitter_listener_count ((EipcEmitter *) self, channel) == 0 &&
       (wc == NULL || !eipc_web_contents_has_message_listeners (wc, channel, TRUE)))
     return eipc_reply_error (m, EIPC_ERROR_NO_LISTENER,
                              "No listener registered for sendSync on '%s'",
@@ -892,7 +895,7 @@ method_send_sync (sd_bus_message *m,
   eipc_event_set_cost (event, size);
   if (wc != NULL)
     eipc_web_contents_emit_message (wc, event);
-  eipc_emitter_emit (EIPC_EMITTER (self), channel, event);
+  eipc_emitter_emit ((EipcEmitter *) self, channel, event);
   eipc_event_release (&self->spare_event, g_steal_pointer (&event));
   return 1;
 }
