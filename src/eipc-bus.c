@@ -566,12 +566,11 @@ eipc_web_contents_path_parse (const char *base_path,
  * SIGCHLD, say) interrupts its poll, after the call was sent: retrying
  * would send it twice, and the reply would be lost. So the calling thread
  * holds asynchronous signals while it blocks (they are delivered when the
- * call returns); faults stay unblocked. eipc makes no other blocking
- * sd-bus call (AddMatch goes out asynchronously, RequestName through
- * eipc_calls_call_blocking(), both checked, see eipc_match_check_installed());
- * one that is added must be wrapped in eipc_bus_hold_signals() and
- * eipc_bus_release_signals(). eipc's own calls use
- * eipc_calls_call_blocking(), which checks who answers. */
+ * call returns); faults stay unblocked. eipc makes no blocking sd-bus
+ * call of its own (AddMatch goes out asynchronously, RequestName and the
+ * send window's ping through eipc_calls_call_blocking(), all checked, see
+ * eipc_match_check_installed()); one that is added must be wrapped in
+ * eipc_bus_hold_signals() and eipc_bus_release_signals(). */
 void
 eipc_bus_hold_signals (sigset_t *saved)
 {
@@ -592,22 +591,6 @@ void
 eipc_bus_release_signals (const sigset_t *saved)
 {
   pthread_sigmask (SIG_SETMASK, saved, NULL);
-}
-
-int
-eipc_bus_call_blocking (sd_bus          *bus,
-                        sd_bus_message  *message,
-                        guint64          timeout_usec,
-                        sd_bus_error    *error,
-                        sd_bus_message **reply)
-{
-  sigset_t saved;
-  int r;
-
-  eipc_bus_hold_signals (&saved);
-  r = sd_bus_call (bus, message, timeout_usec, error, reply);
-  eipc_bus_release_signals (&saved);
-  return r;
 }
 
 /* --- Match rules whose installation is checked -------------------------
@@ -774,15 +757,17 @@ send_window_ping_done (sd_bus_message *reply,
 }
 
 gboolean
-eipc_send_window_check (EipcSendWindow  *w,
-                        sd_bus          *bus,
-                        const char      *peer,
-                        const char      *peer_role,
-                        GError         **error)
+eipc_send_window_check (EipcSendWindow        *w,
+                        sd_bus                *bus,
+                        const char            *peer,
+                        const char            *peer_role,
+                        EipcBlockingCallFunc   call,
+                        gpointer               call_data,
+                        GError               **error)
 {
   g_autoptr(sd_bus_message) ping = NULL;
   g_autoptr(sd_bus_message) reply = NULL;
-  g_auto(sd_bus_error) bus_error = SD_BUS_ERROR_NULL;
+  g_autoptr(GError) call_error = NULL;
   guint64 unacked;
   int r;
 
@@ -792,57 +777,48 @@ eipc_send_window_check (EipcSendWindow  *w,
   if (unacked < EIPC_SEND_WINDOW && w->sent_bytes - w->acked_bytes < EIPC_SEND_WINDOW_BYTES)
     return TRUE;
 
-  /* Full: wait for the receiver to have read everything sent so far. */
+  /* Full: wait for the receiver to have read everything sent so far.
+   * The caller's blocking call takes the answer only from the peer (and
+   * an error only from the peer or the bus): sd_bus_call() took the
+   * first reply with the ping's serial, from whoever sent it, and a
+   * forged error failed the send with the forger's error. */
   w->ping_slot = sd_bus_slot_unref (w->ping_slot);
   r = send_window_ping_new (bus, peer, &ping);
-  if (r >= 0)
-    r = eipc_bus_call_blocking (bus, ping, EIPC_SEND_WINDOW_TIMEOUT_MS * (guint64) 1000,
-                                &bus_error, &reply);
-  if (r >= 0 && g_strcmp0 (sd_bus_message_get_sender (reply), peer) != 0)
+  if (r < 0)
     {
-      /* sd_bus_call() took the first method return with the ping's
-       * serial, from whoever sent it: only the peer's own counts. */
-      const char *forger = sd_bus_message_get_sender (reply);
-
-      g_message ("eipc: refused a forged answer from %s to a ping sent to %s",
-                 forger != NULL ? forger : "(no sender)", peer);
-      g_set_error (error, EIPC_ERROR, EIPC_ERROR_FORGED_REPLY,
-                   "A reply to this call came from %s, not from %s that the call "
-                   "went to: it was refused as forged, and the call failed "
-                   "(%" G_GUINT64_FORMAT " messages to %s are not acknowledged)",
-                   forger != NULL ? forger : "(no sender)", peer, unacked, peer_role);
+      eipc_set_error_from_errno (error, r, "Cannot ask the receiver");
       return FALSE;
     }
-  if (r >= 0)
+  if (call (call_data, ping, EIPC_SEND_WINDOW_TIMEOUT_MS * (guint64) 1000,
+            &reply, &call_error))
     {
       w->acked = w->sent;
       w->acked_bytes = w->sent_bytes;
       return TRUE;
     }
 
-  if (r == -ETIMEDOUT ||
-      sd_bus_error_has_name (&bus_error, SD_BUS_ERROR_NO_REPLY) ||
-      sd_bus_error_has_name (&bus_error, SD_BUS_ERROR_TIMEOUT))
+  if (g_error_matches (call_error, EIPC_ERROR, EIPC_ERROR_FORGED_REPLY))
+    /* sd-bus drops the real answer that comes after it: waiting on
+     * could only end in LimitsExceeded. */
+    g_set_error (error, EIPC_ERROR, EIPC_ERROR_FORGED_REPLY,
+                 "%s (%" G_GUINT64_FORMAT " messages to %s are not acknowledged)",
+                 call_error->message, unacked, peer_role);
+  else if (g_error_matches (call_error, EIPC_ERROR, EIPC_ERROR_TIMEOUT))
     g_set_error (error, EIPC_ERROR, EIPC_ERROR_LIMITS_EXCEEDED,
                  "%" G_GUINT64_FORMAT " messages to %s %s were not read in %u ms: "
                  "it does not read fast enough", unacked, peer_role, peer,
                  EIPC_SEND_WINDOW_TIMEOUT_MS);
-  else if (sd_bus_error_has_name (&bus_error, SD_BUS_ERROR_LIMITS_EXCEEDED))
+  else if (g_error_matches (call_error, EIPC_ERROR, EIPC_ERROR_LIMITS_EXCEEDED))
     g_set_error (error, EIPC_ERROR, EIPC_ERROR_LIMITS_EXCEEDED,
                  "The bus holds no more messages for %s %s (%s)", peer_role, peer,
-                 bus_error.message != NULL ? bus_error.message : bus_error.name);
+                 call_error->message);
   else
-    {
-      g_autoptr(GError) call_error = NULL;
-
-      eipc_set_error_from_bus_error (&call_error, &bus_error, r);
-      /* dbus-broker disconnects a sender whose user is over its quota;
-       * what it had accepted since the last answer may be gone. */
-      g_set_error (error, EIPC_ERROR, call_error->code,
-                   "Cannot send to %s %s: %s; %" G_GUINT64_FORMAT " messages sent "
-                   "since it last answered may not have arrived", peer_role, peer,
-                   call_error->message, unacked);
-    }
+    /* dbus-broker disconnects a sender whose user is over its quota;
+     * what it had accepted since the last answer may be gone. */
+    g_set_error (error, call_error->domain, call_error->code,
+                 "Cannot send to %s %s: %s; %" G_GUINT64_FORMAT " messages sent "
+                 "since it last answered may not have arrived", peer_role, peer,
+                 call_error->message, unacked);
   return FALSE;
 }
 

@@ -14,8 +14,10 @@
  * %EIPC_ERROR_FORGED_REPLY naming the sender, and is logged: never a
  * forged result.
  *
- * Used by invoke in both directions, the routed sends, and the blocking
- * calls of a renderer (Attach, sendSync). Each async call can be
+ * Used by invoke in both directions, the routed sends, the blocking
+ * calls of a renderer (GetNameOwner, GetConnectionCredentials, Attach,
+ * sendSync, the ping of a full send window) and the main process's
+ * RequestName. Each async call can be
  * cancelled (a GCancellable, or the peer going away) and times out after
  * sd-bus's method call timeout, as sd_bus_call_async() did.
  */

@@ -96,11 +96,6 @@ int           eipc_bus_open                   (const char          *address,
                                                sd_bus             **ret);
 void          eipc_bus_hold_signals           (sigset_t            *saved);
 void          eipc_bus_release_signals        (const sigset_t      *saved);
-int           eipc_bus_call_blocking          (sd_bus              *bus,
-                                               sd_bus_message      *message,
-                                               guint64              timeout_usec,
-                                               sd_bus_error        *error,
-                                               sd_bus_message     **reply);
 gboolean      eipc_bus_check_queue            (sd_bus              *bus,
                                                GError             **error);
 
@@ -126,10 +121,20 @@ typedef struct {
   sd_bus_slot *ping_slot;    /* a ping in flight */
 } EipcSendWindow;
 
+/* A blocking call whose reply is checked against the message's
+ * destination (eipc_calls_call_blocking(), handed down by its owner). */
+typedef gboolean (*EipcBlockingCallFunc) (gpointer         data,
+                                          sd_bus_message  *message,
+                                          guint64          timeout_usec,
+                                          sd_bus_message **reply,
+                                          GError         **error);
+
 gboolean      eipc_send_window_check          (EipcSendWindow      *w,
                                                sd_bus              *bus,
                                                const char          *peer,
                                                const char          *peer_role,
+                                               EipcBlockingCallFunc call,
+                                               gpointer             call_data,
                                                GError             **error);
 void          eipc_send_window_sent           (EipcSendWindow      *w,
                                                sd_bus              *bus,

@@ -1917,6 +1917,20 @@ eipc_renderer_send (EipcRenderer  *self,
   return eipc_renderer_send_json (self, channel, text, error);
 }
 
+/* The send window's blocking ping, checked by eipc-call.c like every
+ * call of the renderer (EipcBlockingCallFunc). */
+static gboolean
+renderer_call_blocking (gpointer         data,
+                        sd_bus_message  *message,
+                        guint64          timeout_usec,
+                        sd_bus_message **reply,
+                        GError         **error)
+{
+  EipcRenderer *self = data;
+
+  return eipc_calls_call_blocking (self->calls, message, timeout_usec, reply, error);
+}
+
 /**
  * eipc_renderer_send_json:
  * @self: an #EipcRenderer
@@ -1948,7 +1962,8 @@ eipc_renderer_send_json (EipcRenderer  *self,
       !eipc_args_check (args_json, error) ||
       !eipc_bus_check_queue (self->bus, error) ||
       !eipc_send_window_check (&self->send_window, self->bus, self->main_name,
-                               "the main process", error))
+                               "the main process", renderer_call_blocking, self,
+                               error))
     return FALSE;
 
   r = sd_bus_message_new_signal (self->bus, &m, self->path,

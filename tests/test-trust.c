@@ -121,11 +121,20 @@ flood_run (gpointer data)
       {
         g_autoptr(GDBusMessage) m = g_dbus_message_new ();
 
-        g_dbus_message_set_message_type (m, G_DBUS_MESSAGE_TYPE_METHOD_RETURN);
         g_dbus_message_set_flags (m, G_DBUS_MESSAGE_FLAGS_NO_REPLY_EXPECTED);
         g_dbus_message_set_reply_serial (m, serial);
         g_dbus_message_set_destination (m, f->flood_target);
-        g_dbus_message_set_body (m, g_variant_new ("(s)", "\"forged\""));
+        if (f->as_error)
+          {
+            g_dbus_message_set_message_type (m, G_DBUS_MESSAGE_TYPE_ERROR);
+            g_dbus_message_set_error_name (m, "org.eipc.Error.HandlerFailed");
+            g_dbus_message_set_body (m, g_variant_new ("(s)", "forged error"));
+          }
+        else
+          {
+            g_dbus_message_set_message_type (m, G_DBUS_MESSAGE_TYPE_METHOD_RETURN);
+            g_dbus_message_set_body (m, g_variant_new ("(s)", "\"forged\""));
+          }
         g_dbus_connection_send_message (f->bus, m, G_DBUS_SEND_MESSAGE_FLAGS_NONE,
                                         NULL, NULL);
         g_atomic_int_inc (&f->answered);
@@ -971,8 +980,9 @@ test_decode_amplification (void)
  * at the window: with ForgedReply when the forger answers the ping the
  * full window waits for, LimitsExceeded when nobody does in time. */
 static void
-test_forged_send_window (void)
+test_forged_send_window (gconstpointer data)
 {
+  gboolean as_error = GPOINTER_TO_INT (data);
   g_autoptr(GError) error = NULL;
   g_autoptr(EipcRenderer) renderer = NULL;
   g_autofree char *ready = NULL;
@@ -994,7 +1004,7 @@ test_forged_send_window (void)
   unique = renderer_unique_name (renderer);
 
   g_assert_cmpint (kill (pid, SIGSTOP), ==, 0);
-  forger = forger_new ("NoSuchMember", FALSE);
+  forger = forger_new ("NoSuchMember", as_error);
   /* Every serial the renderer's pings can have up to a full window. */
   forger->flood_max = SEND_WINDOW + 512;
   forger_flood (forger, unique);
@@ -1499,7 +1509,11 @@ main (int    argc,
     ADD ("/trust/forged/match-error-renderer", test_forged_driver, &renderer_match);
   }
 #undef ADD
-  g_test_add_func ("/trust/forged/send-window", test_forged_send_window);
+  g_test_add_data_func ("/trust/forged/send-window", GINT_TO_POINTER (FALSE),
+                        test_forged_send_window);
+  /* Forged errors: before the fix the send failed with the forger's. */
+  g_test_add_data_func ("/trust/forged/send-window-error", GINT_TO_POINTER (TRUE),
+                        test_forged_send_window);
   g_test_add_func ("/trust/forged/unresponsive", test_forged_unresponsive);
   g_test_add_func ("/trust/private-bus/restores-address", test_private_bus_restores_address);
   g_test_add_func ("/trust/decode/amplification", test_decode_amplification);
