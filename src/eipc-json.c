@@ -82,9 +82,13 @@ string_run_full (const char *p,
     const __m128i backslashes = _mm_set1_epi8 ('\\');
     const __m128i controls = _mm_set1_epi8 (0x1f);
 
-    while (end - p >= 16)
+    /* Once sixteen bytes are behind, the last few are the sixteen that
+     * end at @end, less those checked already: no 8-byte or byte loop
+     * for the tail of a string, and no read outside the text. */
+    while (end - p >= 16 || (p - start >= 16 && p < end))
       {
-        __m128i v = _mm_loadu_si128 ((const __m128i *) (const void *) p);
+        const char *q = end - p >= 16 ? p : end - 16;
+        __m128i v = _mm_loadu_si128 ((const __m128i *) (const void *) q);
         /* A byte below 0x20 is its own minimum with 0x1f (unsigned). */
         __m128i stop = _mm_or_si128 (_mm_or_si128 (_mm_cmpeq_epi8 (v, quotes),
                                                    _mm_cmpeq_epi8 (v, backslashes)),
@@ -93,9 +97,10 @@ string_run_full (const char *p,
 
         if (ascii_only)
           mask |= (unsigned int) _mm_movemask_epi8 (v);
+        mask >>= p - q;
         if (mask != 0)
           return (gsize) (p - start) + (gsize) __builtin_ctz (mask);
-        p += 16;
+        p = q + 16;
       }
   }
 #endif
