@@ -1133,6 +1133,7 @@ typedef struct {
                          * for errors */
   const char *member;   /* the one call answered (its serial read on the
                          * way), or NULL: serials 1..16, blindly */
+  gboolean    async;    /* g_async_initable_new_async(), not _new() */
 } DriverForgery;
 
 /* A process's first calls all go to the bus driver (AddMatch, then
@@ -1401,6 +1402,46 @@ relay_free (Relay *relay)
   g_free (relay);
 }
 
+static void
+victim_created (GObject      *source,
+                GAsyncResult *result,
+                gpointer      user_data)
+{
+  GObject **victim = user_data;
+  GError *error = NULL;
+
+  *victim = g_async_initable_new_finish (G_ASYNC_INITABLE (source), result, &error);
+  if (*victim == NULL)
+    g_object_set_data_full (source, "test-error", error, (GDestroyNotify) g_error_free);
+  g_object_set_data (source, "test-done", GINT_TO_POINTER (TRUE));
+}
+
+/* The victim's set-up as the test asks: blocking, or asynchronous while
+ * this thread's main context runs. */
+static GObject *
+victim_new (const DriverForgery  *forgery,
+            const char           *app_id,
+            const char           *address,
+            GError              **error)
+{
+  GType type = forgery->kind == VICTIM_RENDERER ? EIPC_TYPE_RENDERER : EIPC_TYPE_MAIN;
+  g_autoptr(GObject) object = NULL;
+  GObject *victim = NULL;
+  GError *async_error;
+
+  if (!forgery->async)
+    return g_initable_new (type, NULL, error, "app-id", app_id, "address", address, NULL);
+  object = g_object_new (type, "app-id", app_id, "address", address, NULL);
+  g_async_initable_init_async (G_ASYNC_INITABLE (object), G_PRIORITY_DEFAULT, NULL,
+                               victim_created, &victim);
+  while (g_object_get_data (object, "test-done") == NULL)
+    g_main_context_iteration (NULL, TRUE);
+  async_error = g_object_get_data (object, "test-error");
+  if (async_error != NULL)
+    g_propagate_error (error, g_error_copy (async_error));
+  return victim;
+}
+
 /* The victim must never take the forged replies: its set-up fails with
  * ForgedReply naming the forger (before the fix: a main process took
  * "you own the name" while another one owned it, or "it is taken" while
@@ -1423,10 +1464,7 @@ test_forged_driver (Fixture       *f,
 
   forger = forger_new ("NoSuchMember", FALSE);
   relay = relay_new (forger, forgery);
-  if (forgery->kind == VICTIM_RENDERER)
-    victim = (GObject *) eipc_renderer_new_for_address (app_id, relay->address, &error);
-  else
-    victim = (GObject *) eipc_main_new_for_address (app_id, relay->address, &error);
+  victim = victim_new (forgery, app_id, relay->address, &error);
   g_test_message ("%s: %s", relay->target, error != NULL ? error->message : "set up");
   g_assert_null (victim);
   assert_forged (error, forger);
@@ -1492,21 +1530,25 @@ main (int    argc,
   ADD ("/trust/forged/main-invoke-result", test_forged_main_invoke, GINT_TO_POINTER (FALSE));
   ADD ("/trust/forged/main-invoke-error", test_forged_main_invoke, GINT_TO_POINTER (TRUE));
   {
-    static const DriverForgery taken = { VICTIM_MAIN_TAKEN, "(uint32 1,)", "RequestName" };
-    static const DriverForgery free_name = { VICTIM_MAIN_FREE, "(uint32 3,)", "RequestName" };
-    static const DriverForgery main_error = { VICTIM_MAIN_FREE, NULL, NULL };
-    static const DriverForgery renderer_error = { VICTIM_RENDERER, NULL, NULL };
-    static const DriverForgery renderer_match = { VICTIM_RENDERER, NULL, "AddMatch" };
+    static const DriverForgery taken = { VICTIM_MAIN_TAKEN, "(uint32 1,)", "RequestName", FALSE };
+    static const DriverForgery taken_async = { VICTIM_MAIN_TAKEN, "(uint32 1,)", "RequestName", TRUE };
+    static const DriverForgery free_name = { VICTIM_MAIN_FREE, "(uint32 3,)", "RequestName", FALSE };
+    static const DriverForgery main_error = { VICTIM_MAIN_FREE, NULL, NULL, FALSE };
+    static const DriverForgery renderer_error = { VICTIM_RENDERER, NULL, NULL, FALSE };
+    static const DriverForgery renderer_match = { VICTIM_RENDERER, NULL, "AddMatch", FALSE };
+    static const DriverForgery renderer_match_async = { VICTIM_RENDERER, NULL, "AddMatch", TRUE };
 
     /* RequestName alone answered "you own it" while another process
      * does, "it is taken" while it is free; serials 1..16 (AddMatch
      * first, then RequestName or GetNameOwner) answered with errors; a
      * renderer's first AddMatch alone answered with an error. */
     ADD ("/trust/forged/request-name-taken", test_forged_driver, &taken);
+    ADD ("/trust/forged/request-name-taken-async", test_forged_driver, &taken_async);
     ADD ("/trust/forged/request-name-free", test_forged_driver, &free_name);
     ADD ("/trust/forged/driver-error-main", test_forged_driver, &main_error);
     ADD ("/trust/forged/driver-error-renderer", test_forged_driver, &renderer_error);
     ADD ("/trust/forged/match-error-renderer", test_forged_driver, &renderer_match);
+    ADD ("/trust/forged/match-error-renderer-async", test_forged_driver, &renderer_match_async);
   }
 #undef ADD
   g_test_add_data_func ("/trust/forged/send-window", GINT_TO_POINTER (FALSE),
