@@ -147,28 +147,25 @@ parse_bcast (const char *out,
 static void
 stopped_renderer_run (const char *address,
                       gboolean    check_bounds,
-                      guint64    *ret_p99,
-                      guint64    *ret_control_p99,
+                      guint64    *ret_best_p99,
+                      guint64    *ret_max_rtt,
                       guint64    *ret_rss_growth)
 {
   g_autoptr(GError) error = NULL;
   g_autoptr(EipcMain) main_process = NULL;
-  /* The healthy renderer starts pinging when "go" appears, and again when
-   * "control" does: in a directory of this run's own (at a fixed path in
-   * /tmp, another test-flow on the same machine could start this one's
-   * renderer early, or remove the file it waits for). */
+  /* The healthy renderer starts pinging when "go" appears: in a
+   * directory of this run's own (at a fixed path in /tmp, another
+   * test-flow on the same machine could start this one's renderer early,
+   * or remove the file it waits for). */
   g_autofree char *dir = g_dir_make_tmp ("eipc-flow-XXXXXX", NULL);
   g_autofree char *trigger = g_build_filename (dir, "go", NULL);
   g_autofree char *wait_go = g_strdup_printf ("wait-file:%s", trigger);
-  g_autofree char *control_trigger = g_build_filename (dir, "control", NULL);
-  g_autofree char *wait_control = g_strdup_printf ("wait-file:%s", control_trigger);
   guint seconds = check_bounds ? 10 : 3;
   /* Under valgrind the backlog fills within the shorter run. */
   guint64 limit = (run_is_plain () ? 16 : 4) * 1024 * 1024;
-  g_autofree char *ping = g_strdup_printf ("ping:ping:%u", seconds * 1000);
   g_autofree char *self_pid = g_strdup_printf ("%d", getpid ());
-  g_autofree char *ping_line = NULL, *stopped_out = NULL, *healthy_out = NULL;
-  g_autofree char *control_line = NULL;
+  g_autofree char *stopped_out = NULL, *healthy_out = NULL;
+  g_autoptr(GString) windows = g_string_new (NULL);
   g_autofree char *filler = g_strnfill (1000, 'x');
   TestChild *stopped, *healthy;
   g_autoptr(GPtrArray) healthy_args = NULL;
@@ -176,8 +173,8 @@ stopped_renderer_run (const char *address,
   g_autoptr(EipcWebContents) healthy_wc = NULL;
   WcEvents s_ev = { 0 }, h_ev = { 0 };
   guint64 rss_start, rss_peak, sent = 0, refused_sends = 0;
-  guint64 p99, max_rtt, control_p99 = 0;
-  guint n_pings, failed_pings, got, dup, reorder;
+  guint64 best_p99 = G_MAXUINT64, max_rtt = 0;
+  guint n_pings = 0, failed_pings = 0, got, dup, reorder;
   gint64 end, flood_start;
   g_autofree char *big_invoke = big_args (limit / 4);
   Invokes invokes = { 0, 0 };
@@ -218,13 +215,9 @@ stopped_renderer_run (const char *address,
   g_ptr_array_add (healthy_args, "listen:quit");
   g_ptr_array_add (healthy_args, "id");
   g_ptr_array_add (healthy_args, wait_go);
-  g_ptr_array_add (healthy_args, ping);
-  /* With the bounds checked, it pings again for the control (below). */
-  if (check_bounds)
-    {
-      g_ptr_array_add (healthy_args, wait_control);
-      g_ptr_array_add (healthy_args, ping);
-    }
+  /* It pings in windows of 1 s, each reported on its own (below). */
+  for (guint i = 0; i < seconds; i++)
+    g_ptr_array_add (healthy_args, "ping:ping:1000");
   g_ptr_array_add (healthy_args, "wait:quit:1");
   g_ptr_array_add (healthy_args, "bcast-wait:0:1");
   g_ptr_array_add (healthy_args, NULL);
@@ -281,15 +274,27 @@ stopped_renderer_run (const char *address,
     }
   rss_peak = MAX (rss_peak, rss_of (self_pid));
 
-  ping_line = test_child_expect (healthy, "ping ");
-  g_assert_cmpint (sscanf (ping_line, "ping n=%u failed=%u p50=%*d p99=%" G_GUINT64_FORMAT
-                           " max=%" G_GUINT64_FORMAT, &n_pings, &failed_pings, &p99,
-                           &max_rtt), ==, 4);
+  for (guint i = 0; i < seconds; i++)
+    {
+      g_autofree char *line = test_child_expect (healthy, "ping ");
+      guint n, failed;
+      guint64 p99, max;
+
+      g_assert_cmpint (sscanf (line, "ping n=%u failed=%u p50=%*d p99=%" G_GUINT64_FORMAT
+                               " max=%" G_GUINT64_FORMAT, &n, &failed, &p99, &max), ==, 4);
+      n_pings += n;
+      failed_pings += failed;
+      if (n > 0)
+        best_p99 = MIN (best_p99, p99);
+      max_rtt = MAX (max_rtt, max);
+      g_string_append_printf (windows, "%s%.1f", i > 0 ? " " : "", p99 / 1000.0);
+    }
   g_test_message ("on %s, %" G_GUINT64_FORMAT " broadcasts of 1 KB in %.1f s with one "
-                  "renderer stopped: %s; main RSS %" G_GUINT64_FORMAT " -> peak %"
-                  G_GUINT64_FORMAT " KiB (+%" G_GUINT64_FORMAT " KiB); held %"
-                  G_GUINT64_FORMAT " bytes", test_bus_name (), sent,
-                  (g_get_monotonic_time () - flood_start) / (double) G_USEC_PER_SEC, ping_line,
+                  "renderer stopped: %u pings, %u failed, p99 per second %s ms, max %.1f ms; "
+                  "main RSS %" G_GUINT64_FORMAT " -> peak %" G_GUINT64_FORMAT " KiB (+%"
+                  G_GUINT64_FORMAT " KiB); held %" G_GUINT64_FORMAT " bytes", test_bus_name (),
+                  sent, (g_get_monotonic_time () - flood_start) / (double) G_USEC_PER_SEC,
+                  n_pings, failed_pings, windows->str, max_rtt / 1000.0,
                   rss_start / 1024, rss_peak / 1024, (rss_peak - rss_start) / 1024,
                   eipc_main_get_held_bytes (main_process));
 
@@ -346,41 +351,6 @@ stopped_renderer_run (const char *address,
   g_assert_cmpuint (s_ev.dropped, >, 0);
   g_assert_cmpuint (got + s_ev.dropped, ==, sent + refused_sends);
 
-  /* The control for the round trip: the same flood for the same time,
-   * with nobody stopped (the stopped renderer has quit), on the machine
-   * as loaded as it is now. A round trip waits for the CPU as well as
-   * for the main process: on a loaded 2-core machine (the flood, the bus
-   * and the healthy renderer are three busy processes already) its p99
-   * was 36-156 ms with or without a renderer stopped, while what a
-   * stopped renderer could make the others wait for is the main process
-   * blocked on it (seconds: its unresponsive timeout is 1 s, the send
-   * window's 5 s). */
-  if (check_bounds)
-    {
-      g_assert_true (g_file_set_contents (control_trigger, "", 0, NULL));
-      end = g_get_monotonic_time () + (gint64) seconds * G_USEC_PER_SEC;
-      while (g_get_monotonic_time () < end)
-        {
-          for (guint i = 0; i < 32; i++)
-            {
-              g_autofree char *args = g_strdup_printf ("[%" G_GUINT64_FORMAT ",\"%s\"]",
-                                                       sent, filler);
-
-              g_assert_true (eipc_main_broadcast_json (main_process, "b", args, &error));
-              g_assert_no_error (error);
-              sent++;
-            }
-          for (guint i = 0; i < 64 && g_main_context_iteration (NULL, FALSE); i++)
-            ;
-        }
-      control_line = test_child_expect (healthy, "ping ");
-      g_assert_cmpint (sscanf (control_line, "ping n=%*u failed=%u p50=%*d p99=%"
-                               G_GUINT64_FORMAT, &failed_pings, &control_p99), ==, 2);
-      g_test_message ("control, nobody stopped, %" G_GUINT64_FORMAT " broadcasts in all: %s",
-                      sent, control_line);
-      g_assert_cmpuint (failed_pings, ==, 0);
-      g_unlink (control_trigger);
-    }
   g_assert_true (eipc_web_contents_send_json (healthy_wc, "quit", "[]", &error));
   g_assert_no_error (error);
   healthy_out = test_child_finish (healthy, NULL);
@@ -406,30 +376,32 @@ stopped_renderer_run (const char *address,
 
   /* The time and memory bounds, last, for the caller: a loaded machine
    * may miss one, and then nothing is left behind. */
-  *ret_p99 = p99;
-  *ret_control_p99 = control_p99;
+  *ret_best_p99 = best_p99;
+  *ret_max_rtt = max_rtt;
   *ret_rss_growth = rss_peak - rss_start;
 }
 
 static void
 test_stopped_renderer (void)
 {
-  guint64 p99, control_p99, growth;
+  guint64 best_p99, max_rtt, growth;
 
-  stopped_renderer_run (NULL, run_is_plain (), &p99, &control_p99, &growth);
+  stopped_renderer_run (NULL, run_is_plain (), &best_p99, &max_rtt, &growth);
   if (!run_is_plain ())
     return;
-  /* The stopped renderer adds less than 50 ms to the healthy one's p99
-   * round trip, against the control measured right after in the same
-   * run, taken twice: two 10 s windows on a loaded machine differ that
-   * much (52 and 100 ms one after the other, with a renderer stopped
-   * both times). On a quiet machine p99 is 8-27 ms, the bound about 70;
-   * a main process waiting on the stopped renderer would make it
-   * seconds. This replaces a second measurement when the first passed
-   * 50 ms, which a loaded machine missed too. */
-  g_test_message ("p99 %" G_GUINT64_FORMAT " us with a renderer stopped, %" G_GUINT64_FORMAT
-                  " us in the control", p99, control_p99);
-  g_assert_cmpuint (p99, <, 50 * 1000 + 2 * control_p99);
+  /* A round trip waits for the CPU as well as for the main process: on
+   * a loaded 2-core machine (the flood, the bus and the healthy renderer
+   * are three busy processes already, and other work comes and goes) the
+   * p99 of the whole 10 s was 23-156 ms with or without a renderer
+   * stopped, and a control run just after (nobody stopped) differed from
+   * it by up to 4x either way, as the load moved. What a stopped renderer
+   * could do to the others lasts: the main process waiting on it (the
+   * library's timeouts are 5 s) or an answer queued behind its backlog
+   * would slow every second of the run. So: in the best second, p99
+   * under 50 ms (on a quiet machine each is), and no round trip of 2.5 s
+   * or more (the loaded machine's longest was 0.77 s). */
+  g_assert_cmpuint (best_p99, <, 50 * 1000);
+  g_assert_cmpuint (max_rtt, <, 2500 * 1000);
   g_assert_cmpuint (growth, <, 64 * 1024 * 1024);
 }
 
@@ -442,14 +414,14 @@ static void
 test_broker_quota (void)
 {
   TestPrivateBus *bus;
-  guint64 p99, control_p99, growth;
+  guint64 best_p99, max_rtt, growth;
 
   if (test_skip_unless_bus (TEST_BUS_DBUS_BROKER,
                             "dbus-daemon has no per-user quota; it stalls the sender, "
                             "which /ipc/flow/stopped-renderer covers"))
     return;
   bus = test_private_bus_start ("  <limit name=\"max_outgoing_bytes\">65536</limit>\n");
-  stopped_renderer_run (test_private_bus_address (bus), FALSE, &p99, &control_p99, &growth);
+  stopped_renderer_run (test_private_bus_address (bus), FALSE, &best_p99, &max_rtt, &growth);
   test_private_bus_free (bus);
 }
 
