@@ -13,9 +13,9 @@
  *   sendSync  echo-sync   returns its arguments array
  *   send      log         prints the message and who sent it
  *   send      hello       answers with event.reply on hello-reply, sends
- *                         the other renderers' ids on peers
- *                         (webContents.send) and invokes the renderer's
- *                         own get-title handler
+ *                         the ids of the renderers attached before it on
+ *                         peers (webContents.send) and invokes the
+ *                         renderer's own get-title handler
  *
  * When a second renderer attaches it broadcasts on news. It prints every
  * attach and every destroyed webContents. It runs until SIGINT or
@@ -188,8 +188,9 @@ on_hello (EipcEvent *event,
       return;
     }
 
-  /* webContents.send: the ids of the other attached renderers, which a
-   * renderer may reach with sendTo. */
+  /* webContents.send: the ids of the renderers attached before this one,
+   * which it may reach with sendTo. Only those: one that attaches while
+   * this hello is on its way would be listed or not depending on timing. */
   all = eipc_main_list_web_contents (demo->main);
   builder = json_builder_new ();
   json_builder_begin_array (builder);   /* the arguments */
@@ -198,7 +199,7 @@ on_hello (EipcEvent *event,
     {
       EipcWebContents *wc = g_ptr_array_index (all, i);
 
-      if (wc != sender)
+      if (eipc_web_contents_get_id (wc) < eipc_web_contents_get_id (sender))
         json_builder_add_int_value (builder, (gint64) eipc_web_contents_get_id (wc));
     }
   json_builder_end_array (builder);

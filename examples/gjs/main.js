@@ -74,8 +74,9 @@ main.on('hello', ev => {
         return;
     }
     const sender = ev.get_sender();
-    const peers = main.list_web_contents().filter(wc => wc !== sender).map(wc => wc.get_id());
-    try {   // webContents.send: the other renderers' ids
+    const peers = main.list_web_contents()
+        .filter(wc => wc.get_id() < sender.get_id()).map(wc => wc.get_id());
+    try {   // webContents.send: the ids of the renderers attached before it
         sender.send_json('peers', JSON.stringify([peers]));
     } catch (e) {
         say(`cannot send peers: ${e.message}`);

@@ -71,8 +71,9 @@ def on_hello(ev):
         say(f'cannot reply: {e.message}')
         return
     sender = ev.get_sender()
-    peers = [wc.get_id() for wc in m.list_web_contents() if wc != sender]
-    try:   # webContents.send: the other renderers' ids
+    peers = [wc.get_id() for wc in m.list_web_contents()
+             if wc.get_id() < sender.get_id()]
+    try:   # webContents.send: the ids of the renderers attached before it
         sender.send_json('peers', json.dumps([peers], **compact))
     except GLib.Error as e:
         say(f'cannot send peers: {e.message}')
