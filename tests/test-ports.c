@@ -866,6 +866,36 @@ connection_ready (GObject      *source,
   g_assert_no_error (error);
 }
 
+/* A started port on one end of a socket pair (its events in @in), and
+ * a GDBus peer connection on the other end, authenticated: a peer that
+ * sends what eipc's ports would not. */
+static GDBusConnection *
+gdbus_peer_new (EipcMessagePort      **port,
+                Inbox                 *in,
+                GDBusConnectionFlags   flags)
+{
+  g_autoptr(GSocketConnection) stream = NULL;
+  g_autoptr(GSocket) socket = NULL;
+  g_autoptr(GError) error = NULL;
+  GDBusConnection *connection = NULL;
+  int fds[2];
+
+  g_assert_no_errno (socketpair (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds));
+  *port = eipc_message_port_new_for_fd (fds[0], TRUE, &error);
+  g_assert_no_error (error);
+  inbox_init (in, *port);
+  eipc_message_port_start (*port);
+  socket = g_socket_new_from_fd (fds[1], &error);
+  g_assert_no_error (error);
+  stream = g_socket_connection_factory_create_connection (socket);
+  g_dbus_connection_new (G_IO_STREAM (stream), NULL,
+                         G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT | flags,
+                         NULL, NULL, connection_ready, &connection);
+  while (connection == NULL)
+    g_main_context_iteration (NULL, TRUE);
+  return connection;
+}
+
 /* A D-Bus peer (GDBus) that speaks the protocol but sends Port1
  * messages that are wrong: each gets it disconnected. */
 static void
@@ -886,26 +916,11 @@ test_garbage_messages (void)
     {
       g_autoptr(EipcMessagePort) port = NULL;
       g_autoptr(GDBusConnection) connection = NULL;
-      g_autoptr(GSocketConnection) stream = NULL;
-      g_autoptr(GSocket) socket = NULL;
       g_autoptr(GError) error = NULL;
       GVariant *body;
-      int fds[2];
       Inbox in;
 
-      g_assert_no_errno (socketpair (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds));
-      port = eipc_message_port_new_for_fd (fds[0], TRUE, &error);
-      g_assert_no_error (error);
-      inbox_init (&in, port);
-      eipc_message_port_start (port);
-      socket = g_socket_new_from_fd (fds[1], &error);
-      g_assert_no_error (error);
-      stream = g_socket_connection_factory_create_connection (socket);
-      g_dbus_connection_new (G_IO_STREAM (stream), NULL,
-                             G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT,
-                             NULL, NULL, connection_ready, &connection);
-      while (connection == NULL)
-        g_main_context_iteration (NULL, TRUE);
+      connection = gdbus_peer_new (&port, &in, G_DBUS_CONNECTION_FLAGS_NONE);
 
       if (i == G_N_ELEMENTS (bad))
         {
@@ -1004,31 +1019,16 @@ test_wire_forms (void)
 {
   g_autoptr(EipcMessagePort) port = NULL;
   g_autoptr(GDBusConnection) connection = NULL;
-  g_autoptr(GSocketConnection) stream = NULL;
-  g_autoptr(GSocket) socket = NULL;
   g_autoptr(GError) error = NULL;
   g_autoptr(GBytes) bytes = g_bytes_new_static ("abc", 3);
   g_autoptr(GDBusMessage) text = NULL;
   g_autoptr(GDBusMessage) binary = NULL;
   Seen seen = { g_async_queue_new_full (g_object_unref), g_main_context_default () };
   guint filter;
-  int fds[2];
   Inbox in;
 
-  g_assert_no_errno (socketpair (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds));
-  port = eipc_message_port_new_for_fd (fds[0], TRUE, &error);
-  g_assert_no_error (error);
-  inbox_init (&in, port);
-  eipc_message_port_start (port);
-  socket = g_socket_new_from_fd (fds[1], &error);
-  g_assert_no_error (error);
-  stream = g_socket_connection_factory_create_connection (socket);
-  g_dbus_connection_new (G_IO_STREAM (stream), NULL,
-                         G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT |
-                         G_DBUS_CONNECTION_FLAGS_DELAY_MESSAGE_PROCESSING,
-                         NULL, NULL, connection_ready, &connection);
-  while (connection == NULL)
-    g_main_context_iteration (NULL, TRUE);
+  connection = gdbus_peer_new (&port, &in,
+                               G_DBUS_CONNECTION_FLAGS_DELAY_MESSAGE_PROCESSING);
   filter = g_dbus_connection_add_filter (connection, seen_filter, &seen, NULL);
   g_dbus_connection_start_message_processing (connection);
 
