@@ -400,9 +400,16 @@ TestChild *
 test_program_spawnv (const char * const *argv)
 {
   g_autoptr(GError) error = NULL;
+  g_autoptr(GSubprocessLauncher) launcher = NULL;
   TestChild *child = g_new0 (TestChild, 1);
 
-  child->process = g_subprocess_newv (argv, G_SUBPROCESS_FLAGS_STDOUT_PIPE, &error);
+  /* A child dies with the test program (spawned from its main thread):
+   * one left behind by a failed assertion kept the program's stderr open
+   * and meson waited for the test's timeout (300 s, 3000 s under
+   * valgrind) to report the failure. */
+  launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE);
+  g_subprocess_launcher_set_child_setup (launcher, die_with_parent, NULL, NULL);
+  child->process = g_subprocess_launcher_spawnv (launcher, argv, &error);
   g_assert_no_error (error);
   child->out = g_data_input_stream_new (g_subprocess_get_stdout_pipe (child->process));
   child->all = g_string_new (NULL);
@@ -442,6 +449,7 @@ test_helper_spawn_with_fd (const char *program,
   g_ptr_array_add (argv, NULL);
 
   launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE);
+  g_subprocess_launcher_set_child_setup (launcher, die_with_parent, NULL, NULL);
   g_subprocess_launcher_take_fd (launcher, fd, 3);
   child->process = g_subprocess_launcher_spawnv (launcher,
                                                  (const char * const *) argv->pdata,
